@@ -1,0 +1,59 @@
+# Ephemera: every entry point a developer or CI needs. Scripts under scripts/ do the work;
+# tools and Cassandra are cached under $(EPHEMERA_CACHE) (outside the checkout).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export EPHEMERA_CACHE ?= $(HOME)/.cache/ephemera
+export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
+
+NODE_TESTS ?= test/*.test.ts
+
+.PHONY: help deps build run serve migrate archive test lint typecheck test-node \
+        cassandra-up cassandra-down cassandra-status cassandra-reset \
+        chart-test promtool-test image loadtest loadtest-smoke bench test-faults clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 20
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> installing npm dependencies"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.installed ## install npm dependencies
+
+build: deps ## compile TypeScript to dist/
+	npx tsc -p tsconfig.build.json
+
+cassandra-up: ## start (or reuse) the local Cassandra on 127.0.0.1:9042
+	scripts/cassandra.sh up
+cassandra-down: ## stop the local Cassandra (SIGTERM)
+	scripts/cassandra.sh down
+cassandra-status: ## say what runs where
+	scripts/cassandra.sh status
+cassandra-reset: ## stop Cassandra and wipe its data
+	scripts/cassandra.sh reset
+
+migrate: build cassandra-up ## apply CQL migrations
+	node dist/cli.js migrate
+
+run: build cassandra-up ## start everything locally and serve the API on $$PORT (default 8080)
+	node dist/cli.js migrate
+	node dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30}
+
+archive: build cassandra-up ## one archiver pass against the local stack
+	node dist/cli.js archive
+
+lint: deps ## eslint
+	npx eslint .
+
+typecheck: deps ## tsc --noEmit
+	npx tsc --noEmit
+
+test-node: deps cassandra-up ## node:test suites against the real Cassandra
+	node --import tsx --test --test-concurrency=1 --test-reporter=spec $(NODE_TESTS)
+
+test: deps cassandra-up lint typecheck test-node ## everything CI runs
+	@echo "==> make test: all green"
+
+clean: ## remove build output
+	rm -rf dist

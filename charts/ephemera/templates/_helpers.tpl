@@ -1,0 +1,207 @@
+{{/*
+Names. fullname is truncated to 63 characters (DNS label); suffixed names stay under that
+because the chart only appends short suffixes ("-archiver", "-migrate", "-cassandra").
+*/}}
+{{- define "ephemera.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "ephemera.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "ephemera.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels. Call with (dict "ctx" $ "component" "server").
+*/}}
+{{- define "ephemera.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ephemera.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "ephemera.labels" -}}
+helm.sh/chart: {{ include "ephemera.chart" .ctx }}
+{{ include "ephemera.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: {{ .ctx.Values.partOf }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Image reference: repository:tag or repository@digest. */}}
+{{- define "ephemera.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{- define "ephemera.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "ephemera.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "ephemera.archiverServiceAccountName" -}}
+{{- if .Values.archiver.serviceAccount.create }}
+{{- default (printf "%s-archiver" (include "ephemera.fullname" .)) .Values.archiver.serviceAccount.name }}
+{{- else }}
+{{- required "archiver.serviceAccount.name is required when archiver.serviceAccount.create is false" .Values.archiver.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "ephemera.leaseName" -}}
+{{- default (printf "%s-archiver" (include "ephemera.fullname" .)) .Values.archiver.leaseName }}
+{{- end }}
+
+{{/*
+Cassandra credentials: a chart-managed Secret (cassandra.username/password), an existing
+Secret (cassandra.existingSecret), or none (no authentication).
+*/}}
+{{- define "ephemera.cassandraAuth" -}}
+{{- if or .Values.cassandra.existingSecret .Values.cassandra.username }}true{{- end }}
+{{- end }}
+
+{{- define "ephemera.cassandraSecretName" -}}
+{{- default (printf "%s-cassandra" (include "ephemera.fullname" .)) .Values.cassandra.existingSecret }}
+{{- end }}
+
+{{/* Environment from spec/interfaces.md, as a flat YAML map of strings (ConfigMap data). */}}
+{{- define "ephemera.configData" -}}
+{{- $c := .Values.cassandra }}
+{{- $cfg := .Values.config }}
+PORT: {{ .Values.containerPort | quote }}
+HOST: {{ $cfg.host | quote }}
+METRICS_PORT: {{ $cfg.metricsPort | quote }}
+LOG_LEVEL: {{ $cfg.logLevel | quote }}
+SHUTDOWN_TIMEOUT_MS: {{ $cfg.shutdownTimeoutMs | quote }}
+CASSANDRA_CONTACT_POINTS: {{ join "," $c.contactPoints | quote }}
+CASSANDRA_LOCAL_DC: {{ $c.localDc | quote }}
+CASSANDRA_HOT_KEYSPACE: {{ $c.hotKeyspace | quote }}
+CASSANDRA_COLD_KEYSPACE: {{ $c.coldKeyspace | quote }}
+CASSANDRA_REPLICATION: {{ $c.replication | quote }}
+CASSANDRA_CONSISTENCY: {{ $c.consistency | quote }}
+CASSANDRA_SERIAL_CONSISTENCY: {{ $c.serialConsistency | quote }}
+CASSANDRA_REQUEST_TIMEOUT_MS: {{ $c.requestTimeoutMs | quote }}
+HOT_GRACE_SECONDS: {{ $cfg.hotGraceSeconds | quote }}
+MAX_TIMEOUT_SECONDS: {{ $cfg.maxTimeoutSeconds | quote }}
+ARCHIVER_LOCK: {{ .Values.archiver.lock | quote }}
+LEASE_NAME: {{ include "ephemera.leaseName" . | quote }}
+{{- with .Values.archiver.pushgatewayUrl }}
+PUSHGATEWAY_URL: {{ . | quote }}
+{{- end }}
+{{- with $cfg.otel.endpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+OTEL_SERVICE_NAME: {{ $cfg.otel.serviceName | default (include "ephemera.fullname" $) | quote }}
+{{- end }}
+{{- with $cfg.nodeOptions }}
+NODE_OPTIONS: {{ . | quote }}
+{{- end }}
+{{- range $k, $v := $cfg.extraEnv }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Downward API identity (lease holder) and namespace (lease namespace). */}}
+{{- define "ephemera.downwardEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- end }}
+
+{{/* Credentials as secretKeyRef env entries. Call with (dict "ctx" $ "secretName" NAME). */}}
+{{- define "ephemera.secretEnv" -}}
+{{- if include "ephemera.cassandraAuth" .ctx }}
+- name: CASSANDRA_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ .ctx.Values.cassandra.existingSecretUsernameKey }}
+- name: CASSANDRA_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ .ctx.Values.cassandra.existingSecretPasswordKey }}
+{{- end }}
+{{- end }}
+
+{{- define "ephemera.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext }}
+{{- end }}
+
+{{- define "ephemera.containerSecurityContext" -}}
+{{- toYaml .Values.securityContext }}
+{{- end }}
+
+{{/* The writable scratch directory (the root filesystem is read-only). */}}
+{{- define "ephemera.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    {{- with .Values.tmpVolume.medium }}
+    medium: {{ . }}
+    {{- end }}
+    sizeLimit: {{ .Values.tmpVolume.sizeLimit }}
+{{- end }}
+
+{{- define "ephemera.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{/* Pod placement shared by every workload. */}}
+{{- define "ephemera.scheduling" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Validate combinations the JSON schema cannot express. */}}
+{{- define "ephemera.validate" -}}
+{{- if not (has .Values.autoscaling.mode (list "hpa" "keda" "cpu" "none")) }}
+{{- fail (printf "autoscaling.mode must be one of hpa, keda, cpu, none (got %q)" .Values.autoscaling.mode) }}
+{{- end }}
+{{- if and .Values.cassandra.username (not .Values.cassandra.existingSecret) (not .Values.cassandra.password) }}
+{{- fail "cassandra.password is required when cassandra.username is set (or use cassandra.existingSecret)" }}
+{{- end }}
+{{- if and (eq .Values.autoscaling.mode "cpu") (le (int .Values.autoscaling.targetCPUUtilizationPercentage) 0) }}
+{{- fail "autoscaling.targetCPUUtilizationPercentage must be > 0 in cpu mode" }}
+{{- end }}
+{{- if and (ne .Values.autoscaling.mode "none") (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Db } from '../storage/cassandra.js';
+import { LwtLock } from '../storage/lwt-lock.js';
+
+/** A cluster-wide "one archiver at a time" lease. */
+export interface ArchiverLock {
+  readonly holder: string;
+  tryAcquire(): Promise<boolean>;
+  /** false when the lease was lost (taken over or expired). */
+  renew(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+export function holderIdentity(config: Config): string {
+  return `${config.POD_NAME}-${process.pid}-${randomUUID().slice(0, 8)}`;
+}
+
+export class CassandraArchiverLock implements ArchiverLock {
+  private readonly lock: LwtLock;
+  constructor(db: Db, readonly holder: string, ttlSeconds: number, name = 'archiver') {
+    this.lock = new LwtLock(db, name, holder, ttlSeconds);
+  }
+  tryAcquire() { return this.lock.tryAcquire(); }
+  renew() { return this.lock.renew(); }
+  release() { return this.lock.release(); }
+}
+
+/**
+ * A coordination.k8s.io/v1 Lease, updated with optimistic concurrency (resourceVersion): a concurrent writer
+ * makes our replace fail with 409, so two holders can never both believe they own it.
+ */
+export class KubernetesLeaseLock implements ArchiverLock {
+  private resourceVersion: string | undefined;
+
+  constructor(
+    private readonly api: import('@kubernetes/client-node').CoordinationV1Api,
+    readonly name: string,
+    readonly namespace: string,
+    readonly holder: string,
+    private readonly ttlSeconds: number,
+    private readonly log: Logger,
+  ) {}
+
+  static async create(config: Config, log: Logger, holder: string, kubeconfigPath?: string): Promise<KubernetesLeaseLock> {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = new k8s.KubeConfig();
+    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+    else if (config.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else kc.loadFromDefault();
+    return new KubernetesLeaseLock(kc.makeApiClient(k8s.CoordinationV1Api), config.LEASE_NAME,
+      config.POD_NAMESPACE, holder, config.ARCHIVER_LOCK_TTL_SECONDS, log);
+  }
+
+  private spec(acquireTime: Date) {
+    const now = new Date();
+    return { holderIdentity: this.holder, leaseDurationSeconds: this.ttlSeconds, acquireTime, renewTime: now };
+  }
+
+  async tryAcquire(): Promise<boolean> {
+    let lease;
+    try {
+      lease = await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      try {
+        const created = await this.api.createNamespacedLease({ namespace: this.namespace, body: {
+          metadata: { name: this.name, namespace: this.namespace }, spec: this.spec(new Date()),
+        } });
+        this.resourceVersion = created.metadata?.resourceVersion;
+        return true;
+      } catch (e) {
+        if (statusOf(e) === 409) return false;
+        throw e;
+      }
+    }
+    const spec = lease.spec ?? {};
+    const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
+    const expired = renewed + (spec.leaseDurationSeconds ?? this.ttlSeconds) * 1000 < Date.now();
+    if (spec.holderIdentity && spec.holderIdentity !== this.holder && !expired) return false;
+    try {
+      const replaced = await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: {
+        metadata: { name: this.name, namespace: this.namespace, resourceVersion: lease.metadata?.resourceVersion },
+        spec: { ...this.spec(new Date()), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 },
+      } });
+      this.resourceVersion = replaced.metadata?.resourceVersion;
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 409) return false;
+      throw e;
+    }
+  }
+
+  async renew(): Promise<boolean> {
+    try {
+      const current = await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace });
+      if (current.spec?.holderIdentity !== this.holder || current.metadata?.resourceVersion !== this.resourceVersion) {
+        return false;
+      }
+      const replaced = await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: {
+        metadata: { name: this.name, namespace: this.namespace, resourceVersion: this.resourceVersion },
+        spec: { ...current.spec, renewTime: new Date() },
+      } });
+      this.resourceVersion = replaced.metadata?.resourceVersion;
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 409 || statusOf(e) === 404) return false;
+      throw e;
+    }
+  }
+
+  async release(): Promise<void> {
+    // Giving the lease up = marking it expired, so the next run need not wait out the duration.
+    try {
+      const current = await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace });
+      if (current.spec?.holderIdentity !== this.holder) return;
+      await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: {
+        metadata: { name: this.name, namespace: this.namespace, resourceVersion: current.metadata?.resourceVersion },
+        spec: { ...current.spec, holderIdentity: undefined, renewTime: new Date(0) },
+      } });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'lease release failed; it will expire');
+    }
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  const e = err as { code?: number; statusCode?: number; response?: { statusCode?: number } };
+  return e.code ?? e.statusCode ?? e.response?.statusCode;
+}
+
+export async function createArchiverLock(db: Db, config: Config, log: Logger): Promise<ArchiverLock> {
+  const holder = holderIdentity(config);
+  const kind = config.ARCHIVER_LOCK === 'auto'
+    ? (config.KUBERNETES_SERVICE_HOST ? 'kubernetes' : 'cassandra')
+    : config.ARCHIVER_LOCK;
+  if (kind === 'kubernetes') return KubernetesLeaseLock.create(config, log, holder);
+  return new CassandraArchiverLock(db, holder, config.ARCHIVER_LOCK_TTL_SECONDS);
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { startTracing } from './observability/tracing.js';
+
+const HELP = `ephemera: ephemeral text messages on Cassandra
+
+Usage: ephemera <command> [options]
+
+Commands:
+  serve [--archive-every <seconds>]   serve the HTTP API on $PORT (default 8080); with --archive-every,
+                                      also run the archiver on that timer (local development)
+  migrate                             create keyspaces and apply pending CQL migrations (idempotent)
+  archive                             one archiver pass: move timed-out messages from hot to cold storage
+                                      exit 0 done, 1 failed, 2 another archiver holds the lock
+
+Options:
+  -h, --help                          show this help
+
+Configuration comes from the environment (validated at start-up); see README.md#configuration.
+Main variables: PORT, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, CASSANDRA_HOT_KEYSPACE,
+CASSANDRA_COLD_KEYSPACE, CASSANDRA_REPLICATION, CASSANDRA_CONSISTENCY, LOG_LEVEL, HOT_GRACE_SECONDS.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' }, 'archive-every': { type: 'string' } },
+  });
+  const command = positionals[0];
+  if (values.help || !command || command === 'help') {
+    process.stdout.write(HELP);
+    return command || values.help ? 0 : 64;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ephemera: ${err.message}\n`);
+      return 78;
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  switch (command) {
+    case 'serve': {
+      const every = values['archive-every'] === undefined ? 0 : Number(values['archive-every']);
+      if (!Number.isInteger(every) || every < 0) {
+        process.stderr.write('ephemera: --archive-every takes a whole number of seconds\n');
+        return 64;
+      }
+      return serve(config, log, every);
+    }
+    case 'migrate':
+      return migrateCommand(config, log);
+    case 'archive':
+      return archiveCommand(config, log);
+    default:
+      process.stderr.write(`ephemera: unknown command "${command}"\n\n${HELP}`);
+      return 64;
+  }
+}
+
+async function serve(config: Config, log: Logger, archiveEvery: number): Promise<number> {
+  const tracing = await startTracing(log);
+  const { startServer } = await import('./server.js');
+  const server = await startServer(config, log);
+  let timer: NodeJS.Timeout | null = null;
+  if (archiveEvery > 0) {
+    const { runArchiver } = await import('./archiver/run.js');
+    let running = false;
+    timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void runArchiver(server.db, config, log).finally(() => { running = false; });
+    }, archiveEvery * 1000);
+    log.info({ everySeconds: archiveEvery }, 'archiver timer on');
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => { log.info({ signal }, 'shutting down'); resolve(); };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  if (timer) clearInterval(timer);
+  await server.close();
+  await tracing.shutdown();
+  return 0;
+}
+
+async function migrateCommand(config: Config, log: Logger): Promise<number> {
+  const { Db } = await import('./storage/cassandra.js');
+  const { migrate } = await import('./storage/migrator.js');
+  const db = new Db(config, log);
+  try {
+    await db.connect();
+    const { applied, version } = await migrate(db, log);
+    log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema already current');
+    return 0;
+  } catch (err) {
+    log.error({ err }, 'migration failed');
+    return 1;
+  } finally {
+    await db.shutdown();
+  }
+}
+
+async function archiveCommand(config: Config, log: Logger): Promise<number> {
+  const { Db } = await import('./storage/cassandra.js');
+  const { runArchiver } = await import('./archiver/run.js');
+  const db = new Db(config, log);
+  try {
+    await db.connect();
+    const outcome = await runArchiver(db, config, log, { push: true });
+    return outcome === 'success' ? 0 : outcome === 'locked' ? 2 : 1;
+  } catch (err) {
+    log.error({ err }, 'archiver could not start');
+    return 1;
+  } finally {
+    await db.shutdown();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => { process.stderr.write(`ephemera: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1; },
+);

@@ -1,0 +1,83 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+const CONSISTENCIES = [
+  'ANY', 'ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_QUORUM', 'EACH_QUORUM', 'LOCAL_ONE',
+] as const;
+const SERIAL_CONSISTENCIES = ['SERIAL', 'LOCAL_SERIAL'] as const;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const keyspaceName = z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'must be a lower-case CQL identifier');
+
+/** `SimpleStrategy:1` or `dc1:3,dc2:3` (NetworkTopologyStrategy). */
+const replication = z.string().transform((value, ctx) => {
+  const simple = /^SimpleStrategy:(\d+)$/.exec(value);
+  if (simple) return { class: 'SimpleStrategy', replication_factor: Number(simple[1]) } as Record<string, string | number>;
+  const dcs = value.split(',').map((part) => /^([A-Za-z0-9_.-]+):(\d+)$/.exec(part.trim()));
+  if (dcs.length === 0 || dcs.some((m) => m === null)) {
+    ctx.addIssue({ code: 'custom', message: 'expected "SimpleStrategy:<rf>" or "<dc>:<rf>[,<dc>:<rf>...]"' });
+    return z.NEVER;
+  }
+  const out: Record<string, string | number> = { class: 'NetworkTopologyStrategy' };
+  for (const m of dcs) out[m![1]!] = Number(m![2]);
+  return out;
+});
+
+const schema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  METRICS_PORT: int(0, 65535).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(10_000),
+  REQUEST_TIMEOUT_MS: int(100).default(5_000),
+  MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+  MAX_USERNAME_LENGTH: int(1, 1024).default(128),
+  MAX_TEXT_BYTES: int(1, 1024 * 1024).default(64 * 1024),
+  MAX_TIMEOUT_SECONDS: int(1, 315_360_000).default(604_800),
+  CASSANDRA_CONTACT_POINTS: z.string().min(1).prefault('127.0.0.1:9042')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),
+  CASSANDRA_LOCAL_DC: z.string().min(1).default('datacenter1'),
+  CASSANDRA_USERNAME: z.string().optional(),
+  CASSANDRA_PASSWORD: z.string().optional(),
+  CASSANDRA_HOT_KEYSPACE: keyspaceName.default('ephemera_hot'),
+  CASSANDRA_COLD_KEYSPACE: keyspaceName.default('ephemera_cold'),
+  CASSANDRA_REPLICATION: replication.prefault('SimpleStrategy:1'),
+  CASSANDRA_CONSISTENCY: z.enum(CONSISTENCIES).default('LOCAL_ONE'),
+  CASSANDRA_SERIAL_CONSISTENCY: z.enum(SERIAL_CONSISTENCIES).default('LOCAL_SERIAL'),
+  CASSANDRA_REQUEST_TIMEOUT_MS: int(100).default(2_000),
+  CASSANDRA_CONNECT_TIMEOUT_MS: int(100).default(5_000),
+  HOT_GRACE_SECONDS: int(60).default(259_200),
+  DELIVERY_SETTLE_MS: int(1_000).default(10_000),
+  LIST_PAGE_SIZE: int(10, 10_000).default(500),
+  WRITER_LEASE_TTL_MS: int(5_000).default(30_000),
+  ARCHIVER_LOCK: z.enum(['auto', 'kubernetes', 'cassandra']).default('auto'),
+  ARCHIVER_LOCK_TTL_SECONDS: int(5).default(30),
+  ARCHIVE_BATCH_CONCURRENCY: int(1, 512).default(64),
+  LEASE_NAME: z.string().default('ephemera-archiver'),
+  POD_NAMESPACE: z.string().default('default'),
+  POD_NAME: z.string().default(os.hostname()),
+  PUSHGATEWAY_URL: z.string().url().optional(),
+  KUBERNETES_SERVICE_HOST: z.string().optional(),
+}).superRefine((c, ctx) => {
+  if (c.DELIVERY_SETTLE_MS < 2 * c.CASSANDRA_REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({
+      code: 'custom', path: ['DELIVERY_SETTLE_MS'],
+      message: 'must be at least twice CASSANDRA_REQUEST_TIMEOUT_MS (a write must settle inside the window)',
+    });
+  }
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/** Validates the environment once; the message names every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

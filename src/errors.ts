@@ -1,0 +1,17 @@
+/** The one error type the HTTP layer understands: it carries the status and a stable code. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const badRequest = (code: string, message: string) => new AppError(400, code, message);
+export const notFound = (message: string) => new AppError(404, 'not_found', message);
+export const unavailable = (message = 'storage is unavailable, retry later') =>
+  new AppError(503, 'unavailable', message, { 'retry-after': '1' });

@@ -1,0 +1,64 @@
+import { Readable } from 'node:stream';
+import Router from '@koa/router';
+import bodyParser from 'koa-bodyparser';
+import type { Context, Next } from 'koa';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Config } from '../config.js';
+import type { MessageService, Delivered } from '../messages/message-service.js';
+import type { Validators } from '../messages/validation.js';
+import { formatExpiration } from '../messages/message.js';
+
+/** Thin entry points: parse, validate, call the service, shape the JSON. */
+export function chatRoutes(service: MessageService, validate: Validators, config: Config, log: Logger): Router {
+  const router = new Router();
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: `${config.MAX_BODY_BYTES}b`, strict: true });
+
+  router.post('/chat', requireJson, parseJson, async (ctx) => {
+    const input = validate.newMessage(ctx.request.body);
+    const id = await service.create(input);
+    ctx.status = 201;
+    ctx.body = { id };
+  });
+
+  router.get('/chat/:id', async (ctx) => {
+    const m = await service.get(validate.id(ctx.params.id!));
+    ctx.body = { username: m.username, text: m.text, expiration_date: formatExpiration(m.expiresAt) };
+  });
+
+  router.get('/chats/:username', async (ctx) => {
+    const batches = service.consume(validate.username(ctx.params.username!));
+    // The first batch is awaited here so that an unavailable store is still a clean 503; later batches stream.
+    const first = await batches.next();
+    ctx.type = 'application/json';
+    if (first.done) {
+      ctx.body = '[]';
+      return;
+    }
+    ctx.body = Readable.from(streamArray(first.value, batches, log, ctx.state.reqId as string));
+  });
+
+  return router;
+}
+
+async function requireJson(ctx: Context, next: Next): Promise<void> {
+  const type = ctx.request.type;
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new AppError(415, 'unsupported_media_type', 'the body must be application/json');
+  }
+  await next();
+}
+
+async function* streamArray(first: Delivered[], rest: AsyncGenerator<Delivered[]>, log: Logger, reqId: string) {
+  let sep = '[';
+  for (const m of first) { yield `${sep}${JSON.stringify({ id: m.id, text: m.text })}`; sep = ','; }
+  try {
+    for await (const batch of rest) {
+      for (const m of batch) { yield `${sep}${JSON.stringify({ id: m.id, text: m.text })}`; sep = ','; }
+    }
+  } catch (err) {
+    // Everything already streamed was claimed; the rest stays pending for the next read.
+    log.warn({ reqId, err: (err as Error).message }, 'list read stopped early');
+  }
+  yield ']';
+}

@@ -1,0 +1,96 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { notFound, unavailable } from '../errors.js';
+import { firstIdAt, idTime } from '../ids/id-layout.js';
+import { messagesConsumed, messagesCreated } from '../observability/metrics.js';
+import type { MessageStore, Cursor } from './message-store.js';
+import type { NewMessage, StoredMessage } from './message.js';
+
+export interface IdSource { nextId(): number }
+export interface Delivered { id: number; text: string }
+
+/** Restarts of one read after losing the cursor race to a concurrent read of the same user. */
+const MAX_CURSOR_RACES = 8;
+/** Expired rows skipped in one read before the watermark is moved past them (saves re-scanning them). */
+const SKIP_COMMIT_THRESHOLD = 100;
+
+/** The rules of the product: creation, lookup, and exactly-once consumption of a user's pending messages. */
+export class MessageService {
+  constructor(
+    private readonly store: MessageStore,
+    private readonly ids: IdSource,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  async create(input: NewMessage): Promise<number> {
+    const id = this.ids.nextId();
+    const createdAt = idTime(id);
+    const expiresAt = new Date(Math.max(createdAt, Date.now()) + input.timeout * 1000);
+    await this.store.insert({ id, username: input.username, text: input.text, expiresAt },
+      input.timeout + this.config.HOT_GRACE_SECONDS);
+    // A write acknowledged later than the settle window might sit below a reader's watermark already:
+    // refuse to acknowledge it, so "acknowledged" always implies "deliverable".
+    if (Date.now() - createdAt > this.config.DELIVERY_SETTLE_MS - 500) {
+      this.log.warn({ id }, 'write settled too late; not acknowledged');
+      throw unavailable('write took too long; retry');
+    }
+    messagesCreated.inc();
+    return id;
+  }
+
+  async get(id: number): Promise<StoredMessage> {
+    const m = await this.store.findById(id);
+    if (!m) throw notFound(`no message with id ${id}`);
+    return m;
+  }
+
+  /**
+   * Yields the user's unexpired messages, oldest first, in committed batches. Each batch is claimed by one
+   * compare-and-set of the user's delivery cursor (watermark + ids delivered above it), then written to cold.
+   * Ids at or below `now - settle window` are final (every acknowledged write is visible by then), so the
+   * watermark never passes a message that could still appear; ids above it are remembered in `recent`.
+   */
+  async *consume(username: string, opts: { traceQuery?: boolean; onTrace?: (id: string) => void } = {}):
+    AsyncGenerator<Delivered[]> {
+    const pageSize = this.config.LIST_PAGE_SIZE;
+    let races = 0;
+    restart: for (;;) {
+      let cursor: Cursor = await this.store.readCursor(username);
+      const now = Date.now();
+      const settled = firstIdAt(now - this.config.DELIVERY_SETTLE_MS) - 1;
+      const scanFrom = cursor.watermark;
+      let pageState: string | undefined;
+      let skipped = 0;
+      do {
+        const page = await this.store.readPending(username, scanFrom, pageSize, pageState, opts.traceQuery);
+        if (page.traceId && opts.onTrace) opts.onTrace(String(page.traceId));
+        pageState = page.pageState;
+        const fresh = page.rows.filter((r) => !cursor.recent.has(r.id));
+        const due = fresh.filter((r) => r.expiresAt.getTime() > now);
+        skipped += fresh.length - due.length;
+        const last = page.rows.at(-1);
+        if (!last || (due.length === 0 && skipped < SKIP_COMMIT_THRESHOLD)) continue;
+
+        const watermark = Math.max(cursor.watermark, Math.min(last.id, settled));
+        const recent = new Set([...cursor.recent, ...due.map((r) => r.id)].filter((id) => id > watermark));
+        if (!(await this.store.advanceCursor(username, cursor, watermark, recent))) {
+          if (++races > MAX_CURSOR_RACES) return;
+          continue restart;
+        }
+        cursor = { version: cursor.version + 1, watermark, recent };
+        skipped = 0;
+        if (due.length === 0) continue;
+        try {
+          await this.store.writeCold(due.map((r) => ({ id: r.id, username, text: r.text, expiresAt: new Date(now) })), 'read');
+        } catch (err) {
+          // Claimed is claimed: deliver anyway. The hot rows stay until the archiver sweeps them at their timeout.
+          this.log.warn({ err: (err as Error).message, count: due.length }, 'cold copy of consumed messages failed');
+        }
+        messagesConsumed.inc(due.length);
+        yield due.map((r) => ({ id: r.id, text: r.text }));
+      } while (pageState);
+      return;
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { num, type Db, type Row } from '../storage/cassandra.js';
+import type { StoredMessage } from './message.js';
+
+/** Expiry-index bucket width and shard count: fixed, since changing them would orphan index rows. */
+export const BUCKET_MS = 60_000;
+export const EXPIRY_SHARDS = 16;
+/**
+ * Cold rows are written `USING TIMESTAMP COLD_TS_BASE - expired_at(µs)`: the earliest expiry wins, whoever
+ * writes last. A read-consumed message (expired when read) keeps that moment even if the archiver later
+ * sweeps its original timeout, and every cold write is idempotent.
+ */
+const COLD_TS_BASE = 2 ** 53;
+
+export const bucketOf = (ms: number) => Math.floor(ms / BUCKET_MS);
+export const shardOf = (id: number) => (Math.floor(id / 4096) + (id % 4096)) % EXPIRY_SHARDS;
+
+export interface Cursor { version: number; watermark: number; recent: Set<number> }
+export type ColdReason = 'read' | 'timeout';
+
+/** Data access for messages: CQL in, plain objects out. */
+export class MessageStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Index and by-id rows first, the per-user row last: a message becomes listable only once everything that
+   * serves it by id and archives it exists. Rows live `ttlSeconds` (timeout + grace) and then vanish by TTL.
+   */
+  async insert(m: StoredMessage, ttlSeconds: number): Promise<void> {
+    const { hot } = this.db;
+    await Promise.all([
+      this.db.execute('insert_message_by_id',
+        `INSERT INTO ${hot}.messages_by_id (id, username, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
+        [m.id, m.username, m.text, m.expiresAt, ttlSeconds]),
+      this.db.execute('insert_expiry_index',
+        `INSERT INTO ${hot}.expiry_index (bucket, shard, expires_at, id, username, text)
+         VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`,
+        [bucketOf(m.expiresAt.getTime()), shardOf(m.id), m.expiresAt, m.id, m.username, m.text, ttlSeconds]),
+    ]);
+    await this.db.execute('insert_message_by_user',
+      `INSERT INTO ${hot}.messages_by_user (username, id, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
+      [m.username, m.id, m.text, m.expiresAt, ttlSeconds]);
+  }
+
+  /** Cold first (it holds the final expiration of a consumed message), else hot. */
+  async findById(id: number): Promise<StoredMessage | null> {
+    const [cold, hot] = await Promise.all([
+      this.db.execute('select_cold_by_id',
+        `SELECT id, username, text, expired_at FROM ${this.db.cold}.messages WHERE id = ?`, [id]),
+      this.db.execute('select_hot_by_id',
+        `SELECT id, username, text, expires_at FROM ${this.db.hot}.messages_by_id WHERE id = ?`, [id]),
+    ]);
+    const c = cold.first();
+    if (c) return { id, username: c.get('username'), text: c.get('text'), expiresAt: c.get('expired_at') };
+    const h = hot.first();
+    if (h) return { id, username: h.get('username'), text: h.get('text'), expiresAt: h.get('expires_at') };
+    return null;
+  }
+
+  async readCursor(username: string): Promise<Cursor> {
+    const rs = await this.db.execute('select_cursor',
+      `SELECT version, watermark, recent FROM ${this.db.hot}.delivery_cursors WHERE username = ?`, [username]);
+    const r = rs.first();
+    if (!r) return { version: 0, watermark: 0, recent: new Set() };
+    const recent = (r.get('recent') as unknown[] | null) ?? [];
+    return { version: r.get('version') as number, watermark: num(r.get('watermark')), recent: new Set(recent.map(num)) };
+  }
+
+  /** One page of the user's partition above the watermark, oldest first. */
+  async readPending(username: string, afterId: number, pageSize: number, pageState?: string, traceQuery = false) {
+    const rs = await this.db.execute('select_pending',
+      `SELECT id, text, expires_at FROM ${this.db.hot}.messages_by_user WHERE username = ? AND id > ?`,
+      [username, afterId], { fetchSize: pageSize, pageState, traceQuery });
+    return {
+      rows: rs.rows.map((r: Row) => ({ id: num(r.get('id')), text: r.get('text') as string, expiresAt: r.get('expires_at') as Date })),
+      pageState: rs.pageState ?? undefined,
+      traceId: rs.info.traceId,
+    };
+  }
+
+  /** Compare-and-set of the delivery cursor: the single conditional write of a read call. */
+  async advanceCursor(username: string, from: Cursor, watermark: number, recent: Iterable<number>): Promise<boolean> {
+    const ids = [...recent];
+    const rs = from.version === 0
+      ? await this.db.execute('cursor_create',
+        `INSERT INTO ${this.db.hot}.delivery_cursors (username, version, watermark, recent) VALUES (?, 1, ?, ?) IF NOT EXISTS`,
+        [username, watermark, ids])
+      : await this.db.execute('cursor_advance',
+        `UPDATE ${this.db.hot}.delivery_cursors SET version = ?, watermark = ?, recent = ? WHERE username = ? IF version = ?`,
+        [from.version + 1, watermark, ids, username, from.version]);
+    return rs.wasApplied();
+  }
+
+  async writeCold(messages: StoredMessage[], reason: ColdReason, concurrency = 64): Promise<void> {
+    const cql = `INSERT INTO ${this.db.cold}.messages (id, username, text, expired_at, reason)
+                 VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`;
+    for (let i = 0; i < messages.length; i += concurrency) {
+      await Promise.all(messages.slice(i, i + concurrency).map((m) =>
+        this.db.execute('insert_cold', cql,
+          [m.id, m.username, m.text, m.expiresAt, reason, COLD_TS_BASE - m.expiresAt.getTime() * 1000])));
+    }
+  }
+}

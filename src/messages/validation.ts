@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { badRequest } from '../errors.js';
+import type { Config } from '../config.js';
+import type { NewMessage } from './message.js';
+
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+
+function usernameSchema(maxLength: number) {
+  return z.string({ error: (i) => (i.input === undefined ? 'username is required' : 'username must be a string') })
+    .min(1, 'username must not be empty')
+    .refine((s) => s.isWellFormed(), 'username must be valid UTF-8 text')
+    .refine((s) => [...s].length <= maxLength, `username must be at most ${maxLength} characters`);
+}
+
+export function createValidators(config: Config) {
+  const username = usernameSchema(config.MAX_USERNAME_LENGTH);
+  const body = z.object({
+    username,
+    text: z.string({ error: (i) => (i.input === undefined ? 'text is required' : 'text must be a string') })
+      .min(1, 'text must not be empty')
+      .refine((s) => s.isWellFormed(), 'text must be valid UTF-8 text')
+      .refine((s) => Buffer.byteLength(s, 'utf8') <= config.MAX_TEXT_BYTES,
+        `text must be at most ${config.MAX_TEXT_BYTES} bytes of UTF-8`),
+    timeout: z.number({ error: 'timeout must be an integer number of seconds' })
+      .int('timeout must be an integer number of seconds')
+      .min(0, 'timeout must not be negative')
+      .max(config.MAX_TIMEOUT_SECONDS, `timeout must be at most ${config.MAX_TIMEOUT_SECONDS} seconds`)
+      .default(DEFAULT_TIMEOUT_SECONDS),
+  });
+
+  return {
+    newMessage(input: unknown): NewMessage {
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        throw badRequest('invalid_body', 'the body must be a JSON object');
+      }
+      const result = body.safeParse(input);
+      if (!result.success) {
+        const issue = result.error.issues[0]!;
+        const field = String(issue.path[0] ?? 'body');
+        throw badRequest(`invalid_${field}`, issue.message);
+      }
+      return result.data;
+    },
+    username(input: string): string {
+      const result = username.safeParse(input);
+      if (!result.success) throw badRequest('invalid_username', result.error.issues[0]!.message);
+      return result.data;
+    },
+    id(input: string): number {
+      if (!/^\d{1,16}$/.test(input) || !Number.isSafeInteger(Number(input))) {
+        throw badRequest('invalid_id', 'id must be a positive integer');
+      }
+      return Number(input);
+    },
+  };
+}
+
+export type Validators = ReturnType<typeof createValidators>;

@@ -1,0 +1,93 @@
+import client from 'prom-client';
+
+/** One registry per process; every metric name is part of the documented contract (README, chart, alerts). */
+export const registry = new client.Registry();
+
+const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5];
+const DB_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export const httpRequests = new client.Counter({
+  name: 'ephemera_http_requests_total',
+  help: 'HTTP requests by route template, method and status. Its per-pod rate is the autoscaling signal.',
+  labelNames: ['route', 'method', 'status'] as const,
+  registers: [registry],
+});
+export const httpDuration = new client.Histogram({
+  name: 'ephemera_http_request_duration_seconds',
+  help: 'HTTP request latency by route template, method and status.',
+  labelNames: ['route', 'method', 'status'] as const,
+  buckets: HTTP_BUCKETS,
+  registers: [registry],
+});
+export const httpInFlight = new client.Gauge({
+  name: 'ephemera_http_requests_in_flight',
+  help: 'HTTP requests being served now.',
+  registers: [registry],
+});
+export const dbDuration = new client.Histogram({
+  name: 'ephemera_cassandra_query_duration_seconds',
+  help: 'Cassandra statement latency by statement name.',
+  labelNames: ['statement'] as const,
+  buckets: DB_BUCKETS,
+  registers: [registry],
+});
+export const dbErrors = new client.Counter({
+  name: 'ephemera_cassandra_query_errors_total',
+  help: 'Cassandra statement failures by statement name.',
+  labelNames: ['statement'] as const,
+  registers: [registry],
+});
+export const dbOpenConnections = new client.Gauge({
+  name: 'ephemera_cassandra_pool_open_connections',
+  help: 'Open driver connections across all hosts.',
+  registers: [registry],
+});
+export const dbInFlight = new client.Gauge({
+  name: 'ephemera_cassandra_pool_in_flight_queries',
+  help: 'Queries in flight on driver connections across all hosts.',
+  registers: [registry],
+});
+export const messagesCreated = new client.Counter({
+  name: 'ephemera_messages_created_total', help: 'Messages accepted by POST /chat.', registers: [registry],
+});
+export const messagesConsumed = new client.Counter({
+  name: 'ephemera_messages_consumed_total', help: 'Messages delivered by GET /chats/:username.', registers: [registry],
+});
+export const messagesArchived = new client.Counter({
+  name: 'ephemera_messages_archived_total', help: 'Timed-out messages moved to cold storage by the archiver.', registers: [registry],
+});
+export const archiverSwept = new client.Counter({
+  name: 'ephemera_archiver_swept_total', help: 'Expiry-index entries processed by the archiver.', registers: [registry],
+});
+export const archiverLag = new client.Gauge({
+  name: 'ephemera_archiver_lag_seconds',
+  help: 'Age of the oldest expiry bucket not yet swept (0 when caught up).',
+  registers: [registry],
+});
+export const archiverLastSuccess = new client.Gauge({
+  name: 'ephemera_archiver_last_success_timestamp_seconds',
+  help: 'Unix time of the last successful archiver run.',
+  registers: [registry],
+});
+export const archiverRuns = new client.Counter({
+  name: 'ephemera_archiver_runs_total',
+  help: 'Archiver runs by result (success, failure, locked).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+export const archiverRunDuration = new client.Gauge({
+  name: 'ephemera_archiver_run_duration_seconds', help: 'Duration of the last archiver run.', registers: [registry],
+});
+export const writerLeaseHeld = new client.Gauge({
+  name: 'ephemera_writer_lease_held', help: '1 while this process holds an id-writer lease.', registers: [registry],
+});
+export const writerIdGauge = new client.Gauge({
+  name: 'ephemera_writer_id', help: 'The id-writer slot this process holds (-1 when none).', registers: [registry],
+});
+
+let defaultsOn = false;
+export function collectDefaultMetrics(): void {
+  if (defaultsOn) return;
+  defaultsOn = true;
+  client.collectDefaultMetrics({ register: registry, prefix: 'ephemera_' });
+}

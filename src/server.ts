@@ -1,0 +1,106 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { Db } from './storage/cassandra.js';
+import { currentVersion } from './storage/migrator.js';
+import { SCHEMA_VERSION } from './storage/schema.js';
+import { WriterLease } from './ids/writer-lease.js';
+import { MessageStore } from './messages/message-store.js';
+import { MessageService } from './messages/message-service.js';
+import { createValidators } from './messages/validation.js';
+import { createApp } from './http/app.js';
+import { chatRoutes } from './http/chat-routes.js';
+import { healthRoutes } from './http/health-routes.js';
+import { collectDefaultMetrics, registry } from './observability/metrics.js';
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  db: Db;
+  service: MessageService;
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the layers and starts listening. Storage may be down at start-up: the driver keeps reconnecting and
+ * /readyz says 503 until Cassandra answers, the schema is current and an id-writer lease is held.
+ */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  collectDefaultMetrics();
+  const db = new Db(config, log);
+  const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
+  let draining = false;
+  let leaseStarted: Promise<void> | null = null;
+  const startLease = () => {
+    leaseStarted ??= lease.start().catch((err: unknown) => {
+      leaseStarted = null;
+      log.warn({ err: (err as Error).message }, 'id-writer lease not acquired yet');
+    });
+    return leaseStarted;
+  };
+  await db.connect().then(startLease).catch((err: unknown) => {
+    log.warn({ err: (err as Error).message }, 'cassandra not reachable at start-up; will keep trying');
+  });
+
+  const service = new MessageService(new MessageStore(db), lease, config, log);
+  const readiness = async () => {
+    const checks: Record<string, string> = {};
+    if (draining) checks.server = 'shutting down';
+    try {
+      const version = await currentVersion(db);
+      checks.cassandra = 'ok';
+      checks.schema = version === SCHEMA_VERSION ? 'ok' : `at ${version}, expected ${SCHEMA_VERSION}`;
+    } catch {
+      checks.cassandra = 'unreachable';
+    }
+    if (!lease.held) {
+      checks.writer_lease = 'not held';
+      if (checks.cassandra === 'ok') void startLease();
+    } else {
+      checks.writer_lease = 'ok';
+    }
+    return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
+  };
+
+  const app = createApp(log, [
+    healthRoutes(readiness, { metrics: config.METRICS_PORT === 0 }),
+    chatRoutes(service, createValidators(config), config, log),
+  ]);
+  const server = http.createServer(app.callback());
+  server.requestTimeout = config.REQUEST_TIMEOUT_MS * 2;
+  server.headersTimeout = Math.min(config.REQUEST_TIMEOUT_MS, 60_000);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  let metricsServer: http.Server | null = null;
+  if (config.METRICS_PORT !== 0) {
+    metricsServer = http.createServer((req, res) => {
+      void registry.metrics().then((body) => {
+        res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+      });
+    }).listen(config.METRICS_PORT, config.HOST);
+  }
+  log.info({ port, metricsPort: config.METRICS_PORT || port }, 'listening');
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    db,
+    service,
+    async close() {
+      draining = true;
+      // Stop accepting, let in-flight requests finish, then cut whatever is left at the deadline.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS).unref();
+      await closed;
+      clearTimeout(timer);
+      metricsServer?.close();
+      await lease.stop();
+      await db.shutdown();
+      log.info('server stopped');
+    },
+  };
+}

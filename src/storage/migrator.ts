@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from './cassandra.js';
+import type { Logger } from '../logger.js';
+import { LwtLock } from './lwt-lock.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { bucketOf } from '../messages/message-store.js';
+
+const SCOPE = 'ephemera';
+
+function replicationCql(replication: Record<string, string | number>): string {
+  return `{${Object.entries(replication).map(([k, v]) => `'${k}': ${typeof v === 'number' ? v : `'${v}'`}`).join(', ')}}`;
+}
+
+/**
+ * Applies pending migrations. Keyspaces and the bookkeeping tables are created first (idempotently); the
+ * migrations themselves run under an LWT lock, so pods starting together apply each version once.
+ */
+export async function migrate(db: Db, log: Logger): Promise<{ applied: number[]; version: number }> {
+  const { hot, cold } = db;
+  const replication = replicationCql(db.config.CASSANDRA_REPLICATION);
+  for (const ks of [hot, cold]) {
+    await db.raw(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replication}`);
+  }
+  await db.raw(`CREATE TABLE IF NOT EXISTS ${hot}.schema_migrations (
+    scope text, version int, name text, applied_at timestamp, PRIMARY KEY ((scope), version))`);
+  await db.raw(`CREATE TABLE IF NOT EXISTS ${hot}.locks (name text PRIMARY KEY, holder text, acquired_at timestamp)`);
+
+  const lock = new LwtLock(db, 'schema-migrations', `${db.config.POD_NAME}/${process.pid}/${randomUUID()}`, 120);
+  const deadline = Date.now() + 120_000;
+  while (!(await lock.tryAcquire())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the migration lock');
+    log.info({ holder: await lock.currentHolder() }, 'another process is migrating; waiting');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  try {
+    const done = new Set((await appliedVersions(db)));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      log.info({ version: m.version, name: m.name }, 'applying migration');
+      for (const stmt of m.statements) {
+        await db.raw(stmt.replaceAll('{hot}', hot).replaceAll('{cold}', cold));
+      }
+      await db.raw(`INSERT INTO ${hot}.schema_migrations (scope, version, name, applied_at) VALUES (?, ?, ?, ?)`,
+        [SCOPE, m.version, m.name, new Date()]);
+      applied.push(m.version);
+    }
+    // The archiver starts at the schema's birth: nothing can have expired before it.
+    await db.raw(`INSERT INTO ${hot}.archiver_state (name, swept_until, updated_at) VALUES ('archiver', ?, ?) IF NOT EXISTS`,
+      [bucketOf(Date.now()) - 1, new Date()]);
+    return { applied, version: SCHEMA_VERSION };
+  } finally {
+    await lock.release();
+  }
+}
+
+export async function appliedVersions(db: Db): Promise<number[]> {
+  const rs = await db.raw(`SELECT version FROM ${db.hot}.schema_migrations WHERE scope = ?`, [SCOPE]);
+  return rs.rows.map((r) => r.get('version') as number);
+}
+
+/** The schema version this database is at (0 when nothing is applied). */
+export async function currentVersion(db: Db): Promise<number> {
+  const rs = await db.execute('schema_version',
+    `SELECT version FROM ${db.hot}.schema_migrations WHERE scope = ? ORDER BY version DESC LIMIT 1`, [SCOPE]);
+  return (rs.first()?.get('version') as number | undefined) ?? 0;
+}

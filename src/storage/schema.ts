@@ -1,0 +1,61 @@
+/**
+ * Versioned CQL migrations. `{hot}`, `{cold}` and `{replication}` are filled from config, so keyspace names and
+ * replication stay configuration. Every statement is idempotent (IF NOT EXISTS), so a run interrupted half-way
+ * is finished by the next one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+// TTL-only tables: TWCS drops whole SSTables once everything in them expired; no DELETE ever touches them,
+// so a short gc_grace is safe (there is no tombstone that could be resurrected).
+const TTL_TABLE = `compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'HOURS',
+  'compaction_window_size': 6} AND gc_grace_seconds = 10800`;
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'messages, delivery cursors, expiry index, cold store, leases',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {hot}.messages_by_id (
+         id bigint PRIMARY KEY, username text, text text, expires_at timestamp
+       ) WITH ${TTL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS {hot}.messages_by_user (
+         username text, id bigint, text text, expires_at timestamp,
+         PRIMARY KEY ((username), id)
+       ) WITH CLUSTERING ORDER BY (id ASC) AND ${TTL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS {hot}.expiry_index (
+         bucket bigint, shard int, expires_at timestamp, id bigint, username text, text text,
+         PRIMARY KEY ((bucket, shard), expires_at, id)
+       ) WITH ${TTL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS {hot}.delivery_cursors (
+         username text PRIMARY KEY, version int, watermark bigint, recent frozen<set<bigint>>
+       )`,
+      `CREATE TABLE IF NOT EXISTS {hot}.writer_leases (
+         writer_id int PRIMARY KEY, owner text, valid_until bigint
+       )`,
+      `CREATE TABLE IF NOT EXISTS {hot}.archiver_state (
+         name text PRIMARY KEY, swept_until bigint, updated_at timestamp
+       )`,
+      `CREATE TABLE IF NOT EXISTS {hot}.locks (
+         name text PRIMARY KEY, holder text, acquired_at timestamp
+       )`,
+      `CREATE TABLE IF NOT EXISTS {cold}.messages (
+         id bigint PRIMARY KEY, username text, text text, expired_at timestamp, reason text
+       )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'idempotency keys for POST /chat',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {hot}.idempotency_keys (
+         key text PRIMARY KEY, id bigint, fingerprint text
+       ) WITH ${TTL_TABLE}`,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
