@@ -11,7 +11,7 @@ export interface Delivered { id: number; text: string }
 
 /** Restarts of one read after losing the cursor race to a concurrent read of the same user. */
 const MAX_CURSOR_RACES = 8;
-/** Expired rows skipped in one read before the watermark is moved past them (saves re-scanning them). */
+/** Handled rows (expired or already delivered) skipped before a read moves the watermark past them anyway. */
 const SKIP_COMMIT_THRESHOLD = 100;
 
 /** The rules of the product: creation, lookup, and exactly-once consumption of a user's pending messages. */
@@ -66,13 +66,14 @@ export class MessageService {
         const page = await this.store.readPending(username, scanFrom, pageSize, pageState, opts.traceQuery);
         if (page.traceId && opts.onTrace) opts.onTrace(String(page.traceId));
         pageState = page.pageState;
-        const fresh = page.rows.filter((r) => !cursor.recent.has(r.id));
-        const due = fresh.filter((r) => r.expiresAt.getTime() > now);
-        skipped += fresh.length - due.length;
+        const due = page.rows.filter((r) => !cursor.recent.has(r.id) && r.expiresAt.getTime() > now);
+        skipped += page.rows.length - due.length;
         const last = page.rows.at(-1);
-        if (!last || (due.length === 0 && skipped < SKIP_COMMIT_THRESHOLD)) continue;
-
+        if (!last) continue;
         const watermark = Math.max(cursor.watermark, Math.min(last.id, settled));
+        // Nothing to deliver: commit only to stop re-scanning many already-handled rows on every later read.
+        if (due.length === 0 && (skipped < SKIP_COMMIT_THRESHOLD || watermark === cursor.watermark)) continue;
+
         const recent = new Set([...cursor.recent, ...due.map((r) => r.id)].filter((id) => id > watermark));
         if (!(await this.store.advanceCursor(username, cursor, watermark, recent))) {
           if (++races > MAX_CURSOR_RACES) return;

@@ -88,6 +88,7 @@ Secret (cassandra.existingSecret), or none (no authentication).
 {{- define "ephemera.configData" -}}
 {{- $c := .Values.cassandra }}
 {{- $cfg := .Values.config }}
+{{- /* keep */ -}}
 PORT: {{ .Values.containerPort | quote }}
 HOST: {{ $cfg.host | quote }}
 METRICS_PORT: {{ $cfg.metricsPort | quote }}
