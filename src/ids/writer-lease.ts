@@ -22,9 +22,16 @@ export class WriterLease {
   private validUntil = 0;
   private timer: NodeJS.Timeout | null = null;
   private renewing: Promise<void> | null = null;
+  private stopped = false;
   readonly owner: string;
 
-  constructor(private readonly db: Db, private readonly log: Logger, private readonly ttlMs: number) {
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly ttlMs: number,
+    /** Where the search for a free slot begins (random by default, which spreads concurrent claimers). */
+    private readonly firstSlot = Math.floor(Math.random() * MAX_WRITERS),
+  ) {
     this.owner = `${db.config.POD_NAME}/${process.pid}/${randomUUID().slice(0, 8)}`;
   }
 
@@ -44,7 +51,7 @@ export class WriterLease {
   /** Next id, or a 503 when the lease is not (or no longer) held. */
   nextId(): number {
     if (!this.generator || !this.held) {
-      if (!this.renewing) void this.tick();
+      if (!this.renewing && !this.stopped) void this.tick();
       throw unavailable('no id-writer lease held');
     }
     return this.generator.next(this.validUntil - STOP_MARGIN_MS);
@@ -69,9 +76,8 @@ export class WriterLease {
         valid_until: num(r.get('valid_until')),
       });
     }
-    const start = Math.floor(Math.random() * MAX_WRITERS);
     for (let i = 0; i < MAX_WRITERS; i++) {
-      const writer = (start + i) % MAX_WRITERS;
+      const writer = (this.firstSlot + i) % MAX_WRITERS;
       const slot = slots.get(writer);
       const now = Date.now();
       const validUntil = now + this.ttlMs;
@@ -122,6 +128,7 @@ export class WriterLease {
 
   /** Frees the slot at once, leaving the horizon of the ids issued so the next holder starts above it. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.renewing) await this.renewing;
     const gen = this.generator;
