@@ -9,7 +9,7 @@ NODE_TESTS ?= test/*.test.ts
 
 .PHONY: help deps build run serve migrate archive test lint typecheck test-node \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
-        chart-test promtool-test image loadtest loadtest-smoke bench test-faults clean
+        chart-test promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -52,7 +52,19 @@ typecheck: deps ## tsc --noEmit
 test-node: deps cassandra-up ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-reporter=spec $(NODE_TESTS)
 
-test: deps cassandra-up lint typecheck test-node ## everything CI runs
+test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
+	node --import tsx --test --test-concurrency=1 --test-reporter=spec test/faults/*.test.ts
+
+promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses
+	scripts/promtool-test.sh
+
+prometheus-up: ## real Prometheus scraping the local service (TARGET=127.0.0.1:8080)
+	scripts/prometheus.sh start $${TARGET:-127.0.0.1:8080} $${PROM_PORT:-9090}
+
+prometheus-down: ## stop it
+	scripts/prometheus.sh stop
+
+test: deps cassandra-up lint typecheck promtool-test test-node test-faults ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

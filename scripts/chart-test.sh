@@ -43,7 +43,7 @@ trap 'rm -rf "$WORK"' EXIT
 passed=0
 failed=0
 failures=()
-step() { printf '\n==> chart-test: %s\n' "$*"; }
+step() { printf '\n==> chart-test [%ss]: %s\n' "$SECONDS" "$*"; }
 ok() { passed=$((passed + 1)); printf '    ok   %s\n' "$*"; }
 bad() { failed=$((failed + 1)); failures+=("$*"); printf '    FAIL %s\n' "$*"; }
 # check DESCRIPTION CMD...: run, show output only on failure.
@@ -52,11 +52,18 @@ check() {
   shift
   if out=$("$@" 2>&1); then ok "$desc"; else bad "$desc"; printf '%s\n' "$out" | sed 's/^/         /' | tail -40; fi
 }
-# expect_fail DESCRIPTION CMD...: the command must fail (negative control).
+# expect_fail DESCRIPTION REGEX CMD...: the command must fail, saying REGEX (a negative control that
+# fails for an unrelated reason, e.g. a broken tool set-up, does not count).
 expect_fail() {
-  local desc=$1
-  shift
-  if "$@" >/dev/null 2>&1; then bad "$desc (was accepted)"; else ok "$desc"; fi
+  local desc=$1 want=$2 out
+  shift 2
+  if out=$("$@" 2>&1); then
+    bad "$desc (was accepted)"
+  elif grep -qE -- "$want" <<<"$out"; then
+    ok "$desc"
+  else
+    bad "$desc (failed without mentioning /$want/)"; printf '%s\n' "$out" | sed 's/^/         /' | tail -20
+  fi
 }
 
 value_sets=()
@@ -64,14 +71,14 @@ for f in "$CHART"/ci/*-values.yaml; do value_sets+=("$f"); done
 value_sets+=(k8s/values-dev.yaml)
 set_name() { local b; b=$(basename "$1" .yaml); [[ $1 == k8s/* ]] && echo "dev" || echo "${b%-values}"; }
 
-kubeconform_locations() { # strict local schemas only: CRDs first, then built-in kinds
-  echo -schema-location "$WORK/crd-schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
-  echo -schema-location "$NATIVE_SCHEMAS/{{ .NormalizedKubernetesVersion }}-local-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json"
-}
+# kubeconform reads local schemas only: CRD-generated ones first, then the built-in kinds.
+KC_LOCATIONS=(
+  -schema-location "$WORK/crd-schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+  -schema-location "$WORK/native-schemas/{{ .NormalizedKubernetesVersion }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
 
 step "generating strict JSON schemas from $SCHEMAS/crds"
 check "CRD schemas" $VALIDATE crd-schemas "$SCHEMAS/crds" "$WORK/crd-schemas"
-mapfile -t KC_LOCATIONS < <(kubeconform_locations | tr ' ' '\n')
 
 lowest=${KUBE_VERSIONS%% *}
 highest=${KUBE_VERSIONS##* }
@@ -83,26 +90,39 @@ for values in "${value_sets[@]}"; do
   done
 done
 
-step "helm template + validation (Kubernetes $KUBE_VERSIONS)"
+step "helm template ($((${#value_sets[@]})) value sets x Kubernetes $KUBE_VERSIONS)"
 for values in "${value_sets[@]}"; do
   name=$(set_name "$values")
   for kv in $KUBE_VERSIONS; do
     out=$WORK/rendered-$name-$kv.yaml
-    if ! helm template "$RELEASE" "$CHART" -n "$NAMESPACE" --kube-version "$kv" -f "$values" >"$out" 2>"$out.err"; then
-      bad "template $name k8s $kv"; sed 's/^/         /' "$out.err"; continue
+    if helm template "$RELEASE" "$CHART" -n "$NAMESPACE" --kube-version "$kv" -f "$values" >"$out" 2>"$out.err"; then
+      ok "template $name k8s $kv ($(grep -c '^kind:' "$out" || true) objects)"
+    else
+      bad "template $name k8s $kv"; sed 's/^/         /' "$out.err"; rm -f "$out"
     fi
-    objects=$(grep -c '^kind:' "$out" || true)
-    check "kubernetes-validate $name k8s $kv ($objects objects)" kubernetes-validate --strict --quiet -k "$kv" "$out"
-    check "kubeconform $name k8s $kv" kubeconform -strict -summary -kubernetes-version "$kv" "${KC_LOCATIONS[@]}" "$out"
   done
-  check "CRD jsonschema $name" $VALIDATE crds "$SCHEMAS/crds" "$WORK/rendered-$name-$highest.yaml"
-  check "invariants $name" $VALIDATE invariants "$WORK/rendered-$name-$highest.yaml"
 done
+shopt -s nullglob
+rendered=("$WORK"/rendered-*.yaml)
+shopt -u nullglob
+check "self-contained built-in schemas for kubeconform" $VALIDATE native-schemas "$NATIVE_SCHEMAS" \
+  "$WORK/native-schemas" "$(echo $KUBE_VERSIONS | tr ' ' ',')" ${rendered[@]+"${rendered[@]}"} k8s/cassandra.yaml
 
-step "k8s/ manifests (dev Cassandra)"
+step "validation of the rendered objects (and k8s/cassandra.yaml)"
 for kv in $KUBE_VERSIONS; do
-  check "kubernetes-validate k8s/cassandra.yaml k8s $kv" kubernetes-validate --strict --quiet -k "$kv" k8s/cassandra.yaml
-  check "kubeconform k8s/cassandra.yaml k8s $kv" kubeconform -strict -summary -kubernetes-version "$kv" "${KC_LOCATIONS[@]}" k8s/cassandra.yaml
+  files=("$WORK"/rendered-*-"$kv".yaml k8s/cassandra.yaml)
+  objects=$(cat "${files[@]}" | grep -c '^kind:' || true)
+  check "kubernetes-validate --strict k8s $kv ($objects objects in ${#files[@]} files)" \
+    kubernetes-validate --strict --quiet -k "$kv" "${files[@]}"
+  check "kubeconform -strict k8s $kv (built-in + CRD kinds)" \
+    kubeconform -strict -summary -kubernetes-version "$kv" "${KC_LOCATIONS[@]}" "${files[@]}"
+done
+for values in "${value_sets[@]}"; do
+  name=$(set_name "$values")
+  out=$WORK/rendered-$name-$highest.yaml
+  [[ -f $out ]] || continue
+  check "CRD jsonschema $name" $VALIDATE crds "$SCHEMAS/crds" "$out"
+  check "invariants $name" $VALIDATE invariants "$out"
 done
 check "invariants k8s/cassandra.yaml" $VALIDATE invariants k8s/cassandra.yaml
 
@@ -114,36 +134,36 @@ prod=$WORK/rendered-production-$highest.yaml
 # A ServiceMonitor endpoint with a misspelt field.
 sed 's/^      scrapeTimeout:/      scrapeTimeoutt:/' "$prod" >"$WORK/bad-sm.yaml"
 grep -q scrapeTimeoutt "$WORK/bad-sm.yaml" || bad "negative control setup: no ServiceMonitor endpoint found"
-expect_fail "CRD jsonschema rejects an unknown ServiceMonitor field" $VALIDATE crds "$SCHEMAS/crds" "$WORK/bad-sm.yaml"
-expect_fail "kubeconform rejects an unknown ServiceMonitor field" \
+expect_fail "CRD jsonschema rejects an unknown ServiceMonitor field" scrapeTimeoutt $VALIDATE crds "$SCHEMAS/crds" "$WORK/bad-sm.yaml"
+expect_fail "kubeconform rejects an unknown ServiceMonitor field" scrapeTimeoutt \
   kubeconform -strict -kubernetes-version "$highest" "${KC_LOCATIONS[@]}" "$WORK/bad-sm.yaml"
 # A KEDA trigger without its type, and a custom kind without a CRD.
 sed 's/^    - type: prometheus$/    - typo: prometheus/' "$prod" >"$WORK/bad-so.yaml"
-expect_fail "CRD jsonschema rejects a ScaledObject trigger without type" $VALIDATE crds "$SCHEMAS/crds" "$WORK/bad-so.yaml"
+expect_fail "CRD jsonschema rejects a ScaledObject trigger without type" "typo|'type' is a required" $VALIDATE crds "$SCHEMAS/crds" "$WORK/bad-so.yaml"
 printf 'apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n' >"$WORK/bad-kind.yaml"
-expect_fail "CRD jsonschema rejects a kind without a CRD" $VALIDATE crds "$SCHEMAS/crds" "$WORK/bad-kind.yaml"
-expect_fail "kubeconform rejects a kind without a schema" \
+expect_fail "CRD jsonschema rejects a kind without a CRD" "Widget" $VALIDATE crds "$SCHEMAS/crds" "$WORK/bad-kind.yaml"
+expect_fail "kubeconform rejects a kind without a schema" "could not find schema for Widget" \
   kubeconform -strict -kubernetes-version "$highest" "${KC_LOCATIONS[@]}" "$WORK/bad-kind.yaml"
 # A Deployment container with a misspelt field.
 sed 's/^          imagePullPolicy:/          imagePullPolicyy:/' "$prod" >"$WORK/bad-deploy.yaml"
-expect_fail "kubernetes-validate rejects an unknown Deployment field" \
+expect_fail "kubernetes-validate rejects an unknown Deployment field" imagePullPolicyy \
   kubernetes-validate --strict --quiet -k "$highest" "$WORK/bad-deploy.yaml"
-expect_fail "kubeconform rejects an unknown Deployment field" \
+expect_fail "kubeconform rejects an unknown Deployment field" imagePullPolicyy \
   kubeconform -strict -kubernetes-version "$highest" "${KC_LOCATIONS[@]}" "$WORK/bad-deploy.yaml"
 # Both autoscalers on one Deployment.
 helm template "$RELEASE" "$CHART" -n "$NAMESPACE" --kube-version "$highest" --set autoscaling.mode=hpa >"$WORK/both.yaml"
 helm template "$RELEASE" "$CHART" -n "$NAMESPACE" --kube-version "$highest" --set autoscaling.mode=keda \
   --show-only templates/scaledobject.yaml >>"$WORK/both.yaml"
-expect_fail "invariants reject an HPA and a ScaledObject on one Deployment" $VALIDATE invariants "$WORK/both.yaml"
+expect_fail "invariants reject an HPA and a ScaledObject on one Deployment" "more than one autoscaler" $VALIDATE invariants "$WORK/both.yaml"
 # Values outside the schema, and the skaffold schema.
-expect_fail "values.schema.json rejects autoscaling.mode=vpa" \
+expect_fail "values.schema.json rejects autoscaling.mode=vpa" "autoscaling.*mode|mode.*vpa|vpa" \
   helm template "$RELEASE" "$CHART" --kube-version "$highest" --set autoscaling.mode=vpa
-expect_fail "values.schema.json rejects an unknown top-level key" \
+expect_fail "values.schema.json rejects an unknown top-level key" "replicas" \
   helm template "$RELEASE" "$CHART" --kube-version "$highest" --set replicas=3
-expect_fail "chart rejects a username without password" \
+expect_fail "chart rejects a username without password" "cassandra.password is required" \
   helm template "$RELEASE" "$CHART" --kube-version "$highest" --set cassandra.username=u
 sed 's/^portForward:/portForwards:/' skaffold.yaml >"$WORK/bad-skaffold.yaml"
-expect_fail "skaffold schema rejects an unknown top-level field" \
+expect_fail "skaffold schema rejects an unknown top-level field" "portForwards" \
   $VALIDATE schema "$SCHEMAS/skaffold/v4beta14.json" "$WORK/bad-skaffold.yaml"
 
 step "helm-unittest ($CHART/tests)"

@@ -4,6 +4,11 @@
   chart-validate.py crd-schemas CRD_DIR OUT_DIR
       Turn each CRD's openAPIV3Schema into a strict JSON schema (unknown fields rejected) laid out
       for kubeconform: OUT_DIR/<group>/<kind>_<version>.json (kind lower-cased).
+  chart-validate.py native-schemas SCHEMA_ROOT OUT_DIR VERSIONS MANIFEST...
+      kubernetes-validate's bundled strict schemas reference a shared definitions file through an
+      https $id that kubeconform would try to fetch: write self-contained copies (references
+      inlined) for the built-in kinds used in MANIFEST, for each comma-separated version, as
+      OUT_DIR/v<version>/<kind>-<group>-<version>.json (kubeconform's default naming).
   chart-validate.py crds CRD_DIR MANIFEST...
       Validate every custom resource in MANIFEST against those strict schemas (python-jsonschema);
       fail on a custom kind without a CRD and on an apiVersion that is neither built in nor a CRD.
@@ -110,6 +115,50 @@ def cmd_crd_schemas(crd_dir, out_dir):
         with open(path, "w") as fh:
             json.dump(schema, fh, indent=1)
     print(f"chart-validate: wrote strict schemas for {len(crd_schemas(crd_dir))} CRD versions to {out_dir}")
+
+
+def inline_refs(node, defs, stack=()):
+    if isinstance(node, list):
+        return [inline_refs(n, defs, stack) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        rest = {k: inline_refs(v, defs, stack) for k, v in node.items() if k != "$ref"}
+        if name in stack:  # recursive type (e.g. JSONSchemaProps): accept anything below
+            return rest
+        out = dict(inline_refs(defs[name], defs, stack + (name,)))
+        out.update(rest)
+        return out
+    return {k: inline_refs(v, defs, stack) for k, v in node.items()}
+
+
+def cmd_native_schemas(root, out_dir, versions, paths):
+    kinds = set()
+    for _, doc in load_docs(paths):
+        group, version = group_version(doc.get("apiVersion", ""))
+        if group in BUILTIN_GROUPS:
+            kinds.add((doc["kind"].lower(), group.split(".")[0], version))
+    written = 0
+    for kv in versions.split(","):
+        src = os.path.join(root, f"v{kv}-local-strict")
+        if not os.path.isdir(src):
+            fail(f"kubernetes-validate has no schemas for Kubernetes {kv} ({src})")
+        with open(os.path.join(src, "_definitions.json")) as fh:
+            defs = json.load(fh)["$defs"]
+        dst = os.path.join(out_dir, f"v{kv}")
+        os.makedirs(dst, exist_ok=True)
+        for kind, group, version in sorted(kinds):
+            name = f"{kind}-{group}-{version}.json" if group else f"{kind}-{version}.json"
+            if not os.path.exists(os.path.join(src, name)):
+                continue  # kubeconform then reports the kind as having no schema
+            with open(os.path.join(src, name)) as fh:
+                schema = json.load(fh)
+            schema.pop("$id", None)
+            with open(os.path.join(dst, name), "w") as fh:
+                json.dump(inline_refs(schema, defs), fh)
+            written += 1
+    print(f"chart-validate: wrote {written} self-contained built-in schemas to {out_dir}")
 
 
 def cmd_crds(crd_dir, paths):
@@ -250,6 +299,8 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if len(args) >= 3 and args[0] == "crd-schemas":
         cmd_crd_schemas(args[1], args[2])
+    elif len(args) >= 5 and args[0] == "native-schemas":
+        cmd_native_schemas(args[1], args[2], args[3], args[4:])
     elif len(args) >= 3 and args[0] == "crds":
         cmd_crds(args[1], args[2:])
     elif len(args) >= 2 and args[0] == "invariants":

@@ -7,6 +7,11 @@ import { archiverSwept, messagesArchived } from '../observability/metrics.js';
 const STATE_KEY = 'archiver';
 const PAGE_SIZE = 1000;
 
+/** Another shard of the same bucket failed: this one stopped too (the other shard's error is reported). */
+class SweepAborted extends Error {
+  constructor() { super('sweep aborted: another shard failed'); }
+}
+
 export interface SweepResult { buckets: number; swept: number; lagSeconds: number; sweptUntil: number }
 
 /**
@@ -47,16 +52,18 @@ export class Archiver {
       [STATE_KEY, bucketOf(now) - 1, new Date(now)]);
   }
 
-  /** `assertHeld` throws when the run lost its lock; it is called before every write that matters. */
+  /**
+   * `assertHeld` throws when the run lost its lock; it is called before every write that matters (each group of
+   * cold writes and each checkpoint move), so a run that lost its lock issues no further write.
+   */
   async sweep(assertHeld: () => void, now = Date.now()): Promise<SweepResult> {
+    const started = Date.now();
     let next = ((await this.checkpoint()) ?? bucketOf(now) - 1) + 1;
     const last = this.lastCompleteBucket(now);
     let swept = 0;
     let buckets = 0;
     for (; next <= last; next++) {
-      const counts = await Promise.all(
-        Array.from({ length: EXPIRY_SHARDS }, (_, shard) => this.sweepShard(next, shard, assertHeld)));
-      const n = counts.reduce((a, b) => a + b, 0);
+      const n = await this.sweepBucket(next, assertHeld);
       assertHeld();
       await this.db.execute('archiver_state_write',
         `UPDATE ${this.db.hot}.archiver_state SET swept_until = ?, updated_at = ? WHERE name = ?`,
@@ -65,7 +72,25 @@ export class Archiver {
       buckets += 1;
       if (n > 0) this.log.debug({ bucket: next, swept: n }, 'bucket archived');
     }
-    return { buckets, swept, sweptUntil: next - 1, lagSeconds: this.lagSeconds(next - 1, Date.now()) };
+    // The lag is measured on the run's own clock (which tests may move), advanced by the time the run took.
+    return { buckets, swept, sweptUntil: next - 1, lagSeconds: this.lagSeconds(next - 1, now + (Date.now() - started)) };
+  }
+
+  /**
+   * The 16 shards of one bucket in parallel. When one shard fails the others stop at their next write, and the
+   * bucket returns only once none of them is still writing: a failed run never leaves writes running behind it.
+   */
+  private async sweepBucket(bucket: number, assertHeld: () => void): Promise<number> {
+    let failed = false;
+    const guard = () => {
+      if (failed) throw new SweepAborted();
+      assertHeld();
+    };
+    const results = await Promise.allSettled(Array.from({ length: EXPIRY_SHARDS }, (_, shard) =>
+      this.sweepShard(bucket, shard, guard).catch((err: unknown) => { failed = true; throw err; })));
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (errors.length > 0) throw errors.find((e) => !(e instanceof SweepAborted)) ?? errors[0];
+    return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
   }
 
   private async sweepShard(bucket: number, shard: number, assertHeld: () => void): Promise<number> {
@@ -81,12 +106,16 @@ export class Archiver {
         id: num(r.get('id')), username: r.get('username') as string, text: r.get('text') as string,
         expiresAt: r.get('expires_at') as Date,
       }));
-      if (messages.length === 0) continue;
-      assertHeld();
-      await this.store.writeCold(messages, 'timeout', this.config.ARCHIVE_BATCH_CONCURRENCY);
-      n += messages.length;
-      archiverSwept.inc(messages.length);
-      messagesArchived.inc(messages.length);
+      // One group of ARCHIVE_BATCH_CONCURRENCY writes at a time, the lock checked before each group.
+      const width = this.config.ARCHIVE_BATCH_CONCURRENCY;
+      for (let i = 0; i < messages.length; i += width) {
+        assertHeld();
+        const group = messages.slice(i, i + width);
+        await this.store.writeCold(group, 'timeout', width);
+        n += group.length;
+        archiverSwept.inc(group.length);
+        messagesArchived.inc(group.length);
+      }
     } while (pageState);
     return n;
   }

@@ -22,7 +22,18 @@ export class CassandraArchiverLock implements ArchiverLock {
   constructor(db: Db, readonly holder: string, ttlSeconds: number, name = 'archiver') {
     this.lock = new LwtLock(db, name, holder, ttlSeconds);
   }
-  tryAcquire() { return this.lock.tryAcquire(); }
+  async tryAcquire(): Promise<boolean> {
+    try {
+      return await this.lock.tryAcquire();
+    } catch (err) {
+      // A timed-out LWT (e.g. under contention) may still have been applied. A serial read finishes any round
+      // in progress, so what it shows is settled: ours (we hold it, until its TTL), someone else's, or free.
+      const holder = await this.lock.currentHolder().catch(() => { throw err; });
+      if (holder === this.holder) return true;
+      if (holder !== null) return false;
+      throw err;
+    }
+  }
   renew() { return this.lock.renew(); }
   release() { return this.lock.release(); }
 }

@@ -84,6 +84,7 @@ export const writerLeaseHeld = new client.Gauge({
 export const writerIdGauge = new client.Gauge({
   name: 'ephemera_writer_id', help: 'The id-writer slot this process holds (-1 when none).', registers: [registry],
 });
+writerIdGauge.set(-1);
 
 let defaultsOn = false;
 export function collectDefaultMetrics(): void {

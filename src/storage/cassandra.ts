@@ -106,9 +106,11 @@ export class Db {
     }
   }
 
-  /** Raw DDL/system statements (not prepared): migrations and health checks. */
+  /** DDL and one-off statements (migrations, tests): not on the request path, so a generous timeout. */
   async raw(cql: string, params: Params = [], consistency?: number) {
-    return this.client.execute(cql, params, { prepare: params.length > 0, consistency: consistency ?? this.consistency });
+    return this.client.execute(cql, params, {
+      prepare: params.length > 0, consistency: consistency ?? this.consistency, readTimeout: 60_000,
+    });
   }
 
   samplePool(): void {

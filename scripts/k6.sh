@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run k6, building it from the Go module proxy the first time.
+#
+#   scripts/k6.sh run [k6 options] loadtest/mix.js
+#   scripts/k6.sh version
+#
+# k6 is installed with `go install go.k6.io/k6@$K6_VERSION` into ${EPHEMERA_CACHE:-$HOME/.cache/ephemera}/bin,
+# once per pinned version (a stamp file records it), so later runs start at once. Nothing is downloaded
+# except Go modules; no prebuilt binary. Usage reports to the k6 project are switched off.
+set -euo pipefail
+
+K6_MODULE=go.k6.io/k6
+K6_VERSION=${K6_VERSION:-v1.8.1}   # the newest v1 the Go proxy serves that go1.26 accepts
+
+CACHE=${EPHEMERA_CACHE:-$HOME/.cache/ephemera}
+BIN=$CACHE/bin
+STAMPS=$CACHE/stamps
+STAMP=$STAMPS/k6-$K6_VERSION
+
+log() { printf '==> k6: %s\n' "$*" >&2; }
+
+mkdir -p "$BIN" "$STAMPS"
+if [[ -f $STAMP && -x $BIN/k6 ]]; then
+  : # cached: stay quiet so `scripts/k6.sh version` prints only k6's own output
+else
+  command -v go >/dev/null || { log "go is required to build k6 (apt-get install golang-go, or a Go toolchain)"; exit 1; }
+  # A lock, so two concurrent first runs do not both build into the same GOBIN.
+  exec 9>"$STAMPS/.k6.lock"
+  flock 9
+  if [[ ! -f $STAMP || ! -x $BIN/k6 ]]; then
+    log "$K6_VERSION: go install $K6_MODULE@$K6_VERSION (first time: downloads modules and compiles, takes minutes)"
+    start=$SECONDS
+    rm -f "$STAMPS"/k6-*
+    GOBIN=$BIN CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "$K6_MODULE@$K6_VERSION"
+    touch "$STAMP"
+    log "$K6_VERSION: built in $((SECONDS - start))s ($BIN/k6)"
+  fi
+  flock -u 9
+  exec 9>&-
+fi
+
+export K6_NO_USAGE_REPORT=true
+exec "$BIN/k6" "$@"

@@ -1,0 +1,52 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig, ConfigError } from '../src/config.js';
+import { spawnCli } from './support/processes.js';
+
+describe('configuration', () => {
+  it('when nothing is set, then the documented defaults apply', () => {
+    const c = loadConfig({});
+    assert.equal(c.PORT, 8080);
+    assert.deepEqual(c.CASSANDRA_CONTACT_POINTS, ['127.0.0.1:9042']);
+    assert.equal(c.CASSANDRA_LOCAL_DC, 'datacenter1');
+    assert.equal(c.CASSANDRA_CONSISTENCY, 'LOCAL_ONE');
+    assert.equal(c.CASSANDRA_SERIAL_CONSISTENCY, 'LOCAL_SERIAL');
+    assert.deepEqual(c.CASSANDRA_REPLICATION, { class: 'SimpleStrategy', replication_factor: 1 });
+  });
+
+  it('when replication names datacenters, then it becomes NetworkTopologyStrategy', () => {
+    const c = loadConfig({ CASSANDRA_REPLICATION: 'dc1:3,dc2:3' });
+    assert.deepEqual(c.CASSANDRA_REPLICATION, { class: 'NetworkTopologyStrategy', dc1: 3, dc2: 3 });
+  });
+
+  it('when variables are invalid, then the error names each bad variable', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty', CASSANDRA_CONSISTENCY: 'MOST', CASSANDRA_REPLICATION: 'x' }),
+      (e: Error) => e instanceof ConfigError && /PORT/.test(e.message) && /CASSANDRA_CONSISTENCY/.test(e.message)
+        && /CASSANDRA_REPLICATION/.test(e.message));
+  });
+
+  it('when the settle window is shorter than two request timeouts, then start-up is refused', () => {
+    assert.throws(() => loadConfig({ DELIVERY_SETTLE_MS: '3000', CASSANDRA_REQUEST_TIMEOUT_MS: '2000' }), /DELIVERY_SETTLE_MS/);
+  });
+});
+
+describe('command line', () => {
+  it('when asked for --help, then it lists the subcommands and exits 0', async () => {
+    const run = await spawnCli(['--help']);
+    assert.equal(await run.exited, 0);
+    const out = run.logs.join('\n');
+    for (const cmd of ['serve', 'migrate', 'archive']) assert.match(out, new RegExp(`\\b${cmd}\\b`));
+  });
+
+  it('when the environment is invalid, then it exits 78 naming the variable, before touching Cassandra', async () => {
+    const run = await spawnCli(['serve'], { PORT: '-5' });
+    assert.equal(await run.exited, 78);
+    assert.match(run.logs.join('\n'), /PORT/);
+  });
+
+  it('when the command is unknown, then it exits 64 with the usage', async () => {
+    const run = await spawnCli(['frobnicate']);
+    assert.equal(await run.exited, 64);
+    assert.match(run.logs.join('\n'), /unknown command/);
+  });
+});
