@@ -38,7 +38,7 @@ migrate: build cassandra-up ## apply CQL migrations
 
 run: build cassandra-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
-	node dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30}
+	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30}
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive

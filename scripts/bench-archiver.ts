@@ -3,10 +3,12 @@
  *
  * Creates N already-expired messages (the hot rows a POST writes, backdated) in fresh keyspaces, times one
  * archiver run (lock, sweep from the checkpoint, checkpoint writes), then, as a same-run baseline, times N raw
- * cold INSERTs through cassandra-driver with the same number of requests in flight. Prints both rates and the
- * ratio archiver/raw. The keyspaces are dropped at the end (unless --keep).
+ * cold INSERTs through cassandra-driver with the same number of requests in flight. Both are repeated --rounds
+ * times, interleaved (the archiver re-sweeps the same backlog from a reset checkpoint; cold writes are upserts, so
+ * every round does the same work), and the medians are printed with the median ratio archiver/raw. The keyspaces
+ * are dropped at the end (unless --keep).
  *
- *   npx tsx scripts/bench-archiver.ts [--messages 20000] [--buckets 5] [--concurrency <ARCHIVE_BATCH_CONCURRENCY>] [--keep]
+ *   npx tsx scripts/bench-archiver.ts [--messages 20000] [--rounds 3] [--buckets 5] [--concurrency <ARCHIVE_BATCH_CONCURRENCY>] [--keep]
  *
  * Needs the local Cassandra (scripts/cassandra.sh up); connection settings come from the usual environment.
  */
@@ -24,14 +26,16 @@ const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '20000' },
     buckets: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
 const total = Number(values.messages);
 const bucketCount = Number(values.buckets);
-if (!Number.isInteger(total) || total < 1 || !Number.isInteger(bucketCount) || bucketCount < 1) {
-  process.stderr.write('usage: bench-archiver.ts [--messages N] [--buckets B] [--concurrency C] [--keep]\n');
+const rounds = Number(values.rounds);
+if ([total, bucketCount, rounds].some((n) => !Number.isInteger(n) || n < 1)) {
+  process.stderr.write('usage: bench-archiver.ts [--messages N] [--rounds R] [--buckets B] [--concurrency C] [--keep]\n');
   process.exit(64);
 }
 
@@ -82,8 +86,6 @@ async function main(): Promise<void> {
     expiresAt: new Date(firstBucket * BUCKET_MS + Math.floor((i * bucketCount * BUCKET_MS) / total)),
   }, 7200));
   say(`seeded ${total} expired messages over ${bucketCount} buckets in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  await db.execute('bench_checkpoint', `UPDATE ${hot}.archiver_state SET swept_until = ? WHERE name = ?`,
-    [firstBucket - 1, 'archiver']);
 
   // Same statement shape as the archiver's cold write, into a table of the same schema.
   await db.client.execute(`CREATE TABLE IF NOT EXISTS ${cold}.messages_raw (
@@ -97,28 +99,42 @@ async function main(): Promise<void> {
   const inFlight = config.ARCHIVE_BATCH_CONCURRENCY * EXPIRY_SHARDS;
   await pool(2000, inFlight, (i) => rawInsert(i, 10_000_000)); // warm-up: connections, prepared statement, JIT
 
-  t = Date.now();
-  const outcome = await runArchiver(db, config, log);
-  const archiverMs = Date.now() - t;
-  const done = lines.find((l) => l.msg === 'archiver run done');
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const archiverRates: number[] = [];
+  const rawRates: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    await db.execute('bench_checkpoint', `UPDATE ${hot}.archiver_state SET swept_until = ? WHERE name = ?`,
+      [firstBucket - 1, 'archiver']);
+    lines.length = 0;
+    t = Date.now();
+    const outcome = await runArchiver(db, config, log);
+    const archiverMs = Date.now() - t;
+    const done = lines.find((l) => l.msg === 'archiver run done');
+    if (outcome !== 'success' || done?.swept !== total) {
+      throw new Error(`archiver run ${outcome}, swept ${String(done?.swept)} of ${total}; log: ${JSON.stringify(lines)}`);
+    }
+    t = Date.now();
+    await pool(total, inFlight, (i) => rawInsert(i, 0));
+    const rawMs = Date.now() - t;
+    const a = total / (archiverMs / 1000);
+    const r = total / (rawMs / 1000);
+    archiverRates.push(a);
+    rawRates.push(r);
+    ratios.push(a / r);
+    say(`round ${round}: archiver ${total} in ${archiverMs} ms (${String(done.buckets)} buckets) = ${Math.round(a)} msg/s;`
+      + ` raw ${total} INSERTs in ${rawMs} ms = ${Math.round(r)} writes/s; ratio ${(a / r).toFixed(2)}`);
+  }
   const counted = (await db.client.execute(`SELECT COUNT(*) FROM ${cold}.messages`, [], { readTimeout: 60_000 }))
     .first().get(0) as { toNumber(): number };
-  if (outcome !== 'success' || counted.toNumber() !== total) {
-    throw new Error(`archiver run ${outcome}; ${counted.toNumber()} of ${total} in cold; log: ${JSON.stringify(lines)}`);
-  }
+  if (counted.toNumber() !== total) throw new Error(`${counted.toNumber()} of ${total} messages in cold`);
 
-  t = Date.now();
-  await pool(total, inFlight, (i) => rawInsert(i, 0));
-  const rawMs = Date.now() - t;
-
-  const archiverRate = total / (archiverMs / 1000);
-  const rawRate = total / (rawMs / 1000);
-  say(`archiver: ${total} messages archived (${String(done?.buckets)} buckets) in ${archiverMs} ms = ${Math.round(archiverRate)} msg/s`);
-  say(`raw cold INSERTs (cassandra-driver, ${inFlight} in flight): ${total} in ${rawMs} ms = ${Math.round(rawRate)} writes/s`);
-  say(`ratio archiver/raw: ${(archiverRate / rawRate).toFixed(2)}`);
-  say(JSON.stringify({ messages: total, buckets: bucketCount, concurrencyPerShard: config.ARCHIVE_BATCH_CONCURRENCY,
-    inFlight, archiverMs, archiverPerSec: Math.round(archiverRate), rawMs, rawPerSec: Math.round(rawRate),
-    ratio: Number((archiverRate / rawRate).toFixed(3)) }));
+  say(`archiver: ${Math.round(median(archiverRates))} messages archived/s (median of ${rounds})`);
+  say(`raw cold INSERTs (cassandra-driver, ${inFlight} in flight): ${Math.round(median(rawRates))} writes/s (median of ${rounds})`);
+  say(`ratio archiver/raw: ${median(ratios).toFixed(2)} (median of per-round ratios)`);
+  say(JSON.stringify({ messages: total, buckets: bucketCount, rounds, concurrencyPerShard: config.ARCHIVE_BATCH_CONCURRENCY,
+    inFlight, archiverPerSec: Math.round(median(archiverRates)), rawPerSec: Math.round(median(rawRates)),
+    ratio: Number(median(ratios).toFixed(3)) }));
 }
 
 try {

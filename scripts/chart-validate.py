@@ -286,6 +286,9 @@ def cmd_schema(schema_path, doc_path):
     cls = jsonschema.validators.validator_for(schema)
     errors = sorted(cls(schema).iter_errors(doc), key=lambda e: list(e.absolute_path))
     for err in errors:
+        # anyOf/oneOf (skaffold's schema wraps every object in one): report the closest branch.
+        while err.context:
+            err = jsonschema.exceptions.best_match(err.context)
         loc = ".".join(str(p) for p in err.absolute_path) or "(root)"
         print(f"  FAIL {doc_path}: {loc}: {err.message[:300]}", file=sys.stderr)
     if errors:

@@ -29,7 +29,7 @@ log() { printf '==> tools: %s\n' "$*" >&2; }
 have_stamp() { [[ -f $STAMPS/$1 && -x $BIN/$2 ]]; }
 
 go_tool() { # name module version binary [pinned-ziphash]
-  local name=$1 module=$2 version=$3 binary=$4 pin=${5:-} stamp="$1-$3" start env=()
+  local name=$1 module=$2 version=$3 binary=$4 pin=${5:-} stamp="$1@$3" start env=()
   if have_stamp "$stamp" "$binary"; then
     log "$name $version: cached ($BIN/$binary)"
     return 0
@@ -37,7 +37,7 @@ go_tool() { # name module version binary [pinned-ziphash]
   command -v go >/dev/null || { log "go is required to build $name"; return 1; }
   log "$name $version: go install $module@$version (first time: downloads modules and compiles, takes minutes)"
   start=$SECONDS
-  rm -f "$STAMPS/$name"-*
+  rm -f "$STAMPS/$name"@*
   local root=${module%/cmd/*}
   if [[ -n $pin ]]; then
     env=("GONOSUMDB=$root")
@@ -66,13 +66,13 @@ install_helm_unittest() {
 }
 
 install_kubernetes_validate() {
-  local stamp="kubernetes-validate-$KUBERNETES_VALIDATE_VERSION-jsonschema-$JSONSCHEMA_VERSION" start
+  local stamp="kubernetes-validate@$KUBERNETES_VALIDATE_VERSION+jsonschema@$JSONSCHEMA_VERSION" start
   if have_stamp "$stamp" kubernetes-validate && [[ -x $VENV/bin/python ]]; then
     log "kubernetes-validate $KUBERNETES_VALIDATE_VERSION: cached ($VENV)"
     return 0
   fi
   start=$SECONDS
-  rm -f "$STAMPS"/kubernetes-validate-*
+  rm -f "$STAMPS"/kubernetes-validate@*
   if [[ ! -x $VENV/bin/python ]]; then
     log "creating Python venv $VENV"
     python3 -m venv "$VENV"
@@ -100,6 +100,12 @@ for arg in "$@"; do
     *) log "unknown tool: $arg"; usage ;;
   esac
 done
+
+# One installer at a time (parallel make targets, two checkouts sharing the cache).
+if command -v flock >/dev/null; then
+  exec 9>"$STAMPS/.tools.lock"
+  flock 9
+fi
 
 total=$SECONDS
 for tool in "${tools[@]}"; do

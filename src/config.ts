@@ -58,7 +58,19 @@ const schema = z.object({
   POD_NAME: z.string().default(os.hostname()),
   PUSHGATEWAY_URL: z.string().url().optional(),
   KUBERNETES_SERVICE_HOST: z.string().optional(),
+  MAX_CONNECTIONS: int(1).default(10_000),
+  IDEMPOTENCY_TTL_SECONDS: int(60).default(86_400),
+  RATE_LIMIT_CLIENT_RPS: z.coerce.number().min(0).default(0),
+  RATE_LIMIT_USERNAME_RPS: z.coerce.number().min(0).default(0),
+  RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(1).default(2),
+  AUTH_MODE: z.enum(['none', 'jwt']).default('none'),
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUTH_JWT_ISSUER: z.string().optional(),
+  AUTH_JWT_AUDIENCE: z.string().optional(),
 }).superRefine((c, ctx) => {
+  if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWT_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+  }
   if (c.DELIVERY_SETTLE_MS < 2 * c.CASSANDRA_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({
       code: 'custom', path: ['DELIVERY_SETTLE_MS'],

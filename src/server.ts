@@ -12,6 +12,7 @@ import { createValidators } from './messages/validation.js';
 import { createApp } from './http/app.js';
 import { chatRoutes } from './http/chat-routes.js';
 import { healthRoutes } from './http/health-routes.js';
+import { clientRateLimit } from './http/rate-limit.js';
 import { collectDefaultMetrics, registry } from './observability/metrics.js';
 
 export interface RunningServer {
@@ -66,11 +67,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const app = createApp(log, [
     healthRoutes(readiness, { metrics: config.METRICS_PORT === 0 }),
     chatRoutes(service, createValidators(config), config, log),
-  ]);
+  ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
   const server = http.createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS * 2;
   server.headersTimeout = Math.min(config.REQUEST_TIMEOUT_MS, 60_000);
   server.keepAliveTimeout = 65_000;
+  server.maxConnections = config.MAX_CONNECTIONS;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const port = (server.address() as AddressInfo).port;
 

@@ -5,11 +5,12 @@ import { errorHandler } from './error-handler.js';
 import { requestContext } from './request-context.js';
 
 /** Assembles the Koa application: context/metrics outermost, then the central error handler, then routes. */
-export function createApp(log: Logger, routers: Router[]): Koa {
+export function createApp(log: Logger, routers: Router[], guards: Koa.Middleware[] = []): Koa {
   const app = new Koa({ proxy: true });
   app.silent = true; // errors are logged by errorHandler, once
   app.use(requestContext(log));
   app.use(errorHandler(log));
+  for (const g of guards) app.use(g);
   for (const r of routers) {
     app.use(r.routes());
     app.use(r.allowedMethods({ throw: true }));

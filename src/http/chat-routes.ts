@@ -8,17 +8,30 @@ import type { Config } from '../config.js';
 import type { MessageService, Delivered } from '../messages/message-service.js';
 import type { Validators } from '../messages/validation.js';
 import { formatExpiration } from '../messages/message.js';
+import { usernameLimiter } from './rate-limit.js';
+import { listAuthorizer } from './auth.js';
 
 /** Thin entry points: parse, validate, call the service, shape the JSON. */
 export function chatRoutes(service: MessageService, validate: Validators, config: Config, log: Logger): Router {
   const router = new Router();
   const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: `${config.MAX_BODY_BYTES}b`, strict: true });
 
+  const limitUsername = usernameLimiter(config.RATE_LIMIT_USERNAME_RPS, config.RATE_LIMIT_BURST_SECONDS);
+  const authorizeList = listAuthorizer(config);
+
   router.post('/chat', requireJson, parseJson, async (ctx) => {
     const input = validate.newMessage(ctx.request.body);
-    const id = await service.create(input);
+    limitUsername(input.username);
+    const key = ctx.get('idempotency-key');
+    if (key) {
+      const { id, replayed } = await service.createIdempotent(input, validate.idempotencyKey(key));
+      if (replayed) ctx.set('idempotent-replayed', 'true');
+      ctx.status = 201;
+      ctx.body = { id };
+      return;
+    }
     ctx.status = 201;
-    ctx.body = { id };
+    ctx.body = { id: await service.create(input) };
   });
 
   router.get('/chat/:id', async (ctx) => {
@@ -27,7 +40,10 @@ export function chatRoutes(service: MessageService, validate: Validators, config
   });
 
   router.get('/chats/:username', async (ctx) => {
-    const batches = service.consume(validate.username(ctx.params.username!));
+    const username = validate.username(ctx.params.username!);
+    await authorizeList(ctx, username);
+    limitUsername(username);
+    const batches = service.consume(username);
     // The first batch is awaited here so that an unavailable store is still a clean 503; later batches stream.
     const first = await batches.next();
     ctx.type = 'application/json';

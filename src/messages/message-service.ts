@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { notFound, unavailable } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { AppError, notFound, unavailable } from '../errors.js';
 import { firstIdAt, idTime } from '../ids/id-layout.js';
 import { messagesConsumed, messagesCreated } from '../observability/metrics.js';
 import type { MessageStore, Cursor } from './message-store.js';
@@ -25,8 +26,39 @@ export class MessageService {
 
   async create(input: NewMessage): Promise<number> {
     const id = this.ids.nextId();
+    await this.store_(id, input);
+    return id;
+  }
+
+  /**
+   * Create with an Idempotency-Key: a retry with the same key and body gets the first id back. The key is
+   * claimed with one LWT before the message is written; a key whose first attempt died before storing its
+   * message is re-pointed at a new id once that attempt can no longer be acknowledged (settle window).
+   */
+  async createIdempotent(input: NewMessage, key: string): Promise<{ id: number; replayed: boolean }> {
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([input.username, input.text, input.timeout])).digest('base64url');
+    const ttl = this.config.IDEMPOTENCY_TTL_SECONDS;
+    const id = this.ids.nextId();
+    const claim = await this.store.claimIdempotencyKey(key, id, fingerprint, ttl);
+    if (!claim.applied) {
+      if (claim.fingerprint !== fingerprint) {
+        throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      }
+      if (await this.store.findById(claim.id)) return { id: claim.id, replayed: true };
+      const firstAttemptOver = Date.now() - idTime(claim.id) > this.config.DELIVERY_SETTLE_MS;
+      if (!firstAttemptOver || !(await this.store.retargetIdempotencyKey(key, claim.id, id, ttl))) {
+        throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
+          { 'retry-after': '1' });
+      }
+    }
+    await this.store_(id, input);
+    return { id, replayed: false };
+  }
+
+  private async store_(id: number, input: NewMessage): Promise<void> {
     const createdAt = idTime(id);
-    const expiresAt = new Date(Math.max(createdAt, Date.now()) + input.timeout * 1000);
+    const expiresAt = new Date(createdAt + input.timeout * 1000);
     await this.store.insert({ id, username: input.username, text: input.text, expiresAt },
       input.timeout + this.config.HOT_GRACE_SECONDS);
     // A write acknowledged later than the settle window might sit below a reader's watermark already:
@@ -36,7 +68,6 @@ export class MessageService {
       throw unavailable('write took too long; retry');
     }
     messagesCreated.inc();
-    return id;
   }
 
   async get(id: number): Promise<StoredMessage> {

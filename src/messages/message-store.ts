@@ -90,6 +90,25 @@ export class MessageStore {
     return rs.wasApplied();
   }
 
+  /** Claims an Idempotency-Key for `id`; when it is taken, returns the id and fingerprint it holds. */
+  async claimIdempotencyKey(key: string, id: number, fingerprint: string, ttlSeconds: number) {
+    const rs = await this.db.execute('idempotency_claim',
+      `INSERT INTO ${this.db.hot}.idempotency_keys (key, id, fingerprint) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`,
+      [key, id, fingerprint, ttlSeconds]);
+    const row = rs.first();
+    return rs.wasApplied()
+      ? { applied: true, id, fingerprint }
+      : { applied: false, id: num(row?.get('id')), fingerprint: row?.get('fingerprint') as string };
+  }
+
+  /** Points a key whose first attempt never stored its message at a new id. */
+  async retargetIdempotencyKey(key: string, fromId: number, toId: number, ttlSeconds: number): Promise<boolean> {
+    const rs = await this.db.execute('idempotency_retarget',
+      `UPDATE ${this.db.hot}.idempotency_keys USING TTL ? SET id = ? WHERE key = ? IF id = ?`,
+      [ttlSeconds, toId, key, fromId]);
+    return rs.wasApplied();
+  }
+
   async writeCold(messages: StoredMessage[], reason: ColdReason, concurrency = 64): Promise<void> {
     const cql = `INSERT INTO ${this.db.cold}.messages (id, username, text, expired_at, reason)
                  VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`;
