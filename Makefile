@@ -9,7 +9,7 @@ NODE_TESTS ?= test/*.test.ts
 
 .PHONY: help deps build run serve migrate archive test lint typecheck test-node \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
-        chart-test promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
+        tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -64,7 +64,17 @@ prometheus-up: ## real Prometheus scraping the local service (TARGET=127.0.0.1:8
 prometheus-down: ## stop it
 	scripts/prometheus.sh stop
 
-test: deps cassandra-up lint typecheck promtool-test test-node test-faults ## everything CI runs
+tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate into $(EPHEMERA_CACHE)/bin
+	scripts/tools.sh all
+
+chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.34 + CRDs), helm-unittest
+	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate
+	scripts/chart-test.sh
+
+bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
+	npx tsx scripts/bench-archiver.ts --messages $${MESSAGES:-20000}
+
+test: deps cassandra-up lint typecheck promtool-test chart-test test-node test-faults ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output
