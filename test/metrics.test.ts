@@ -51,7 +51,7 @@ async function pool<T>(tasks: Array<() => Promise<T>>, width = 16): Promise<T[]>
   return out;
 }
 
-// spec/interfaces.md, "Metrics"
+// docs/interfaces.md, "Metrics"
 const DOCUMENTED: Record<string, string> = {
   ephemera_http_requests_total: 'counter',
   ephemera_http_request_duration_seconds: 'histogram',

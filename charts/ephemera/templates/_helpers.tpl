@@ -84,7 +84,7 @@ Secret (cassandra.existingSecret), or none (no authentication).
 {{- default (printf "%s-cassandra" (include "ephemera.fullname" .)) .Values.cassandra.existingSecret }}
 {{- end }}
 
-{{/* Environment from spec/interfaces.md, as a flat YAML map of strings (ConfigMap data). */}}
+{{/* Environment from docs/interfaces.md, as a flat YAML map of strings (ConfigMap data). */}}
 {{- define "ephemera.configData" -}}
 {{- $c := .Values.cassandra }}
 {{- $cfg := .Values.config }}
