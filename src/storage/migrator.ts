@@ -37,7 +37,7 @@ export async function migrate(db: Db, log: Logger): Promise<{ applied: number[];
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
-      log.info({ version: m.version, name: m.name }, 'applying migration');
+      log.info({ version: m.version, migration: m.name }, 'applying migration');
       for (const stmt of m.statements) {
         await db.raw(stmt.replaceAll('{hot}', hot).replaceAll('{cold}', cold));
       }
