@@ -26,7 +26,7 @@ export class MessageService {
 
   async create(input: NewMessage): Promise<number> {
     const id = this.ids.nextId();
-    await this.store_(id, input);
+    await this.persist(id, input);
     return id;
   }
 
@@ -52,11 +52,11 @@ export class MessageService {
           { 'retry-after': '1' });
       }
     }
-    await this.store_(id, input);
+    await this.persist(id, input);
     return { id, replayed: false };
   }
 
-  private async store_(id: number, input: NewMessage): Promise<void> {
+  private async persist(id: number, input: NewMessage): Promise<void> {
     const createdAt = idTime(id);
     const expiresAt = new Date(createdAt + input.timeout * 1000);
     await this.store.insert({ id, username: input.username, text: input.text, expiresAt },
