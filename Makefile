@@ -50,10 +50,10 @@ typecheck: deps ## tsc --noEmit
 	npx tsc --noEmit
 
 test-node: deps cassandra-up ## node:test suites against the real Cassandra
-	node --import tsx --test --test-concurrency=1 --test-reporter=spec $(NODE_TESTS)
+	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
-	node --import tsx --test --test-concurrency=1 --test-reporter=spec test/faults/*.test.ts
+	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
 
 promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses
 	scripts/promtool-test.sh

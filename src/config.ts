@@ -52,7 +52,7 @@ const schema = z.object({
   WRITER_LEASE_TTL_MS: int(5_000).default(30_000),
   ARCHIVER_LOCK: z.enum(['auto', 'kubernetes', 'cassandra']).default('auto'),
   ARCHIVER_LOCK_TTL_SECONDS: int(5).default(30),
-  ARCHIVE_BATCH_CONCURRENCY: int(1, 512).default(64),
+  ARCHIVE_BATCH_CONCURRENCY: int(1, 512).default(8),
   LEASE_NAME: z.string().default('ephemera-archiver'),
   POD_NAMESPACE: z.string().default('default'),
   POD_NAME: z.string().default(os.hostname()),

@@ -100,9 +100,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await closed;
       clearTimeout(timer);
       metricsServer?.close();
-      await lease.stop();
-      await db.shutdown();
+      // Shutdown must end even when Cassandra is gone: each step gets a deadline.
+      await bounded(lease.stop(), 5_000, 'writer lease release', log);
+      await bounded(db.shutdown(), 5_000, 'driver shutdown', log);
       log.info('server stopped');
     },
   };
+}
+
+async function bounded(work: Promise<void>, ms: number, what: string, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => { log.warn({ what, ms }, 'shutdown step timed out; going on'); resolve(); }, ms);
+  });
+  await Promise.race([work.catch((err: unknown) => log.warn({ what, err: (err as Error).message }, 'shutdown step failed')), timeout]);
+  clearTimeout(timer);
 }
