@@ -102,10 +102,14 @@ export class MessageService {
         const last = page.rows.at(-1);
         if (!last) continue;
         const watermark = Math.max(cursor.watermark, Math.min(last.id, settled));
-        // Nothing to deliver: commit only to stop re-scanning many already-handled rows on every later read.
-        if (due.length === 0 && (skipped < SKIP_COMMIT_THRESHOLD || watermark === cursor.watermark)) continue;
-
         const recent = new Set([...cursor.recent, ...due.map((r) => r.id)].filter((id) => id > watermark));
+        // Nothing to deliver: commit only to stop later reads re-scanning handled rows (delivered ids that have
+        // settled, or many expired ones); otherwise a read of an idle user costs no write at all.
+        if (due.length === 0
+          && (watermark === cursor.watermark || (recent.size >= cursor.recent.size && skipped < SKIP_COMMIT_THRESHOLD))) {
+          continue;
+        }
+
         if (!(await this.store.advanceCursor(username, cursor, watermark, recent))) {
           if (++races > MAX_CURSOR_RACES) return;
           continue restart;
