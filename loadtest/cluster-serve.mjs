@@ -9,7 +9,8 @@
 // workers round-robin (the default everywhere but Windows).
 //
 // Not for production as it is: /metrics answers from whichever worker gets the connection (one process's
-// counters), and SIGTERM is forwarded by hand here. A real `serve --workers N` belongs in src/cli.ts (see
+// counters), SIGTERM is forwarded by hand, and a worker needs its IPC channel unref'd to exit after
+// cli.js's main() returns (main() sets process.exitCode and expects the event loop to drain). A real `serve --workers N` belongs in src/cli.ts (see
 // docs/performance.md).
 import cluster from 'node:cluster';
 import os from 'node:os';
@@ -34,6 +35,9 @@ if (cluster.isPrimary) {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 } else {
+  // The IPC channel to the primary keeps a worker's event loop alive, so after cli.js's graceful shutdown the
+  // worker would linger forever: let the channel go once a stop signal arrives.
+  for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => process.channel?.unref());
   process.argv = [process.argv[0], new URL('../dist/cli.js', import.meta.url).pathname, 'serve'];
   await import('../dist/cli.js');
 }

@@ -11,7 +11,7 @@
 // Other knobs: USERS, ZIPF_S, PCT_CREATE, PCT_GET, ENDPOINT_P99_MS, MAX_FAILED_RATE, PRE_VUS, MAX_VUS, CHECK=1
 // (also check every response's shape; costs load-generator CPU), USER_PREFIX.
 import {
-  loadConfig, mixIteration, seed, setSeedIds, thresholds, summaryPath, durationSeconds, SUMMARY_TREND_STATS,
+  loadConfig, mixIteration, seed, setSeedIds, thresholds, summaryPath, durationSeconds, SUMMARY_TREND_STATS, SYSTEM_TAGS,
 } from './lib/ephemera.js';
 import { makeSummary } from './lib/summary.js';
 
@@ -32,6 +32,7 @@ export const options = {
   },
   thresholds: thresholds(cfg),
   summaryTrendStats: SUMMARY_TREND_STATS,
+  systemTags: SYSTEM_TAGS,
   discardResponseBodies: false,
   noConnectionReuse: false,
   setupTimeout: '30s',

@@ -4,19 +4,20 @@
 //
 //   scripts/k6.sh run -e BASE_URL=http://127.0.0.1:8080 loadtest/smoke.js      (20 req/s for 10 s)
 //
-// Same knobs as mix.js; latency bounds default to P95_MS=100 and P99_MS=250 here (a cold service JIT-warms
-// during a 10 s run; the 1000 req/s validation in mix.js holds the real bounds).
+// Same knobs as mix.js; latency bounds default to P95_MS=500 and P99_MS=1000 here: the smoke judges
+// correctness (every check, < 0.1 % failed, no dropped iterations) and gross slowness, and must not flake on a
+// busy CI machine or a service that JIT-warms during its 10 s; mix.js holds the real latency bounds.
 import { check, group } from 'k6';
 import {
   loadConfig, mixIteration, seed, setSeedIds, thresholds, summaryPath, durationSeconds, createMessage,
-  getMessage, listMessages, SUMMARY_TREND_STATS,
+  getMessage, listMessages, SUMMARY_TREND_STATS, SYSTEM_TAGS,
 } from './lib/ephemera.js';
 import { Trend } from 'k6/metrics';
 import { makeSummary } from './lib/summary.js';
 
 const cfg = loadConfig({ RATE: 20, DURATION: '10s', CHECK: '1' });
-if (__ENV.P95_MS === undefined) cfg.p95 = 100;
-if (__ENV.P99_MS === undefined) cfg.p99 = 250;
+if (__ENV.P95_MS === undefined) cfg.p95 = 500;
+if (__ENV.P99_MS === undefined) cfg.p99 = 1000;
 const roundtripTrend = new Trend('latency_roundtrip', true);
 
 export const options = {
@@ -33,6 +34,7 @@ export const options = {
   },
   thresholds: thresholds(cfg, { checks: ['rate==1'] }),
   summaryTrendStats: SUMMARY_TREND_STATS,
+  systemTags: SYSTEM_TAGS,
 };
 
 export function setup() {

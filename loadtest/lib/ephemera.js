@@ -42,6 +42,12 @@ export const latency = {
   list: new Trend('latency_list', true),
 };
 
+/**
+ * System tags kept on every sample: not `url` (unique per message id: every new tag set costs the load
+ * generator memory and CPU), nor ip/proto/tls tags nobody reads here. `name` carries the route template.
+ */
+export const SYSTEM_TAGS = ['status', 'method', 'name', 'group', 'check', 'error', 'error_code', 'expected_response', 'scenario'];
+
 /** Trend statistics shown and exported: p(99) is the headline number. */
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
 

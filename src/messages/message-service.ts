@@ -10,6 +10,8 @@ import type { NewMessage, StoredMessage } from './message.js';
 export interface IdSource { nextId(): number }
 export interface Delivered { id: number; text: string }
 
+/** How long a per-user row outlives its timeout: only lists read that table, and they skip expired rows. */
+const USER_ROW_GRACE_SECONDS = 60;
 /** Restarts of one read after losing the cursor race to a concurrent read of the same user. */
 const MAX_CURSOR_RACES = 8;
 /** Handled rows (expired or already delivered) skipped before a read moves the watermark past them anyway. */
@@ -60,7 +62,7 @@ export class MessageService {
     const createdAt = idTime(id);
     const expiresAt = new Date(createdAt + input.timeout * 1000);
     await this.store.insert({ id, username: input.username, text: input.text, expiresAt },
-      input.timeout + this.config.HOT_GRACE_SECONDS);
+      input.timeout + this.config.HOT_GRACE_SECONDS, input.timeout + USER_ROW_GRACE_SECONDS);
     // A write acknowledged later than the settle window might sit below a reader's watermark already:
     // refuse to acknowledge it, so "acknowledged" always implies "deliverable".
     if (Date.now() - createdAt > this.config.DELIVERY_SETTLE_MS - 500) {

@@ -23,9 +23,10 @@ export class MessageStore {
 
   /**
    * Index and by-id rows first, the per-user row last: a message becomes listable only once everything that
-   * serves it by id and archives it exists. Rows live `ttlSeconds` (timeout + grace) and then vanish by TTL.
+   * serves it by id and archives it exists. Rows live `ttlSeconds` (timeout + grace) and then vanish by TTL;
+   * the per-user row only needs to outlive the timeout (lists skip expired rows), which keeps partitions small.
    */
-  async insert(m: StoredMessage, ttlSeconds: number): Promise<void> {
+  async insert(m: StoredMessage, ttlSeconds: number, userTtlSeconds = ttlSeconds): Promise<void> {
     const { hot } = this.db;
     await Promise.all([
       this.db.execute('insert_message_by_id',
@@ -38,7 +39,7 @@ export class MessageStore {
     ]);
     await this.db.execute('insert_message_by_user',
       `INSERT INTO ${hot}.messages_by_user (username, id, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
-      [m.username, m.id, m.text, m.expiresAt, ttlSeconds]);
+      [m.username, m.id, m.text, m.expiresAt, userTtlSeconds]);
   }
 
   /** Cold first (it holds the final expiration of a consumed message), else hot. */
