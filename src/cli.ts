@@ -124,6 +124,10 @@ async function archiveCommand(config: Config, log: Logger): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+    // Everything was closed in order; a socket the driver failed to release must not keep the process alive.
+    setTimeout(() => process.exit(code), 1000).unref();
+  },
   (err: unknown) => { process.stderr.write(`ephemera: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1; },
 );

@@ -37,7 +37,10 @@ export async function spawnService(env: Record<string, string> = {}): Promise<Se
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
-      return exited;
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
     },
   };
 }
