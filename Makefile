@@ -8,6 +8,7 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 NODE_TESTS ?= test/*.test.ts
 
 .PHONY: help deps build run serve migrate archive test lint typecheck test-node \
+        k8s-build k8s-up k8s-down k8s-status test-k8s \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
@@ -84,6 +85,21 @@ loadtest: ## RATE (1000) req/s of the mix for DURATION (60s) against BASE_URL (d
 bench: build cassandra-up ## service vs raw data layer per endpoint + k6 steps, then the chart
 	npx tsx scripts/bench.ts
 	node scripts/perf-chart.mjs
+
+k8s-build: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok once (~23 CPU-minutes)
+	scripts/k8s.sh build
+
+k8s-up: ## local control plane on 127.0.0.1:6443 (K8S_KWOK=1: + scheduler, fake node); kubeconfig: scripts/k8s.sh kubeconfig
+	scripts/k8s.sh up
+
+k8s-down: ## stop it and drop its etcd data
+	scripts/k8s.sh down
+
+k8s-status: ## what runs where
+	scripts/k8s.sh status
+
+test-k8s: deps ## chart install/upgrade/uninstall, CronJob -> Job, archiver Lease on a real API server
+	test/k8s/run.sh
 
 test: deps cassandra-up lint typecheck promtool-test chart-test test-node test-faults loadtest-smoke ## everything CI runs
 	@echo "==> make test: all green"

@@ -39,6 +39,16 @@ export class CassandraArchiverLock implements ArchiverLock {
 }
 
 /**
+ * Lease times are metav1.MicroTime: the API server parses them as RFC 3339 with exactly six fractional digits and
+ * rejects a plain Date's JSON ("...:05.123Z") with 400.
+ */
+class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().replace(/Z$/, '000Z');
+  }
+}
+
+/**
  * A coordination.k8s.io/v1 Lease, updated with optimistic concurrency (resourceVersion): a concurrent writer
  * makes our replace fail with 409, so two holders can never both believe they own it.
  */
@@ -65,8 +75,10 @@ export class KubernetesLeaseLock implements ArchiverLock {
   }
 
   private spec(acquireTime: Date) {
-    const now = new Date();
-    return { holderIdentity: this.holder, leaseDurationSeconds: this.ttlSeconds, acquireTime, renewTime: now };
+    return {
+      holderIdentity: this.holder, leaseDurationSeconds: this.ttlSeconds,
+      acquireTime: new MicroTime(acquireTime.getTime()), renewTime: new MicroTime(),
+    };
   }
 
   async tryAcquire(): Promise<boolean> {
@@ -93,7 +105,9 @@ export class KubernetesLeaseLock implements ArchiverLock {
     try {
       const replaced = await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: {
         metadata: { name: this.name, namespace: this.namespace, resourceVersion: lease.metadata?.resourceVersion },
-        spec: { ...this.spec(new Date()), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 },
+        spec: spec.holderIdentity === this.holder
+          ? { ...this.spec(new Date(spec.acquireTime ?? Date.now())), leaseTransitions: spec.leaseTransitions }
+          : { ...this.spec(new Date()), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 },
       } });
       this.resourceVersion = replaced.metadata?.resourceVersion;
       return true;
@@ -111,7 +125,7 @@ export class KubernetesLeaseLock implements ArchiverLock {
       }
       const replaced = await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: {
         metadata: { name: this.name, namespace: this.namespace, resourceVersion: this.resourceVersion },
-        spec: { ...current.spec, renewTime: new Date() },
+        spec: { ...current.spec, renewTime: new MicroTime() },
       } });
       this.resourceVersion = replaced.metadata?.resourceVersion;
       return true;
@@ -128,7 +142,7 @@ export class KubernetesLeaseLock implements ArchiverLock {
       if (current.spec?.holderIdentity !== this.holder) return;
       await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: {
         metadata: { name: this.name, namespace: this.namespace, resourceVersion: current.metadata?.resourceVersion },
-        spec: { ...current.spec, holderIdentity: undefined, renewTime: new Date(0) },
+        spec: { ...current.spec, holderIdentity: undefined, renewTime: new MicroTime(0) },
       } });
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'lease release failed; it will expire');
