@@ -8,7 +8,7 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 NODE_TESTS ?= test/*.test.ts
 
 .PHONY: help deps build run serve migrate archive test lint typecheck test-node \
-        k8s-build k8s-up k8s-down k8s-status test-k8s \
+        k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
@@ -101,7 +101,13 @@ k8s-status: ## what runs where
 test-k8s: deps ## chart install/upgrade/uninstall, CronJob -> Job, archiver Lease on a real API server
 	test/k8s/run.sh
 
-test: deps cassandra-up lint typecheck promtool-test chart-test test-node test-faults loadtest-smoke ## everything CI runs
+image: ## build the container image offline with buildah (as root; base image built locally once)
+	scripts/image.sh build
+
+test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
+	scripts/image.sh test
+
+test: deps cassandra-up lint typecheck promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output
