@@ -152,7 +152,7 @@ describe(`container image ${IMAGE}`, () => {
   });
 
   it('runs migrate, then serve: /healthz and /readyz 200, SIGTERM exits 0 (read-only root, uid 10001)', async () => {
-    const env = { ...KEYSPACES, CASSANDRA_CONTACT_POINTS: '127.0.0.1:9042', LOG_LEVEL: 'info' };
+    const env = { ...KEYSPACES, CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042', LOG_LEVEL: 'info' };
 
     const migrate = launch(rootfs, config, ['migrate'], env);
     const migrated = await withTimeout(migrate.exited, 120_000, 'migrate');
