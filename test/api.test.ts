@@ -1,10 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, uniqueUser, postChat, getJson } from './support/harness.js';
+import { startTestServer, uniqueUser, postChat, getJson, type Listed, type MessageView } from './support/harness.js';
 import type { RunningServer } from '../src/server.js';
 
-type Listed = Array<{ id: number; text: string }>;
-type Message = { username: string; text: string; expiration_date: string };
 const DATE_FORMAT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
 describe('message API contract', () => {
@@ -20,7 +18,7 @@ describe('message API contract', () => {
     assert.equal(res.status, 201);
     assert.deepEqual(Object.keys(res.body), ['id']);
     assert.ok(Number.isSafeInteger(res.body.id), 'id is a JSON integer');
-    const got = await getJson<Message>(`${url}/chat/${res.body.id}`);
+    const got = await getJson<MessageView>(`${url}/chat/${res.body.id}`);
     assert.equal(got.status, 200);
     assert.deepEqual(Object.keys(got.body).sort(), ['expiration_date', 'text', 'username']);
     assert.equal(got.body.username, user);
@@ -34,7 +32,7 @@ describe('message API contract', () => {
     const before = Date.now();
     const res = await postChat(url, { username: uniqueUser(), text: 'default timeout' });
     assert.equal(res.status, 201);
-    const got = await getJson<Message>(`${url}/chat/${res.body.id}`);
+    const got = await getJson<MessageView>(`${url}/chat/${res.body.id}`);
     const expiry = Date.parse(`${got.body.expiration_date.replace(' ', 'T')}Z`);
     assert.ok(Math.abs(expiry - (before + 60_000)) < 3000);
   });
@@ -49,7 +47,7 @@ describe('message API contract', () => {
     const readAt = Date.now();
     const second = await getJson<Listed>(`${url}/chats/${encodeURIComponent(user)}`);
     assert.deepEqual(second.body, [], 'a listed message is never listed again');
-    const got = await getJson<Message>(`${url}/chat/${ids[1]}`);
+    const got = await getJson<MessageView>(`${url}/chat/${ids[1]}`);
     assert.equal(got.status, 200, 'a consumed message is still found by id');
     const expiry = Date.parse(`${got.body.expiration_date.replace(' ', 'T')}Z`);
     assert.ok(Math.abs(expiry - readAt) < 3000, 'its expiration_date became the moment it was read');
@@ -70,7 +68,7 @@ describe('message API contract', () => {
     const list = await getJson<Listed>(`${url}/chats/${user}`);
     assert.deepEqual(list.body, [{ id: live.body.id, text: 'alive' }]);
     for (const m of [expired, short]) {
-      const got = await getJson<Message>(`${url}/chat/${m.body.id}`);
+      const got = await getJson<MessageView>(`${url}/chat/${m.body.id}`);
       assert.equal(got.status, 200);
       assert.ok(Date.parse(`${got.body.expiration_date.replace(' ', 'T')}Z`) < Date.now());
     }
@@ -81,7 +79,7 @@ describe('message API contract', () => {
     const text = 'Здравствуйте 👋 "quotes" \\ back\nslash \u0000 nul';
     const created = await postChat(url, { username: user, text });
     assert.equal(created.status, 201);
-    const got = await getJson<Message>(`${url}/chat/${created.body.id}`);
+    const got = await getJson<MessageView>(`${url}/chat/${created.body.id}`);
     assert.equal(got.body.username, user);
     assert.equal(got.body.text, text);
     const list = await getJson<Listed>(`${url}/chats/${encodeURIComponent(user)}`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import { pino, type Logger } from 'pino';
-import { getJson, log, postChat, startTestServer, testConfig, uniqueUser } from './support/harness.js';
+import { getJson, log, postChat, startTestServer, testConfig, uniqueUser, type Listed } from './support/harness.js';
 import { spawnCli } from './support/processes.js';
 import { Db } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
@@ -29,7 +29,6 @@ const ENV: Record<string, string> = {
   ARCHIVER_LOCK_TTL_SECONDS: '5',
 };
 
-type Listed = Array<{ id: number; text: string }>;
 interface LogLine { msg: string; [k: string]: unknown }
 interface ColdRow { username: string; text: string; expiredAt: Date; reason: string }
 

@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureSchema, getJson, postChat, startTestServer, uniqueUser } from './support/harness.js';
+import { ensureSchema, getJson, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
 import { spawnService, type ServiceProcess } from './support/processes.js';
 import type { RunningServer } from '../src/server.js';
 
-type Listed = Array<{ id: number; text: string }>;
 
 describe('exactly-once delivery across service processes', () => {
   let a: ServiceProcess;

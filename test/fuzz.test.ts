@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { getJson, startTestServer, uniqueUser } from './support/harness.js';
+import { getJson, startTestServer, uniqueUser, type Listed } from './support/harness.js';
 import type { RunningServer } from '../src/server.js';
 
-type Listed = Array<{ id: number; text: string }>;
 
 /** Property tests of the HTTP layer against the real stack. */
 describe('HTTP layer properties', () => {

@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
-import { getJson, postChat, startTestServer, uniqueUser } from './support/harness.js';
+import { getJson, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
 import type { RunningServer } from '../src/server.js';
 
-type Listed = Array<{ id: number; text: string }>;
 
 describe('idempotent creates', () => {
   let server: RunningServer;

@@ -23,15 +23,12 @@ export function chatRoutes(service: MessageService, validate: Validators, config
     const input = validate.newMessage(ctx.request.body);
     limitUsername(input.username);
     const key = ctx.get('idempotency-key');
-    if (key) {
-      const { id, replayed } = await service.createIdempotent(input, validate.idempotencyKey(key));
-      if (replayed) ctx.set('idempotent-replayed', 'true');
-      ctx.status = 201;
-      ctx.body = { id };
-      return;
-    }
+    const { id, replayed } = key
+      ? await service.createIdempotent(input, validate.idempotencyKey(key))
+      : { id: await service.create(input), replayed: false };
+    if (replayed) ctx.set('idempotent-replayed', 'true');
     ctx.status = 201;
-    ctx.body = { id: await service.create(input) };
+    ctx.body = { id };
   });
 
   router.get('/chat/:id', async (ctx) => {
@@ -67,11 +64,12 @@ async function requireJson(ctx: Context, next: Next): Promise<void> {
 
 async function* streamArray(first: Delivered[], rest: AsyncGenerator<Delivered[]>, log: Logger, reqId: string) {
   let sep = '[';
-  for (const m of first) { yield `${sep}${JSON.stringify({ id: m.id, text: m.text })}`; sep = ','; }
+  const items = function* (batch: Delivered[]) {
+    for (const m of batch) { yield `${sep}${JSON.stringify({ id: m.id, text: m.text })}`; sep = ','; }
+  };
+  yield* items(first);
   try {
-    for await (const batch of rest) {
-      for (const m of batch) { yield `${sep}${JSON.stringify({ id: m.id, text: m.text })}`; sep = ','; }
-    }
+    for await (const batch of rest) yield* items(batch);
   } catch (err) {
     // Everything already streamed was claimed; the rest stays pending for the next read.
     log.warn({ reqId, err: (err as Error).message }, 'list read stopped early');

@@ -13,7 +13,6 @@ export interface ExecOptions {
   fetchSize?: number;
   pageState?: string;
   traceQuery?: boolean;
-  timestamp?: number | bigint;
 }
 
 /** Errors that mean "storage is unavailable right now" rather than "this request is wrong". */
@@ -90,7 +89,6 @@ export class Db {
         fetchSize: opts.fetchSize,
         pageState: opts.pageState,
         traceQuery: opts.traceQuery,
-        timestamp: opts.timestamp as number | undefined,
         isIdempotent: true,
       });
       end();

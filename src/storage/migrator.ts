@@ -23,6 +23,7 @@ export async function migrate(db: Db, log: Logger): Promise<{ applied: number[];
   }
   await db.raw(`CREATE TABLE IF NOT EXISTS ${hot}.schema_migrations (
     scope text, version int, name text, applied_at timestamp, PRIMARY KEY ((scope), version))`);
+  // The lock table precedes the migrations because the migration lock lives in it.
   await db.raw(`CREATE TABLE IF NOT EXISTS ${hot}.locks (name text PRIMARY KEY, holder text, acquired_at timestamp)`);
 
   const lock = new LwtLock(db, 'schema-migrations', `${db.config.POD_NAME}/${process.pid}/${randomUUID()}`, 120);

@@ -39,9 +39,6 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE IF NOT EXISTS {hot}.archiver_state (
          name text PRIMARY KEY, swept_until bigint, updated_at timestamp
        )`,
-      `CREATE TABLE IF NOT EXISTS {hot}.locks (
-         name text PRIMARY KEY, holder text, acquired_at timestamp
-       )`,
       `CREATE TABLE IF NOT EXISTS {cold}.messages (
          id bigint PRIMARY KEY, username text, text text, expired_at timestamp, reason text
        )`,

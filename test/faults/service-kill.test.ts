@@ -1,9 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureSchema, getJson, uniqueUser } from '../support/harness.js';
+import { ensureSchema, getJson, uniqueUser, type Listed } from '../support/harness.js';
 import { spawnService, type ServiceProcess } from '../support/processes.js';
 
-type Listed = Array<{ id: number; text: string }>;
 
 describe('a service process killed under write load', () => {
   let victim: ServiceProcess;

@@ -5,6 +5,10 @@ import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 
+/** Response shapes of the contract. */
+export type Listed = Array<{ id: number; text: string }>;
+export type MessageView = { username: string; text: string; expiration_date: string };
+
 /** Tests use their own keyspaces on the real local Cassandra, so they never touch `make run` data. */
 export const TEST_ENV: Record<string, string> = {
   CASSANDRA_HOT_KEYSPACE: process.env.TEST_HOT_KEYSPACE ?? 'ephemera_test_hot',
