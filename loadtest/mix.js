@@ -33,7 +33,7 @@ export const options = {
   thresholds: thresholds(cfg),
   summaryTrendStats: SUMMARY_TREND_STATS,
   systemTags: SYSTEM_TAGS,
-  discardResponseBodies: false,
+  discardResponseBodies: true, // requests that need a body ask for it (responseType: 'text')
   noConnectionReuse: false,
   setupTimeout: '30s',
 };

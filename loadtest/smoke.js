@@ -55,13 +55,13 @@ export function roundtrip() {
   group('round trip', () => {
     const id = createMessage(cfg, user, text, 120);
     if (id === null) { check(null, { 'round trip: created': () => false }); return; }
-    const got = getMessage(cfg, id);
+    const got = getMessage(cfg, id, true);
     let body;
     try { body = got.json(); } catch (_) { body = undefined; }
     check(body, { 'round trip: GET /chat/:id returns what was sent': (b) => b && b.username === user && b.text === text });
-    const first = listMessages(cfg, user);
+    const first = listMessages(cfg, user, true);
     check(first, { 'round trip: first list delivers it': (l) => Array.isArray(l) && l.length === 1 && l[0].id === id && l[0].text === text });
-    const second = listMessages(cfg, user);
+    const second = listMessages(cfg, user, true);
     check(second, { 'round trip: second list is empty': (l) => Array.isArray(l) && l.length === 0 });
   });
   roundtripTrend.add(Date.now() - started);

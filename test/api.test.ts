@@ -53,6 +53,37 @@ describe('message API contract', () => {
     assert.ok(Math.abs(expiry - readAt) < 3000, 'its expiration_date became the moment it was read');
   });
 
+  it('when texts are too large to share a batch, then they are stored, listed once and read back like small ones', async () => {
+    const user = uniqueUser('big');
+    const texts = [...Array.from({ length: 3 }, (_, i) => `${i}`.repeat(6000)), 'small one', 'small two'];
+    const ids: number[] = [];
+    for (const text of texts) ids.push((await postChat(url, { username: user, text, timeout: 600 })).body.id as number);
+    const listed = await getJson<Listed>(`${url}/chats/${encodeURIComponent(user)}`);
+    const readAt = Date.now();
+    assert.deepEqual(listed.body, ids.map((id, i) => ({ id, text: texts[i] })));
+    for (const [i, id] of ids.entries()) {
+      const got = await getJson<MessageView>(`${url}/chat/${id}`);
+      assert.equal(got.body.text, texts[i]);
+      assert.ok(Math.abs(Date.parse(`${got.body.expiration_date.replace(' ', 'T')}Z`) - readAt) < 3000, 'expiry is the read time');
+      const cold = await server.db.raw(`SELECT reason FROM ${server.db.cold}.messages WHERE id = ?`, [id]);
+      assert.equal(cold.first()?.get('reason'), 'read', 'the consumed message is in cold storage');
+    }
+    assert.deepEqual((await getJson<Listed>(`${url}/chats/${encodeURIComponent(user)}`)).body, []);
+  });
+
+  it('when a consumed message has left hot storage, then GET by id answers from cold with the read time', async () => {
+    const user = uniqueUser();
+    const id = (await postChat(url, { username: user, text: 'aged out', timeout: 600 })).body.id as number;
+    await getJson<Listed>(`${url}/chats/${encodeURIComponent(user)}`);
+    const readAt = Date.now();
+    // What the hot row's TTL does after the grace period, done now.
+    await server.db.raw(`DELETE FROM ${server.db.hot}.messages_by_id WHERE id = ?`, [id]);
+    const got = await getJson<MessageView>(`${url}/chat/${id}`);
+    assert.equal(got.status, 200);
+    assert.deepEqual([got.body.username, got.body.text], [user, 'aged out']);
+    assert.ok(Math.abs(Date.parse(`${got.body.expiration_date.replace(' ', 'T')}Z`) - readAt) < 3000);
+  });
+
   it('when a user has no messages, then the list is an empty JSON array', async () => {
     const res = await getJson<Listed>(`${url}/chats/${uniqueUser('nobody')}`);
     assert.equal(res.status, 200);

@@ -120,7 +120,7 @@ export class MessageService {
         skipped = 0;
         if (due.length === 0) continue;
         try {
-          await this.store.writeCold(due.map((r) => ({ id: r.id, username, text: r.text, expiresAt: new Date(now) })), 'read');
+          await this.store.markConsumed(due.map((r) => ({ ...r, username })), new Date(now), this.config.HOT_GRACE_SECONDS);
         } catch (err) {
           // Claimed is claimed: deliver anyway. The hot rows stay until the archiver sweeps them at their timeout.
           this.log.warn({ err: (err as Error).message, count: due.length }, 'cold copy of consumed messages failed');

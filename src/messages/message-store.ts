@@ -10,10 +10,16 @@ export const EXPIRY_SHARDS = 16;
  * sweeps its original timeout, and every cold write is idempotent.
  */
 const COLD_TS_BASE = 2 ** 53;
+/**
+ * Statements whose payload stays under this many bytes share one unlogged batch (one round trip). Cassandra warns
+ * above 5 KiB and refuses multi-partition batches above 50 KiB, so larger texts are written statement by statement.
+ */
+const BATCH_BYTES = 4096;
 
 export const bucketOf = (ms: number) => Math.floor(ms / BUCKET_MS);
 export const shardOf = (id: number) => (Math.floor(id / 4096) + (id % 4096)) % EXPIRY_SHARDS;
 
+interface Statement { name: string; query: string; params: unknown[] }
 export interface Cursor { version: number; watermark: number; recent: Set<number> }
 export type ColdReason = 'read' | 'timeout';
 
@@ -28,33 +34,41 @@ export class MessageStore {
    */
   async insert(m: StoredMessage, ttlSeconds: number, userTtlSeconds = ttlSeconds): Promise<void> {
     const { hot } = this.db;
-    await Promise.all([
-      this.db.execute('insert_message_by_id',
-        `INSERT INTO ${hot}.messages_by_id (id, username, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
-        [m.id, m.username, m.text, m.expiresAt, ttlSeconds]),
-      this.db.execute('insert_expiry_index',
-        `INSERT INTO ${hot}.expiry_index (bucket, shard, expires_at, id, username, text)
+    const byId = {
+      query: `INSERT INTO ${hot}.messages_by_id (id, username, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
+      params: [m.id, m.username, m.text, m.expiresAt, ttlSeconds],
+    };
+    const index = {
+      query: `INSERT INTO ${hot}.expiry_index (bucket, shard, expires_at, id, username, text)
          VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`,
-        [bucketOf(m.expiresAt.getTime()), shardOf(m.id), m.expiresAt, m.id, m.username, m.text, ttlSeconds]),
-    ]);
+      params: [bucketOf(m.expiresAt.getTime()), shardOf(m.id), m.expiresAt, m.id, m.username, m.text, ttlSeconds],
+    };
+    if (2 * Buffer.byteLength(m.text) <= BATCH_BYTES) {
+      await this.db.batch('insert_message_and_index', [byId, index]);
+    } else {
+      await Promise.all([
+        this.db.execute('insert_message_by_id', byId.query, byId.params),
+        this.db.execute('insert_expiry_index', index.query, index.params),
+      ]);
+    }
     await this.db.execute('insert_message_by_user',
       `INSERT INTO ${hot}.messages_by_user (username, id, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
       [m.username, m.id, m.text, m.expiresAt, userTtlSeconds]);
   }
 
-  /** Cold first (it holds the final expiration of a consumed message), else hot. */
+  /**
+   * The hot row answers while it lives: a consumed message carries `consumed_at` there (see markConsumed), a
+   * timed-out one its `expires_at`. Cold is read only once the hot row has gone (TTL past the grace period).
+   */
   async findById(id: number): Promise<StoredMessage | null> {
-    const [cold, hot] = await Promise.all([
-      this.db.execute('select_cold_by_id',
-        `SELECT id, username, text, expired_at FROM ${this.db.cold}.messages WHERE id = ?`, [id]),
-      this.db.execute('select_hot_by_id',
-        `SELECT id, username, text, expires_at FROM ${this.db.hot}.messages_by_id WHERE id = ?`, [id]),
-    ]);
-    const c = cold.first();
-    if (c) return { id, username: c.get('username'), text: c.get('text'), expiresAt: c.get('expired_at') };
-    const h = hot.first();
-    if (h) return { id, username: h.get('username'), text: h.get('text'), expiresAt: h.get('expires_at') };
-    return null;
+    const hot = (await this.db.execute('select_hot_by_id',
+      `SELECT username, text, expires_at, consumed_at FROM ${this.db.hot}.messages_by_id WHERE id = ?`, [id])).first();
+    if (hot?.get('username') != null) {
+      return { id, username: hot.get('username'), text: hot.get('text'), expiresAt: hot.get('consumed_at') ?? hot.get('expires_at') };
+    }
+    const cold = (await this.db.execute('select_cold_by_id',
+      `SELECT username, text, expired_at FROM ${this.db.cold}.messages WHERE id = ?`, [id])).first();
+    return cold ? { id, username: cold.get('username'), text: cold.get('text'), expiresAt: cold.get('expired_at') } : null;
   }
 
   async readCursor(username: string): Promise<Cursor> {
@@ -111,12 +125,55 @@ export class MessageStore {
   }
 
   async writeCold(messages: StoredMessage[], reason: ColdReason, concurrency = 64): Promise<void> {
-    const cql = `INSERT INTO ${this.db.cold}.messages (id, username, text, expired_at, reason)
-                 VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`;
     for (let i = 0; i < messages.length; i += concurrency) {
-      await Promise.all(messages.slice(i, i + concurrency).map((m) =>
-        this.db.execute('insert_cold', cql,
-          [m.id, m.username, m.text, m.expiresAt, reason, COLD_TS_BASE - m.expiresAt.getTime() * 1000])));
+      await Promise.all(messages.slice(i, i + concurrency).map((m) => {
+        const cold = this.coldInsert(m, reason);
+        return this.db.execute(cold.name, cold.query, cold.params);
+      }));
     }
+  }
+
+  /**
+   * Messages a read just consumed at `consumedAt`: each gets its cold row (expired then) and `consumed_at` on its
+   * hot by-id row, so a get needs one read. The new cell expires a second before the row it joins (created with
+   * TTL timeout + grace). Small messages go in batches of up to BATCH_BYTES of text, one round trip each.
+   */
+  async markConsumed(messages: StoredMessage[], consumedAt: Date, hotGraceSeconds: number): Promise<void> {
+    const batches: Statement[][] = [];
+    let current: Statement[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const ttl = Math.floor((m.expiresAt.getTime() - consumedAt.getTime()) / 1000) + hotGraceSeconds - 1;
+      const statements = [this.coldInsert({ ...m, expiresAt: consumedAt }, 'read')];
+      if (ttl > 0) {
+        statements.push({
+          name: 'mark_consumed_hot',
+          query: `UPDATE ${this.db.hot}.messages_by_id USING TTL ? SET consumed_at = ? WHERE id = ?`,
+          params: [ttl, consumedAt, m.id],
+        });
+      }
+      const size = Buffer.byteLength(m.text);
+      if (size > BATCH_BYTES) {
+        batches.push(...statements.map((st) => [st]));
+        continue;
+      }
+      if (bytes + size > BATCH_BYTES) { batches.push(current); current = []; bytes = 0; }
+      current.push(...statements);
+      bytes += size;
+    }
+    if (current.length) batches.push(current);
+    for (let i = 0; i < batches.length; i += 64) {
+      await Promise.all(batches.slice(i, i + 64).map((b) => (b.length === 1
+        ? this.db.execute(b[0]!.name, b[0]!.query, b[0]!.params)
+        : this.db.batch('mark_consumed', b))));
+    }
+  }
+
+  private coldInsert(m: StoredMessage, reason: ColdReason): Statement {
+    return {
+      name: 'insert_cold',
+      query: `INSERT INTO ${this.db.cold}.messages (id, username, text, expired_at, reason) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+      params: [m.id, m.username, m.text, m.expiresAt, reason, COLD_TS_BASE - m.expiresAt.getTime() * 1000],
+    };
   }
 }

@@ -79,18 +79,32 @@ export class Db {
   }
 
   /** Runs a prepared statement; driver failures that mean "unavailable" become a 503 AppError. */
-  async execute(statement: string, cql: string, params: Params = [], opts: ExecOptions = {}) {
+  execute(statement: string, cql: string, params: Params = [], opts: ExecOptions = {}) {
+    return this.measured(statement, () => this.client.execute(cql, params, {
+      prepare: true,
+      consistency: opts.consistency ?? this.consistency,
+      serialConsistency: this.serial,
+      fetchSize: opts.fetchSize,
+      pageState: opts.pageState,
+      traceQuery: opts.traceQuery,
+      isIdempotent: true,
+    }));
+  }
+
+  /**
+   * Several prepared statements in one unlogged batch: one request and one response instead of one per
+   * statement. Not atomic across partitions; callers use it to save round trips, never for all-or-nothing.
+   */
+  batch(statement: string, queries: { query: string; params: Params }[]) {
+    return this.measured(statement, () => this.client.batch(queries, {
+      prepare: true, logged: false, consistency: this.consistency, serialConsistency: this.serial, isIdempotent: true,
+    }));
+  }
+
+  private async measured(statement: string, run: () => Promise<cassandra.types.ResultSet>) {
     const end = dbDuration.startTimer({ statement });
     try {
-      const result = await this.client.execute(cql, params, {
-        prepare: true,
-        consistency: opts.consistency ?? this.consistency,
-        serialConsistency: this.serial,
-        fetchSize: opts.fetchSize,
-        pageState: opts.pageState,
-        traceQuery: opts.traceQuery,
-        isIdempotent: true,
-      });
+      const result = await run();
       end();
       return result;
     } catch (err) {

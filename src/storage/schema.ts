@@ -53,6 +53,13 @@ export const MIGRATIONS: Migration[] = [
        ) WITH ${TTL_TABLE}`,
     ],
   },
+  {
+    version: 3,
+    name: 'consumed_at on messages_by_id: a get reads one table',
+    statements: [
+      'ALTER TABLE {hot}.messages_by_id ADD IF NOT EXISTS consumed_at timestamp',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
