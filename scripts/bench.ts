@@ -14,7 +14,7 @@
  * Environment (all optional):
  *   BASE_URL             measure a service already running there (else one is started from dist/ on BENCH_PORT)
  *   BENCH_PORT=18080     port of the service the bench starts
- *   WORKERS=1            >1: start it in cluster mode (loadtest/cluster-serve.mjs)
+ *   WORKERS=1            >1: start it in cluster mode (serve --workers N; summed metrics on BENCH_PORT+1)
  *   CONCURRENCY=64       requests/operations in flight in the closed-loop phases
  *   OPS=20000            operations per closed-loop phase (create, get, mix; list = OPS/2 users)
  *   STEPS=100,250,500,750,1000,1250,1500,2000   k6 arrival rates (req/s); STEP_SECONDS=20; SKIP_K6=1 to skip
@@ -322,13 +322,16 @@ async function waitReady(baseUrl: string, timeoutMs = 60_000): Promise<void> {
 function startService(): ChildProcess {
   const cli = path.join(ROOT, 'dist', 'cli.js');
   if (!existsSync(cli)) throw new Error('dist/cli.js is missing: build first (npx tsc -p tsconfig.build.json)');
-  const args = WORKERS > 1 ? [path.join(ROOT, 'loadtest', 'cluster-serve.mjs')] : [cli, 'serve'];
+  const args = [cli, 'serve', '--workers', String(WORKERS)];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL ?? 'warn', WORKERS: String(WORKERS) },
+    env: {
+      ...process.env, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+      ...(WORKERS > 1 ? { METRICS_PORT: String(PORT + 1) } : {}),
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  say(`service: node ${path.relative(ROOT, args[0]!)}${WORKERS > 1 ? ` (WORKERS=${WORKERS})` : ' serve'} on port ${PORT}, pid ${child.pid}`);
+  say(`service: node dist/cli.js ${args.slice(1).join(' ')} on port ${PORT}, pid ${child.pid}`);
   return child;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig, METRICS_PORT_FOR_WORKERS, parseWorkers, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { startTracing } from './observability/tracing.js';
 
@@ -9,8 +10,11 @@ const HELP = `ephemera: ephemeral text messages on Cassandra
 Usage: ephemera <command> [options]
 
 Commands:
-  serve [--archive-every <seconds>]   serve the HTTP API on $PORT (default 8080); with --archive-every,
-                                      also run the archiver on that timer (local development)
+  serve [--archive-every <seconds>] [--workers <n>|auto]
+                                      serve the HTTP API on $PORT (default 8080); with --archive-every,
+                                      also run the archiver on that timer (local development); with
+                                      --workers (or WORKERS), n processes share the port (one per core
+                                      with auto) and their summed metrics are on $METRICS_PORT
   migrate                             create keyspaces and apply pending CQL migrations (idempotent)
   archive                             one archiver pass: move timed-out messages from hot to cold storage
                                       exit 0 done, 1 failed, 2 another archiver holds the lock
@@ -27,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, 'archive-every': { type: 'string' } },
+    options: { help: { type: 'boolean', short: 'h' }, 'archive-every': { type: 'string' }, workers: { type: 'string' } },
   });
   const command = positionals[0];
   if (values.help || !command || command === 'help') {
@@ -52,6 +56,19 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('ephemera: --archive-every takes a whole number of seconds\n');
         return 64;
       }
+      const workers = values.workers === undefined ? config.WORKERS : parseWorkers(values.workers);
+      if (workers === null) {
+        process.stderr.write('ephemera: --workers takes a positive whole number or auto\n');
+        return 64;
+      }
+      if (workers > 1 && cluster.isPrimary) {
+        if (config.METRICS_PORT === 0) {
+          process.stderr.write(`ephemera: invalid configuration:\n  METRICS_PORT: ${METRICS_PORT_FOR_WORKERS}\n`);
+          return 78;
+        }
+        const { supervise } = await import('./cluster.js');
+        return supervise(workers, config, log);
+      }
       return serve(config, log, every);
     }
     case 'migrate':
@@ -65,11 +82,16 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, log: Logger, archiveEvery: number): Promise<number> {
+  const { workerIndex, joinCluster } = await import('./cluster.js');
+  const worker = workerIndex();
+  if (worker !== null) joinCluster();
   const tracing = await startTracing(log);
   const { startServer } = await import('./server.js');
-  const server = await startServer(config, log);
+  // A worker's own counters are one share of the pod's: only the primary serves metrics.
+  const server = await startServer(config, log, { metrics: worker === null });
   let timer: NodeJS.Timeout | null = null;
-  if (archiveEvery > 0) {
+  // One archiver timer per cluster is enough (the archiver lock would make a second one wait anyway).
+  if (archiveEvery > 0 && (worker === null || worker === 0)) {
     const { runArchiver } = await import('./archiver/run.js');
     let running = false;
     timer = setInterval(() => {
@@ -126,6 +148,8 @@ async function archiveCommand(config: Config, log: Logger): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A worker's IPC channel to the primary would keep it alive.
+    if (cluster.isWorker) process.disconnect();
     // Everything was closed in order; a socket the driver failed to release must not keep the process alive.
     setTimeout(() => process.exit(code), 1000).unref();
   },

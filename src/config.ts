@@ -7,6 +7,12 @@ const CONSISTENCIES = [
 const SERIAL_CONSISTENCIES = ['SERIAL', 'LOCAL_SERIAL'] as const;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const workerCount = z.union([z.literal('auto').transform(() => os.availableParallelism()), int(1, 256)]);
+/** `--workers` / WORKERS: a count or `auto` (one per CPU); null when invalid. */
+export const parseWorkers = (value: string): number | null => {
+  const r = workerCount.safeParse(value);
+  return r.success ? r.data : null;
+};
 const keyspaceName = z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'must be a lower-case CQL identifier');
 
 /** `SimpleStrategy:1` or `dc1:3,dc2:3` (NetworkTopologyStrategy). */
@@ -23,10 +29,14 @@ const replication = z.string().transform((value, ctx) => {
   return out;
 });
 
+export const METRICS_PORT_FOR_WORKERS =
+  'is required when WORKERS > 1 (the cluster primary serves the sum of all workers\' metrics there)';
+
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
   METRICS_PORT: int(0, 65535).default(0),
+  WORKERS: workerCount.default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: int(0).default(10_000),
   REQUEST_TIMEOUT_MS: int(100).default(5_000),
@@ -68,6 +78,9 @@ const schema = z.object({
   AUTH_JWT_ISSUER: z.string().optional(),
   AUTH_JWT_AUDIENCE: z.string().optional(),
 }).superRefine((c, ctx) => {
+  if (c.WORKERS > 1 && c.METRICS_PORT === 0) {
+    ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: METRICS_PORT_FOR_WORKERS });
+  }
   if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
   }

@@ -27,7 +27,9 @@ export interface RunningServer {
  * Wires the layers and starts listening. Storage may be down at start-up: the driver keeps reconnecting and
  * /readyz says 503 until Cassandra answers, the schema is current and an id-writer lease is held.
  */
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+/** `metrics: false`: serve no /metrics at all (a cluster worker; its primary serves the sum). */
+export async function startServer(config: Config, log: Logger, opts: { metrics?: boolean } = {}): Promise<RunningServer> {
+  const exposeMetrics = opts.metrics ?? true;
   collectDefaultMetrics();
   const db = new Db(config, log);
   const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
@@ -65,7 +67,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   };
 
   const app = createApp(log, [
-    healthRoutes(readiness, { metrics: config.METRICS_PORT === 0 }),
+    healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),
     chatRoutes(service, createValidators(config), config, log),
   ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
   const server = http.createServer(app.callback());
@@ -77,7 +79,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const port = (server.address() as AddressInfo).port;
 
   let metricsServer: http.Server | null = null;
-  if (config.METRICS_PORT !== 0) {
+  if (exposeMetrics && config.METRICS_PORT !== 0) {
     metricsServer = http.createServer((req, res) => {
       void registry.metrics().then((body) => {
         res.writeHead(200, { 'content-type': registry.contentType }).end(body);

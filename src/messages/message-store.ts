@@ -11,10 +11,12 @@ export const EXPIRY_SHARDS = 16;
  */
 const COLD_TS_BASE = 2 ** 53;
 /**
- * Statements whose payload stays under this many bytes share one unlogged batch (one round trip). Cassandra warns
- * above 5 KiB and refuses multi-partition batches above 50 KiB, so larger texts are written statement by statement.
+ * Small statements share an unlogged batch (one round trip) while the batch stays under BATCH_BYTES of text and
+ * BATCH_MESSAGES messages: Cassandra logs a warning for every batch over 5 KiB or over 10 partitions, and
+ * refuses multi-partition batches over 50 KiB, so larger texts are written statement by statement.
  */
-const BATCH_BYTES = 4096;
+const BATCH_BYTES = 2048;
+const BATCH_MESSAGES = 4;
 
 export const bucketOf = (ms: number) => Math.floor(ms / BUCKET_MS);
 export const shardOf = (id: number) => (Math.floor(id / 4096) + (id % 4096)) % EXPIRY_SHARDS;
@@ -43,7 +45,7 @@ export class MessageStore {
          VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`,
       params: [bucketOf(m.expiresAt.getTime()), shardOf(m.id), m.expiresAt, m.id, m.username, m.text, ttlSeconds],
     };
-    if (2 * Buffer.byteLength(m.text) <= BATCH_BYTES) {
+    if (Buffer.byteLength(m.text) <= BATCH_BYTES / 2) {
       await this.db.batch('insert_message_and_index', [byId, index]);
     } else {
       await Promise.all([
@@ -136,12 +138,13 @@ export class MessageStore {
   /**
    * Messages a read just consumed at `consumedAt`: each gets its cold row (expired then) and `consumed_at` on its
    * hot by-id row, so a get needs one read. The new cell expires a second before the row it joins (created with
-   * TTL timeout + grace). Small messages go in batches of up to BATCH_BYTES of text, one round trip each.
+   * TTL timeout + grace). Small messages share batches, one round trip each.
    */
   async markConsumed(messages: StoredMessage[], consumedAt: Date, hotGraceSeconds: number): Promise<void> {
     const batches: Statement[][] = [];
     let current: Statement[] = [];
     let bytes = 0;
+    let count = 0;
     for (const m of messages) {
       const ttl = Math.floor((m.expiresAt.getTime() - consumedAt.getTime()) / 1000) + hotGraceSeconds - 1;
       const statements = [this.coldInsert({ ...m, expiresAt: consumedAt }, 'read')];
@@ -157,9 +160,10 @@ export class MessageStore {
         batches.push(...statements.map((st) => [st]));
         continue;
       }
-      if (bytes + size > BATCH_BYTES) { batches.push(current); current = []; bytes = 0; }
+      if (bytes + size > BATCH_BYTES || count === BATCH_MESSAGES) { batches.push(current); current = []; bytes = 0; count = 0; }
       current.push(...statements);
       bytes += size;
+      count++;
     }
     if (current.length) batches.push(current);
     for (let i = 0; i < batches.length; i += 64) {

@@ -17,8 +17,8 @@ export async function spawnCli(args: string[], env: Record<string, string> = {})
   return { proc, logs, exited };
 }
 
-export async function spawnService(env: Record<string, string> = {}): Promise<ServiceProcess> {
-  const { proc, logs, exited } = await spawnCli(['serve'], env);
+export async function spawnService(env: Record<string, string> = {}, args = ['serve']): Promise<ServiceProcess> {
+  const { proc, logs, exited } = await spawnCli(args, env);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setInterval(() => {
       for (const line of logs) {
