@@ -98,6 +98,33 @@ describe('Prometheus metrics at GET /metrics', () => {
     assert.ok(value(m, 'ephemera_process_start_time_seconds') > 1.6e9);
   });
 
+  it('when a message is created, read by id and listed, then each costs the documented Cassandra round trips', async () => {
+    const statements = async () => {
+      const m = await scrape(url);
+      const counts = new Map<string, number>();
+      for (const s of m.samples) {
+        if (s.name === 'ephemera_cassandra_query_duration_seconds_count') counts.set(s.labels.statement!, s.value);
+      }
+      return counts;
+    };
+    const delta = (a: Map<string, number>, b: Map<string, number>) => Object.fromEntries([...b]
+      .filter(([k, v]) => v !== (a.get(k) ?? 0) && !k.startsWith('writer_lease')).map(([k, v]) => [k, v - (a.get(k) ?? 0)]));
+    const user = uniqueUser('round-trips');
+    const t0 = await statements();
+    const id = (await postChat(url, { username: user, text: 'counted', timeout: 600 })).body.id as number;
+    const t1 = await statements();
+    assert.deepEqual(delta(t0, t1), { insert_message_and_index: 1, insert_message_by_user: 1 }, 'a create: one batch, one write');
+    await getJson(`${url}/chat/${id}`);
+    const t2 = await statements();
+    assert.deepEqual(delta(t1, t2), { select_hot_by_id: 1 }, 'a get of a live message: one read');
+    await getJson(`${url}/chats/${user}`);
+    const t3 = await statements();
+    assert.deepEqual(delta(t2, t3), { select_cursor: 1, select_pending: 1, cursor_create: 1, mark_consumed: 1 },
+      'a list delivering one message: cursor read, page read, one LWT, one batch');
+    await getJson(`${url}/chat/${id}`);
+    assert.deepEqual(delta(t3, await statements()), { select_hot_by_id: 1 }, 'a get of a consumed message: still one read');
+  });
+
   it('when requests are served, then RED metrics count them by route template, method and status with the documented buckets', async () => {
     const before = await scrape(url);
     const user = uniqueUser();
