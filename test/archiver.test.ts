@@ -74,6 +74,8 @@ interface Recorder { db: Db; calls: Array<{ statement: string; at: number }>; co
  */
 function recordingDb(db: Db, hooks: {
   before?: (statement: string) => Promise<void> | void;
+  /** Runs after Cassandra answered and before the caller sees the answer: a slow reply, not a late send. */
+  reply?: (statement: string) => Promise<void> | void;
   after?: (statement: string, rs: ResultSet) => void;
 } = {}): Recorder {
   const calls: Array<{ statement: string; at: number }> = [];
@@ -82,6 +84,7 @@ function recordingDb(db: Db, hooks: {
     await hooks.before?.(args[0]);
     calls.push({ statement: args[0], at: Date.now() });
     const rs = await db.execute(...args);
+    await hooks.reply?.(args[0]);
     hooks.after?.(args[0], rs);
     return rs;
   };
@@ -343,7 +346,11 @@ describe('archiver: timed-out messages move from hot to cold', () => {
     const backlog = await seedExpired(8_000, 15, 2);
     await setCheckpoint(bucketOf(backlog[0]!.expiresAt.getTime()) - 1);
     let lostAt = -1; // statements sent by the time the run can first know it lost the lock
+    // Once the lock is stolen, cold writes answer slowly, so the sweep cannot finish before the next renewal
+    // (every third of the TTL) however fast Cassandra is.
+    let slow = false;
     const rec = recordingDb(db, {
+      reply: (statement) => (slow && statement === 'insert_cold' ? sleep(25) : undefined),
       after: (statement, rs) => {
         // Once every callback pending on the refusal has run, the run knows: nothing may be sent after that.
         if (statement === 'lock_renew' && !rs.wasApplied() && lostAt < 0) setImmediate(() => { lostAt = rec.calls.length; });
@@ -356,6 +363,7 @@ describe('archiver: timed-out messages move from hot to cold', () => {
       const stolen = await db.execute('test_lock_steal',
         `UPDATE ${db.hot}.locks USING TTL 30 SET holder = 'thief' WHERE name = 'archiver' IF holder = ?`, [holder]);
       assert.ok(stolen.wasApplied());
+      slow = true;
 
       assert.equal(await run, 'failure');
       assert.ok(lostAt >= 0, 'a renewal was refused');
