@@ -40,6 +40,8 @@ else
 fi
 
 export K6_NO_USAGE_REPORT=true
+# The scripts' handleSummary writes its JSON there; k6 does not create directories.
+[[ -d loadtest ]] && mkdir -p loadtest/results
 # On a box this small the load generator shares two cores with Cassandra and the service. Go's idle scheduler
 # threads nap in microsecond steps; a coarser timer slack (K6_TIMER_SLACK_NS, inherited by every thread) cut k6's
 # CPU per request by about 20 % here (0.81 -> 0.66 ms at 300 requests/s). Wake-ups on I/O are not delayed, so
