@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import cluster from 'node:cluster';
-import { ConfigError, loadConfig, METRICS_PORT_FOR_WORKERS, parseWorkers, type Config } from './config.js';
+import { ConfigError, loadConfig, parseWorkers, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { startTracing } from './observability/tracing.js';
 
@@ -38,9 +38,18 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command || values.help ? 0 : 64;
   }
+  // --workers is WORKERS given on the command line: validated as usage here, then as configuration with the rest.
+  const env = { ...process.env };
+  if (values.workers !== undefined) {
+    if (parseWorkers(values.workers) === null) {
+      process.stderr.write('ephemera: --workers takes a positive whole number or auto\n');
+      return 64;
+    }
+    env.WORKERS = values.workers;
+  }
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ephemera: ${err.message}\n`);
@@ -56,18 +65,9 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('ephemera: --archive-every takes a whole number of seconds\n');
         return 64;
       }
-      const workers = values.workers === undefined ? config.WORKERS : parseWorkers(values.workers);
-      if (workers === null) {
-        process.stderr.write('ephemera: --workers takes a positive whole number or auto\n');
-        return 64;
-      }
-      if (workers > 1 && cluster.isPrimary) {
-        if (config.METRICS_PORT === 0) {
-          process.stderr.write(`ephemera: invalid configuration:\n  METRICS_PORT: ${METRICS_PORT_FOR_WORKERS}\n`);
-          return 78;
-        }
+      if (config.WORKERS > 1 && cluster.isPrimary) {
         const { supervise } = await import('./cluster.js');
-        return supervise(workers, config, log);
+        return supervise(config.WORKERS, config, log);
       }
       return serve(config, log, every);
     }

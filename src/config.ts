@@ -29,9 +29,6 @@ const replication = z.string().transform((value, ctx) => {
   return out;
 });
 
-export const METRICS_PORT_FOR_WORKERS =
-  'is required when WORKERS > 1 (the cluster primary serves the sum of all workers\' metrics there)';
-
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
@@ -79,7 +76,10 @@ const schema = z.object({
   AUTH_JWT_AUDIENCE: z.string().optional(),
 }).superRefine((c, ctx) => {
   if (c.WORKERS > 1 && c.METRICS_PORT === 0) {
-    ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: METRICS_PORT_FOR_WORKERS });
+    ctx.addIssue({
+      code: 'custom', path: ['METRICS_PORT'],
+      message: 'is required when WORKERS > 1 (the cluster primary serves the sum of all workers\' metrics there)',
+    });
   }
   if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });

@@ -26,8 +26,8 @@ export interface RunningServer {
 /**
  * Wires the layers and starts listening. Storage may be down at start-up: the driver keeps reconnecting and
  * /readyz says 503 until Cassandra answers, the schema is current and an id-writer lease is held.
+ * `metrics: false` serves no /metrics at all (a cluster worker: its primary serves the sum).
  */
-/** `metrics: false`: serve no /metrics at all (a cluster worker; its primary serves the sum). */
 export async function startServer(config: Config, log: Logger, opts: { metrics?: boolean } = {}): Promise<RunningServer> {
   const exposeMetrics = opts.metrics ?? true;
   collectDefaultMetrics();

@@ -150,11 +150,8 @@ function json(res) {
 }
 
 export function createMessage(cfg, user, text, timeout = randomTimeout()) {
-  // Usernames the scripts make are plain ASCII (prefix, digits, dashes), safe to splice into JSON.
   const encoded = text === undefined ? someEncodedText() : JSON.stringify(text);
-  const body = timeout === undefined
-    ? `{"username":${JSON.stringify(user)},"text":${encoded}}`
-    : `{"username":${JSON.stringify(user)},"text":${encoded},"timeout":${timeout}}`;
+  const body = `{"username":${JSON.stringify(user)},"text":${encoded}${timeout === undefined ? '' : `,"timeout":${timeout}`}}`;
   const res = http.post(`${cfg.baseUrl}/chat`, body,
     { headers: JSON_HEADERS, responseType: 'text', tags: { name: 'POST /chat', endpoint: 'create' } });
   latency.create.add(res.timings.duration);

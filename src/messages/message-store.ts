@@ -17,11 +17,19 @@ const COLD_TS_BASE = 2 ** 53;
  */
 const BATCH_BYTES = 2048;
 const BATCH_MESSAGES = 4;
+/** Requests one call keeps in flight when it writes many messages. */
+const WRITES_IN_FLIGHT = 64;
 
 export const bucketOf = (ms: number) => Math.floor(ms / BUCKET_MS);
 export const shardOf = (id: number) => (Math.floor(id / 4096) + (id % 4096)) % EXPIRY_SHARDS;
 
-interface Statement { name: string; query: string; params: unknown[] }
+/** A prepared statement with the bytes of message text it carries (what batch limits are about). */
+interface Statement { name: string; query: string; params: unknown[]; textBytes: number }
+
+/** Runs `work` over `items`, `width` at a time. */
+async function inWaves<T>(items: T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
+}
 export interface Cursor { version: number; watermark: number; recent: Set<number> }
 export type ColdReason = 'read' | 'timeout';
 
@@ -36,23 +44,20 @@ export class MessageStore {
    */
   async insert(m: StoredMessage, ttlSeconds: number, userTtlSeconds = ttlSeconds): Promise<void> {
     const { hot } = this.db;
-    const byId = {
-      query: `INSERT INTO ${hot}.messages_by_id (id, username, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
-      params: [m.id, m.username, m.text, m.expiresAt, ttlSeconds],
-    };
-    const index = {
-      query: `INSERT INTO ${hot}.expiry_index (bucket, shard, expires_at, id, username, text)
+    const textBytes = Buffer.byteLength(m.text);
+    await this.send('insert_message_and_index', [[
+      {
+        name: 'insert_message_by_id', textBytes,
+        query: `INSERT INTO ${hot}.messages_by_id (id, username, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
+        params: [m.id, m.username, m.text, m.expiresAt, ttlSeconds],
+      },
+      {
+        name: 'insert_expiry_index', textBytes,
+        query: `INSERT INTO ${hot}.expiry_index (bucket, shard, expires_at, id, username, text)
          VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`,
-      params: [bucketOf(m.expiresAt.getTime()), shardOf(m.id), m.expiresAt, m.id, m.username, m.text, ttlSeconds],
-    };
-    if (Buffer.byteLength(m.text) <= BATCH_BYTES / 2) {
-      await this.db.batch('insert_message_and_index', [byId, index]);
-    } else {
-      await Promise.all([
-        this.db.execute('insert_message_by_id', byId.query, byId.params),
-        this.db.execute('insert_expiry_index', index.query, index.params),
-      ]);
-    }
+        params: [bucketOf(m.expiresAt.getTime()), shardOf(m.id), m.expiresAt, m.id, m.username, m.text, ttlSeconds],
+      },
+    ]]);
     await this.db.execute('insert_message_by_user',
       `INSERT INTO ${hot}.messages_by_user (username, id, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
       [m.username, m.id, m.text, m.expiresAt, userTtlSeconds]);
@@ -126,56 +131,66 @@ export class MessageStore {
     return rs.wasApplied();
   }
 
-  async writeCold(messages: StoredMessage[], reason: ColdReason, concurrency = 64): Promise<void> {
-    for (let i = 0; i < messages.length; i += concurrency) {
-      await Promise.all(messages.slice(i, i + concurrency).map((m) => {
-        const cold = this.coldInsert(m, reason);
-        return this.db.execute(cold.name, cold.query, cold.params);
-      }));
-    }
+  async writeCold(messages: StoredMessage[], reason: ColdReason, concurrency = WRITES_IN_FLIGHT): Promise<void> {
+    await inWaves(messages, concurrency, (m) => {
+      const cold = this.coldInsert(m, reason);
+      return this.db.execute(cold.name, cold.query, cold.params);
+    });
   }
 
   /**
    * Messages a read just consumed at `consumedAt`: each gets its cold row (expired then) and `consumed_at` on its
    * hot by-id row, so a get needs one read. The new cell expires a second before the row it joins (created with
-   * TTL timeout + grace). Small messages share batches, one round trip each.
+   * TTL timeout + grace).
    */
   async markConsumed(messages: StoredMessage[], consumedAt: Date, hotGraceSeconds: number): Promise<void> {
-    const batches: Statement[][] = [];
-    let current: Statement[] = [];
+    await this.send('mark_consumed', messages.map((m) => {
+      const ttl = Math.floor((m.expiresAt.getTime() - consumedAt.getTime()) / 1000) + hotGraceSeconds - 1;
+      const cold = this.coldInsert({ ...m, expiresAt: consumedAt }, 'read');
+      return ttl > 0 ? [cold, {
+        name: 'mark_consumed_hot', textBytes: 0,
+        query: `UPDATE ${this.db.hot}.messages_by_id USING TTL ? SET consumed_at = ? WHERE id = ?`,
+        params: [ttl, consumedAt, m.id],
+      }] : [cold];
+    }));
+  }
+
+  /**
+   * Sends each message's statements in as few round trips as the batch limits allow: whole messages share an
+   * unlogged batch (named `batchName`) up to BATCH_BYTES of text and BATCH_MESSAGES messages; a message over
+   * the limit on its own goes statement by statement.
+   */
+  private async send(batchName: string, messages: Statement[][]): Promise<void> {
+    const requests: Statement[][] = [];
+    let open: Statement[] = [];
     let bytes = 0;
     let count = 0;
-    for (const m of messages) {
-      const ttl = Math.floor((m.expiresAt.getTime() - consumedAt.getTime()) / 1000) + hotGraceSeconds - 1;
-      const statements = [this.coldInsert({ ...m, expiresAt: consumedAt }, 'read')];
-      if (ttl > 0) {
-        statements.push({
-          name: 'mark_consumed_hot',
-          query: `UPDATE ${this.db.hot}.messages_by_id USING TTL ? SET consumed_at = ? WHERE id = ?`,
-          params: [ttl, consumedAt, m.id],
-        });
-      }
-      const size = Buffer.byteLength(m.text);
+    for (const statements of messages) {
+      const size = statements.reduce((n, st) => n + st.textBytes, 0);
       if (size > BATCH_BYTES) {
-        batches.push(...statements.map((st) => [st]));
+        requests.push(...statements.map((st) => [st]));
         continue;
       }
-      if (bytes + size > BATCH_BYTES || count === BATCH_MESSAGES) { batches.push(current); current = []; bytes = 0; count = 0; }
-      current.push(...statements);
+      if (count === BATCH_MESSAGES || bytes + size > BATCH_BYTES) {
+        requests.push(open);
+        open = [];
+        bytes = 0;
+        count = 0;
+      }
+      open.push(...statements);
       bytes += size;
       count++;
     }
-    if (current.length) batches.push(current);
-    for (let i = 0; i < batches.length; i += 64) {
-      await Promise.all(batches.slice(i, i + 64).map((b) => (b.length === 1
-        ? this.db.execute(b[0]!.name, b[0]!.query, b[0]!.params)
-        : this.db.batch('mark_consumed', b))));
-    }
+    if (open.length) requests.push(open);
+    await inWaves(requests, WRITES_IN_FLIGHT, (r) => (r.length === 1
+      ? this.db.execute(r[0]!.name, r[0]!.query, r[0]!.params)
+      : this.db.batch(batchName, r)));
   }
 
   private coldInsert(m: StoredMessage, reason: ColdReason): Statement {
     return {
       name: 'insert_cold',
+      textBytes: Buffer.byteLength(m.text),
       query: `INSERT INTO ${this.db.cold}.messages (id, username, text, expired_at, reason) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`,
       params: [m.id, m.username, m.text, m.expiresAt, reason, COLD_TS_BASE - m.expiresAt.getTime() * 1000],
     };

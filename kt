@@ -1,2 +1,0 @@
-Command exited with non-zero status 255
-0.01 0.01
