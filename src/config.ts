@@ -1,13 +1,17 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { ackDeadlineMs } from './messages/settle.js';
+import { availableCpus } from './cpus.js';
 
 const CONSISTENCIES = [
   'ANY', 'ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_QUORUM', 'EACH_QUORUM', 'LOCAL_ONE',
 ] as const;
 const SERIAL_CONSISTENCIES = ['SERIAL', 'LOCAL_SERIAL'] as const;
 
+/** Cassandra's largest TTL (20 years, in seconds). */
+const MAX_CQL_TTL_SECONDS = 630_720_000;
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-const workerCount = z.union([z.literal('auto').transform(() => os.availableParallelism()), int(1, 256)]);
+const workerCount = z.union([z.literal('auto').transform(() => availableCpus()), int(1, 256)]);
 /** `--workers` / WORKERS: a count or `auto` (one per CPU); null when invalid. */
 export const parseWorkers = (value: string): number | null => {
   const r = workerCount.safeParse(value);
@@ -41,6 +45,7 @@ const schema = z.object({
   MAX_USERNAME_LENGTH: int(1, 1024).default(128),
   MAX_TEXT_BYTES: int(1, 1024 * 1024).default(64 * 1024),
   MAX_TIMEOUT_SECONDS: int(1, 315_360_000).default(604_800),
+  MAX_CLOCK_SKEW_MS: int(0, 60_000).default(2_000),
   CASSANDRA_CONTACT_POINTS: z.string().min(1).prefault('127.0.0.1:9042')
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),
   CASSANDRA_LOCAL_DC: z.string().min(1).default('datacenter1'),
@@ -53,20 +58,22 @@ const schema = z.object({
   CASSANDRA_SERIAL_CONSISTENCY: z.enum(SERIAL_CONSISTENCIES).default('LOCAL_SERIAL'),
   CASSANDRA_REQUEST_TIMEOUT_MS: int(100).default(2_000),
   CASSANDRA_CONNECT_TIMEOUT_MS: int(100).default(5_000),
-  HOT_GRACE_SECONDS: int(60).default(259_200),
+  HOT_GRACE_SECONDS: int(60, 31_536_000).default(259_200),
   DELIVERY_SETTLE_MS: int(1_000).default(10_000),
   LIST_PAGE_SIZE: int(10, 10_000).default(500),
+  LIST_PAGE_BYTES: int(64 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   WRITER_LEASE_TTL_MS: int(5_000).default(30_000),
   ARCHIVER_LOCK: z.enum(['auto', 'kubernetes', 'cassandra']).default('auto'),
   ARCHIVER_LOCK_TTL_SECONDS: int(5).default(30),
   ARCHIVE_BATCH_CONCURRENCY: int(1, 512).default(8),
+  ARCHIVE_SLICE_BYTES: int(64 * 1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
   LEASE_NAME: z.string().default('ephemera-archiver'),
   POD_NAMESPACE: z.string().default('default'),
   POD_NAME: z.string().default(os.hostname()),
   PUSHGATEWAY_URL: z.string().url().optional(),
   KUBERNETES_SERVICE_HOST: z.string().optional(),
   MAX_CONNECTIONS: int(1).default(10_000),
-  IDEMPOTENCY_TTL_SECONDS: int(60).default(86_400),
+  IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
   RATE_LIMIT_CLIENT_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_USERNAME_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(1).default(2),
@@ -84,15 +91,41 @@ const schema = z.object({
   if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
   }
-  if (c.DELIVERY_SETTLE_MS < 2 * c.CASSANDRA_REQUEST_TIMEOUT_MS) {
+  if (ackDeadlineMs(c) < 2 * c.CASSANDRA_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({
       code: 'custom', path: ['DELIVERY_SETTLE_MS'],
-      message: 'must be at least twice CASSANDRA_REQUEST_TIMEOUT_MS (a write must settle inside the window)',
+      message: `minus MAX_CLOCK_SKEW_MS minus 500 ms (the acknowledgement deadline, now ${ackDeadlineMs(c)} ms) must be `
+        + 'at least twice CASSANDRA_REQUEST_TIMEOUT_MS (a create needs two writes inside it)',
+    });
+  }
+  // Cassandra refuses TTLs over 20 years: the longest hot row lives timeout + grace.
+  if (c.MAX_TIMEOUT_SECONDS + c.HOT_GRACE_SECONDS > MAX_CQL_TTL_SECONDS) {
+    ctx.addIssue({
+      code: 'custom', path: ['HOT_GRACE_SECONDS'],
+      message: `plus MAX_TIMEOUT_SECONDS must not exceed ${MAX_CQL_TTL_SECONDS} (Cassandra's 20-year TTL cap)`,
+    });
+  }
+  const factors = Object.entries(c.CASSANDRA_REPLICATION).filter(([k]) => k !== 'class').map(([, v]) => Number(v));
+  // Paxos at LOCAL_SERIAL runs per datacenter: two datacenters could each grant the same writer slot or claim
+  // the same page. Until leases and cursors use SERIAL across datacenters, one datacenter only.
+  if (factors.length > 1) {
+    ctx.addIssue({
+      code: 'custom', path: ['CASSANDRA_REPLICATION'],
+      message: 'names more than one datacenter; leases and delivery cursors are only safe within one (LOCAL_SERIAL)',
+    });
+  }
+  // With RF > 1, a write at ONE can be invisible to a read at ONE, and a reader would move its watermark past an
+  // acknowledged message.
+  if (['ANY', 'ONE', 'LOCAL_ONE'].includes(c.CASSANDRA_CONSISTENCY) && Math.max(...factors) > 1) {
+    ctx.addIssue({
+      code: 'custom', path: ['CASSANDRA_CONSISTENCY'],
+      message: `${c.CASSANDRA_CONSISTENCY} with a replication factor above 1 can lose acknowledged messages; use LOCAL_QUORUM`,
     });
   }
 });
 
 export type Config = z.infer<typeof schema>;
+
 
 export class ConfigError extends Error {}
 

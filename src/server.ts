@@ -6,6 +6,7 @@ import { Db } from './storage/cassandra.js';
 import { currentVersion } from './storage/migrator.js';
 import { SCHEMA_VERSION } from './storage/schema.js';
 import { WriterLease } from './ids/writer-lease.js';
+import { ClockSkewCheck } from './storage/clock-skew.js';
 import { MessageStore } from './messages/message-store.js';
 import { MessageService } from './messages/message-service.js';
 import { createValidators } from './messages/validation.js';
@@ -19,6 +20,7 @@ export interface RunningServer {
   port: number;
   url: string;
   db: Db;
+  config: Config;
   service: MessageService;
   close(): Promise<void>;
 }
@@ -42,7 +44,8 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     });
     return leaseStarted;
   };
-  await db.connect().then(startLease).catch((err: unknown) => {
+  const clock = new ClockSkewCheck(db, config.MAX_CLOCK_SKEW_MS, log);
+  await db.connect().then(() => { clock.start(); return startLease(); }).catch((err: unknown) => {
     log.warn({ err: (err as Error).message }, 'cassandra not reachable at start-up; will keep trying');
   });
 
@@ -57,6 +60,8 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     } catch {
       checks.cassandra = 'unreachable';
     }
+    if (checks.cassandra === 'ok' && !clock.ok) await clock.measure().catch(() => undefined);
+    checks.clock = clock.status;
     if (!lease.held) {
       checks.writer_lease = 'not held';
       if (checks.cassandra === 'ok') void startLease();
@@ -92,6 +97,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     port,
     url: `http://127.0.0.1:${port}`,
     db,
+    config,
     service,
     async close() {
       draining = true;
@@ -102,6 +108,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
       await closed;
       clearTimeout(timer);
       metricsServer?.close();
+      clock.stop();
       // Shutdown must end even when Cassandra is gone: each step gets a deadline.
       await bounded(lease.stop(), 5_000, 'writer lease release', log);
       await bounded(db.shutdown(), 5_000, 'driver shutdown', log);

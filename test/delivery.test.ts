@@ -1,6 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureSchema, getJson, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
+import { ensureSchema, getJson, log, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
+import { MessageService } from '../src/messages/message-service.js';
+import { MessageStore } from '../src/messages/message-store.js';
+import type { Db } from '../src/storage/cassandra.js';
 import { spawnService, type ServiceProcess } from './support/processes.js';
 import type { RunningServer } from '../src/server.js';
 
@@ -52,7 +55,8 @@ describe('exactly-once delivery across service processes', () => {
 describe('list reads stay cheap as history grows (no queue anti-pattern)', () => {
   let server: RunningServer;
   before(async () => {
-    server = await startTestServer({ DELIVERY_SETTLE_MS: '4000', LIST_PAGE_SIZE: '250' });
+    server = await startTestServer({ DELIVERY_SETTLE_MS: '4000', MAX_CLOCK_SKEW_MS: '500', LIST_PAGE_SIZE: '250',
+      CASSANDRA_REQUEST_TIMEOUT_MS: '1500' });
   });
   after(async () => { await server.close(); });
 
@@ -67,9 +71,7 @@ describe('list reads stay cheap as history grows (no queue anti-pattern)', () =>
   async function traceOfRead(user: string): Promise<{ live: number; tombstones: number; delivered: number; reads: number }> {
     const traces: string[] = [];
     let delivered = 0;
-    for await (const batch of server.service.consume(user, { traceQuery: true, onTrace: (id) => traces.push(id) })) {
-      delivered += batch.length;
-    }
+    for await (const batch of tracingService(traces).consume(user)) delivered += batch.length;
     let live = 0;
     let tombstones = 0;
     let reads = 0;
@@ -82,6 +84,19 @@ describe('list reads stay cheap as history grows (no queue anti-pattern)', () =>
     }
     assert.ok(reads > 0, 'the query trace reports the partition read');
     return { live, tombstones, delivered, reads };
+  }
+
+  /** The server's rules over a client that traces every slice of a user's partition and notes the trace ids. */
+  function tracingService(traces: string[]): MessageService {
+    const spy = Object.create(server.db) as Db;
+    spy.execute = async (statement, cql, params, opts = {}) => {
+      const rs = await server.db.execute(statement, cql, params,
+        statement === 'select_pending' ? { ...opts, traceQuery: true } : opts);
+      if (rs.info.traceId) traces.push(String(rs.info.traceId));
+      return rs;
+    };
+    return new MessageService(new MessageStore(spy), { nextId: () => { throw new Error('reads only'); } },
+      server.config, log);
   }
 
   async function waitForTrace(id: string) {

@@ -1,11 +1,12 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { num, type Db } from '../storage/cassandra.js';
 import { BUCKET_MS, EXPIRY_SHARDS, bucketOf, type MessageStore } from '../messages/message-store.js';
 import { archiverSwept, messagesArchived } from '../observability/metrics.js';
+import type { ArchiverStore, ShardProgress } from './archiver-store.js';
 
-const STATE_KEY = 'archiver';
-const PAGE_SIZE = 1000;
+/** Rows asked for in a shard's first slice; later slices are sized from the bytes per row seen. */
+const FIRST_SLICE_ROWS = 64;
+const MAX_SLICE_ROWS = 1000;
 
 /** Another shard of the same bucket failed: this one stopped too (the other shard's error is reported). */
 class SweepAborted extends Error {
@@ -13,61 +14,53 @@ class SweepAborted extends Error {
 }
 
 export interface SweepResult { buckets: number; swept: number; lagSeconds: number; sweptUntil: number }
+export type ArchiverSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'ARCHIVE_BATCH_CONCURRENCY' | 'ARCHIVE_SLICE_BYTES'>;
 
 /**
  * Moves timed-out messages to cold storage by walking the expiry index one minute-bucket at a time from a
  * checkpoint: the cost follows the number of expired messages, never the size of hot storage. Cold writes are
- * idempotent and the checkpoint moves only after a whole bucket is in cold, so a crash at any point is repaired
- * by the next run. Hot rows are not deleted: their TTL (timeout + grace) removes them without tombstones.
+ * idempotent; inside a bucket each shard records how far it got after every slice, and the checkpoint moves once
+ * the whole bucket is in cold, so a run killed at any point (even by the OOM killer) resumes where it was.
+ * Memory is bounded by bytes: 16 shards × ARCHIVE_SLICE_BYTES of text at most. Hot rows are never deleted:
+ * their TTL (timeout + grace) removes them without tombstones.
  */
 export class Archiver {
   constructor(
-    private readonly db: Db,
-    private readonly store: MessageStore,
-    private readonly config: Config,
+    private readonly state: ArchiverStore,
+    private readonly messages: MessageStore,
+    private readonly settings: ArchiverSettings,
     private readonly log: Logger,
   ) {}
 
   /** Buckets whose every message has timed out and whose writes have settled. */
   lastCompleteBucket(now: number): number {
-    return bucketOf(now - this.config.DELIVERY_SETTLE_MS) - 1;
+    return bucketOf(now - this.settings.DELIVERY_SETTLE_MS) - 1;
   }
 
   lagSeconds(sweptUntil: number, now: number): number {
     const oldestUnsweptEnd = (sweptUntil + 1) * BUCKET_MS;
-    return Math.max(0, (now - this.config.DELIVERY_SETTLE_MS - oldestUnsweptEnd) / 1000);
+    return Math.max(0, (now - this.settings.DELIVERY_SETTLE_MS - oldestUnsweptEnd) / 1000);
   }
 
-  async checkpoint(): Promise<number | null> {
-    const rs = await this.db.execute('archiver_state_read',
-      `SELECT swept_until FROM ${this.db.hot}.archiver_state WHERE name = ?`, [STATE_KEY]);
-    const row = rs.first();
-    return row ? num(row.get('swept_until')) : null;
-  }
-
-  /** Starts the checkpoint at `now` on a new database: nothing can have expired before the schema existed. */
-  async initCheckpoint(now = Date.now()): Promise<void> {
-    await this.db.execute('archiver_state_init',
-      `INSERT INTO ${this.db.hot}.archiver_state (name, swept_until, updated_at) VALUES (?, ?, ?) IF NOT EXISTS`,
-      [STATE_KEY, bucketOf(now) - 1, new Date(now)]);
+  checkpoint(): Promise<number | null> {
+    return this.state.checkpoint();
   }
 
   /**
    * `assertHeld` throws when the run lost its lock; it is called before every write that matters (each group of
-   * cold writes and each checkpoint move), so a run that lost its lock issues no further write.
+   * cold writes, each progress record and each checkpoint move), so a run that lost its lock issues no further
+   * write. A new database (no checkpoint) starts at `now`: nothing can have expired before the schema existed.
    */
   async sweep(assertHeld: () => void, now = Date.now()): Promise<SweepResult> {
     const started = Date.now();
-    let next = ((await this.checkpoint()) ?? bucketOf(now) - 1) + 1;
+    let next = ((await this.state.checkpoint()) ?? bucketOf(now) - 1) + 1;
     const last = this.lastCompleteBucket(now);
     let swept = 0;
     let buckets = 0;
     for (; next <= last; next++) {
       const n = await this.sweepBucket(next, assertHeld);
       assertHeld();
-      await this.db.execute('archiver_state_write',
-        `UPDATE ${this.db.hot}.archiver_state SET swept_until = ?, updated_at = ? WHERE name = ?`,
-        [next, new Date(), STATE_KEY]);
+      await this.state.setCheckpoint(next);
       swept += n;
       buckets += 1;
       if (n > 0) this.log.debug({ bucket: next, swept: n }, 'bucket archived');
@@ -86,37 +79,40 @@ export class Archiver {
       if (failed) throw new SweepAborted();
       assertHeld();
     };
+    const progress = await this.state.progress(bucket);
     const results = await Promise.allSettled(Array.from({ length: EXPIRY_SHARDS }, (_, shard) =>
-      this.sweepShard(bucket, shard, guard).catch((err: unknown) => { failed = true; throw err; })));
+      this.sweepShard(bucket, shard, progress.get(shard), guard).catch((err: unknown) => { failed = true; throw err; })));
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw errors.find((e) => !(e instanceof SweepAborted)) ?? errors[0];
     return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
   }
 
-  private async sweepShard(bucket: number, shard: number, assertHeld: () => void): Promise<number> {
-    let pageState: string | undefined;
+  private async sweepShard(bucket: number, shard: number, from: ShardProgress | undefined,
+    assertHeld: () => void): Promise<number> {
+    let rows = FIRST_SLICE_ROWS;
     let n = 0;
-    do {
+    for (let more = true; more;) {
       assertHeld();
-      const rs = await this.db.execute('expiry_index_scan',
-        `SELECT expires_at, id, username, text FROM ${this.db.hot}.expiry_index WHERE bucket = ? AND shard = ?`,
-        [bucket, shard], { fetchSize: PAGE_SIZE, pageState });
-      pageState = rs.pageState ?? undefined;
-      const messages = rs.rows.map((r) => ({
-        id: num(r.get('id')), username: r.get('username') as string, text: r.get('text') as string,
-        expiresAt: r.get('expires_at') as Date,
-      }));
+      const slice = await this.state.scan(bucket, shard, from, rows);
+      more = slice.more;
       // One group of ARCHIVE_BATCH_CONCURRENCY writes at a time, the lock checked before each group.
-      const width = this.config.ARCHIVE_BATCH_CONCURRENCY;
-      for (let i = 0; i < messages.length; i += width) {
+      const width = this.settings.ARCHIVE_BATCH_CONCURRENCY;
+      for (let i = 0; i < slice.messages.length; i += width) {
         assertHeld();
-        const group = messages.slice(i, i + width);
-        await this.store.writeCold(group, 'timeout', width);
+        const group = slice.messages.slice(i, i + width);
+        await this.messages.writeCold(group, 'timeout', width);
         n += group.length;
         archiverSwept.inc(group.length);
         messagesArchived.inc(group.length);
       }
-    } while (pageState);
+      const lastRow = slice.messages.at(-1);
+      if (!lastRow) break;
+      from = { bucket, expiresAt: lastRow.expiresAt, id: lastRow.id };
+      assertHeld();
+      await this.state.setProgress(shard, from);
+      const perRow = Math.max(1, slice.bytes / slice.messages.length);
+      rows = Math.max(1, Math.min(MAX_SLICE_ROWS, Math.floor(this.settings.ARCHIVE_SLICE_BYTES / perRow)));
+    }
     return n;
   }
 }

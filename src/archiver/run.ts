@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../storage/cassandra.js';
 import { MessageStore } from '../messages/message-store.js';
 import { Archiver, type SweepResult } from './archiver.js';
+import { ArchiverStore } from './archiver-store.js';
 import { createArchiverLock, type ArchiverLock } from './locks.js';
 import {
   archiverLag, archiverLastSuccess, archiverRunDuration, archiverRuns, registry,
@@ -102,7 +103,7 @@ class LeaseKeeper {
  */
 export async function runArchiver(db: Db, config: Config, log: Logger, opts: RunOptions = {}): Promise<Outcome> {
   const started = Date.now();
-  const archiver = new Archiver(db, new MessageStore(db), config, log);
+  const archiver = new Archiver(new ArchiverStore(db), new MessageStore(db), config, log);
   let outcome: Outcome = 'failure';
   let lock: ArchiverLock | null = null;
   let keeper: LeaseKeeper | null = null;

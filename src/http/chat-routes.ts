@@ -48,7 +48,11 @@ export function chatRoutes(service: MessageService, validate: Validators, config
       ctx.body = '[]';
       return;
     }
-    ctx.body = Readable.from(streamArray(first.value, batches, log, ctx.state.reqId as string));
+    const body = Readable.from(streamArray(first.value, batches, log, ctx.state.reqId as string));
+    // A read that fails after its first batch must not look complete: the connection is cut before the closing
+    // bracket and the final chunk, so every client sees a broken response, never a short but valid array.
+    body.on('error', () => ctx.res.destroy());
+    ctx.body = body;
   });
 
   return router;
@@ -71,8 +75,10 @@ async function* streamArray(first: Delivered[], rest: AsyncGenerator<Delivered[]
   try {
     for await (const batch of rest) yield* items(batch);
   } catch (err) {
-    // Everything already streamed was claimed; the rest stays pending for the next read.
+    // Everything already streamed was claimed; a page whose claim is unknown may be lost, which the cut
+    // connection (not a closed array) reports.
     log.warn({ reqId, err: (err as Error).message }, 'list read stopped early');
+    throw err;
   }
   yield ']';
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { MAX_WRITERS } from './id-layout.js';
 import { IdGenerator } from './id-generator.js';
 import { unavailable } from '../errors.js';
+import { decideCas } from '../storage/cas.js';
 import { writerIdGauge, writerLeaseHeld } from '../observability/metrics.js';
 
 /** A holder stops issuing this long before its lease runs out, and a claimer waits this long after. */
@@ -43,9 +44,11 @@ export class WriterLease {
     return this.generator !== null && Date.now() < this.validUntil - STOP_MARGIN_MS;
   }
 
+  /** The upkeep timer starts first, so a failed first claim is retried by it rather than left to readiness. */
   async start(): Promise<void> {
-    await this.claim();
-    this.timer = setInterval(() => { void this.tick(); }, Math.floor(this.ttlMs / 3)).unref();
+    this.timer ??= setInterval(() => { void this.tick(); }, Math.floor(this.ttlMs / 3)).unref();
+    if (!this.generator) await this.tick();
+    if (!this.generator) throw unavailable('no id-writer lease held yet');
   }
 
   /** Next id, or a 503 when the lease is not (or no longer) held. */
@@ -81,22 +84,35 @@ export class WriterLease {
       const slot = slots.get(writer);
       const now = Date.now();
       const validUntil = now + this.ttlMs;
+      const target = Math.max(validUntil, (slot?.valid_until ?? 0) + 1);
+      // "Not applied" showing our own owner and horizon is our own earlier send; an open outcome is read back.
+      const ours = (row?: { get(c: string): unknown }) =>
+        row?.get('owner') === this.owner && num(row?.get('valid_until')) === target;
+      const readBack = async () => ours((await this.db.execute('writer_lease_read',
+        `SELECT owner, valid_until FROM ${this.db.hot}.writer_leases WHERE writer_id = ?`, [writer],
+        { consistency: this.db.serial })).first() ?? undefined);
       let applied: boolean;
       if (!slot) {
-        applied = (await this.db.execute('writer_lease_insert',
-          `INSERT INTO ${this.db.hot}.writer_leases (writer_id, owner, valid_until) VALUES (?, ?, ?) IF NOT EXISTS`,
-          [writer, this.owner, validUntil])).wasApplied();
+        applied = await decideCas(async () => {
+          const rs = await this.db.execute('writer_lease_insert',
+            `INSERT INTO ${this.db.hot}.writer_leases (writer_id, owner, valid_until) VALUES (?, ?, ?) IF NOT EXISTS`,
+            [writer, this.owner, target]);
+          return rs.wasApplied() || ours(rs.first() ?? undefined);
+        }, readBack);
       } else if (!slot.owner || slot.valid_until < now - CLAIM_MARGIN_MS) {
-        applied = (await this.db.execute('writer_lease_takeover',
-          `UPDATE ${this.db.hot}.writer_leases SET owner = ?, valid_until = ? WHERE writer_id = ?
-           IF owner = ? AND valid_until = ?`,
-          [this.owner, Math.max(validUntil, slot.valid_until + 1), writer, slot.owner, slot.valid_until])).wasApplied();
+        applied = await decideCas(async () => {
+          const rs = await this.db.execute('writer_lease_takeover',
+            `UPDATE ${this.db.hot}.writer_leases SET owner = ?, valid_until = ? WHERE writer_id = ?
+             IF owner = ? AND valid_until = ?`,
+            [this.owner, target, writer, slot.owner, slot.valid_until]);
+          return rs.wasApplied() || ours(rs.first() ?? undefined);
+        }, readBack);
       } else {
         continue;
       }
       if (!applied) continue;
       this.generator = new IdGenerator(writer, slot?.valid_until ?? 0);
-      this.validUntil = Math.max(validUntil, (slot?.valid_until ?? 0) + 1);
+      this.validUntil = target;
       writerLeaseHeld.set(1);
       writerIdGauge.set(writer);
       this.log.info({ writer, owner: this.owner }, 'writer lease claimed');

@@ -4,27 +4,44 @@ import { createHash } from 'node:crypto';
 import { AppError, notFound, unavailable } from '../errors.js';
 import { firstIdAt, idTime } from '../ids/id-layout.js';
 import { messagesConsumed, messagesCreated } from '../observability/metrics.js';
-import type { MessageStore, Cursor } from './message-store.js';
+import type { MessageStore } from './message-store.js';
 import type { NewMessage, StoredMessage } from './message.js';
+import { ackDeadlineMs } from './settle.js';
+import { decidePage, type Cursor } from './delivery-decision.js';
 
 export interface IdSource { nextId(): number }
 export interface Delivered { id: number; text: string }
+export type Clock = () => number;
+
+/** The settings the inbox rules use (and nothing else of the configuration). */
+export type InboxSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'MAX_CLOCK_SKEW_MS' | 'HOT_GRACE_SECONDS'
+  | 'IDEMPOTENCY_TTL_SECONDS' | 'LIST_PAGE_SIZE' | 'LIST_PAGE_BYTES'>;
 
 /** How long a per-user row outlives its timeout: only lists read that table, and they skip expired rows. */
 const USER_ROW_GRACE_SECONDS = 60;
 /** Restarts of one read after losing the cursor race to a concurrent read of the same user. */
 const MAX_CURSOR_RACES = 8;
-/** Handled rows (expired or already delivered) skipped before a read moves the watermark past them anyway. */
-const SKIP_COMMIT_THRESHOLD = 100;
+/** The first page of a read asks for this many rows; later pages are sized from the bytes per row seen. */
+const FIRST_FETCH_ROWS = 50;
+
+/** A read that claimed nothing could not finish: the caller must not present a partial list as complete. */
+export class ListIncomplete extends AppError {
+  constructor(reason: string) { super(503, 'list_incomplete', reason, { 'retry-after': '1' }); }
+}
 
 /** The rules of the product: creation, lookup, and exactly-once consumption of a user's pending messages. */
 export class MessageService {
+  private readonly ackDeadline: number;
+
   constructor(
     private readonly store: MessageStore,
     private readonly ids: IdSource,
-    private readonly config: Config,
+    private readonly settings: InboxSettings,
     private readonly log: Logger,
-  ) {}
+    private readonly now: Clock = Date.now,
+  ) {
+    this.ackDeadline = ackDeadlineMs(settings);
+  }
 
   async create(input: NewMessage): Promise<number> {
     const id = this.ids.nextId();
@@ -33,42 +50,75 @@ export class MessageService {
   }
 
   /**
-   * Create with an Idempotency-Key: a retry with the same key and body gets the first id back. The key is
-   * claimed with one LWT before the message is written; a key whose first attempt died before storing its
-   * message is re-pointed at a new id once that attempt can no longer be acknowledged (settle window).
+   * Create with an Idempotency-Key: a retry with the same key and body gets the first id back, but only once that
+   * id is certainly listable. The key is claimed with one LWT before the message is written. A retry inside the
+   * acknowledgement deadline re-drives the same id (every write is an upsert); past the settle window it fences
+   * the first id out of lists for good and re-points the key at a new id; in between it answers 409.
    */
   async createIdempotent(input: NewMessage, key: string): Promise<{ id: number; replayed: boolean }> {
     const fingerprint = createHash('sha256')
       .update(JSON.stringify([input.username, input.text, input.timeout])).digest('base64url');
-    const ttl = this.config.IDEMPOTENCY_TTL_SECONDS;
+    const ttl = this.settings.IDEMPOTENCY_TTL_SECONDS;
     const id = this.ids.nextId();
     const claim = await this.store.claimIdempotencyKey(key, id, fingerprint, ttl);
-    if (!claim.applied) {
-      if (claim.fingerprint !== fingerprint) {
-        throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
-      }
-      if (await this.store.findById(claim.id)) return { id: claim.id, replayed: true };
-      const firstAttemptOver = Date.now() - idTime(claim.id) > this.config.DELIVERY_SETTLE_MS;
-      if (!firstAttemptOver || !(await this.store.retargetIdempotencyKey(key, claim.id, id, ttl))) {
-        throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
-          { 'retry-after': '1' });
-      }
+    if (claim.applied) {
+      await this.persist(id, input);
+      return { id, replayed: false };
+    }
+    if (claim.fingerprint !== fingerprint) {
+      throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+    }
+    const first = claim.id;
+    if (await this.listable(input.username, first)) return { id: first, replayed: true };
+    const age = this.now() - idTime(first);
+    if (age <= this.ackDeadline) {
+      await this.persist(first, input);
+      return { id: first, replayed: true };
+    }
+    if (age <= this.settings.DELIVERY_SETTLE_MS) {
+      throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
+        { 'retry-after': '1' });
+    }
+    // The first attempt can neither be acknowledged nor send its per-user row any more (it checks the deadline
+    // before that write, on its own clock, and that write carries its clock's timestamp): fence it out, then move.
+    await this.store.fenceUserRow(input.username, first, idTime(first) + this.settings.DELIVERY_SETTLE_MS,
+      input.timeout + USER_ROW_GRACE_SECONDS);
+    if (!(await this.store.retargetIdempotencyKey(key, first, id, fingerprint, ttl))) {
+      throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
+        { 'retry-after': '1' });
     }
     await this.persist(id, input);
     return { id, replayed: false };
   }
 
+  /**
+   * Whether a keyed create's first id may be answered as stored: its per-user row exists (and is not a fence),
+   * and it either landed in time (we are still inside the deadline), or no read has passed it yet, or a read
+   * delivered it.
+   */
+  private async listable(username: string, id: number): Promise<boolean> {
+    const writtenAt = await this.store.userRowWrittenAt(username, id);
+    if (writtenAt === null || writtenAt - idTime(id) > this.ackDeadline) return false;
+    if (this.now() - idTime(id) <= this.ackDeadline) return true;
+    const cursor = await this.store.readCursor(username);
+    return cursor.watermark < id || cursor.recent.has(id) || (await this.store.wasConsumed(id));
+  }
+
   private async persist(id: number, input: NewMessage): Promise<void> {
     const createdAt = idTime(id);
     const expiresAt = new Date(createdAt + input.timeout * 1000);
+    // A write acknowledged later than the deadline might sit below a reader's watermark already: refuse to
+    // acknowledge it, and do not even send the per-user row once the deadline passed, so that a retry of the same
+    // key can fence this id out of lists with a later write timestamp.
+    const inTime = () => {
+      if (this.now() - createdAt > this.ackDeadline) {
+        this.log.warn({ id }, 'write settled too late; not acknowledged');
+        throw unavailable('write took too long; retry');
+      }
+    };
     await this.store.insert({ id, username: input.username, text: input.text, expiresAt },
-      input.timeout + this.config.HOT_GRACE_SECONDS, input.timeout + USER_ROW_GRACE_SECONDS);
-    // A write acknowledged later than the settle window might sit below a reader's watermark already:
-    // refuse to acknowledge it, so "acknowledged" always implies "deliverable".
-    if (Date.now() - createdAt > this.config.DELIVERY_SETTLE_MS - 500) {
-      this.log.warn({ id }, 'write settled too late; not acknowledged');
-      throw unavailable('write took too long; retry');
-    }
+      input.timeout + this.settings.HOT_GRACE_SECONDS, input.timeout + USER_ROW_GRACE_SECONDS, inTime);
+    inTime();
     messagesCreated.inc();
   }
 
@@ -81,46 +131,45 @@ export class MessageService {
   /**
    * Yields the user's unexpired messages, oldest first, in committed batches. Each batch is claimed by one
    * compare-and-set of the user's delivery cursor (watermark + ids delivered above it), then written to cold.
-   * Ids at or below `now - settle window` are final (every acknowledged write is visible by then), so the
-   * watermark never passes a message that could still appear; ids above it are remembered in `recent`.
+   * Every page takes its own time just before it is read: ids at or below `pageNow - settle window` are final
+   * (every acknowledged write is visible by then), so the watermark never passes a message that could still
+   * appear. Pages are sized by bytes (LIST_PAGE_BYTES), so a read holds at most about one page of text.
+   * Throws ListIncomplete when the read must stop before the end (too many lost races, or an open outcome).
    */
-  async *consume(username: string, opts: { traceQuery?: boolean; onTrace?: (id: string) => void } = {}):
-    AsyncGenerator<Delivered[]> {
-    const pageSize = this.config.LIST_PAGE_SIZE;
+  async *consume(username: string): AsyncGenerator<Delivered[]> {
+    const { LIST_PAGE_SIZE: maxRows, LIST_PAGE_BYTES: maxBytes, DELIVERY_SETTLE_MS: settle } = this.settings;
     let races = 0;
+    let fetchRows = Math.min(FIRST_FETCH_ROWS, maxRows);
     restart: for (;;) {
       let cursor: Cursor = await this.store.readCursor(username);
-      const now = Date.now();
-      const settled = firstIdAt(now - this.config.DELIVERY_SETTLE_MS) - 1;
       const scanFrom = cursor.watermark;
       let pageState: string | undefined;
       let skipped = 0;
       do {
-        const page = await this.store.readPending(username, scanFrom, pageSize, pageState, opts.traceQuery);
-        if (page.traceId && opts.onTrace) opts.onTrace(String(page.traceId));
+        const pageNow = this.now();
+        const settled = firstIdAt(pageNow - settle) - 1;
+        const page = await this.store.readPending(username, scanFrom, fetchRows, pageState);
         pageState = page.pageState;
-        const due = page.rows.filter((r) => !cursor.recent.has(r.id) && r.expiresAt.getTime() > now);
-        skipped += page.rows.length - due.length;
-        const last = page.rows.at(-1);
-        if (!last) continue;
-        const watermark = Math.max(cursor.watermark, Math.min(last.id, settled));
-        const recent = new Set([...cursor.recent, ...due.map((r) => r.id)].filter((id) => id > watermark));
-        // Nothing to deliver: commit only to stop later reads re-scanning handled rows (delivered ids that have
-        // settled, or many expired ones); otherwise a read of an idle user costs no write at all.
-        if (due.length === 0
-          && (watermark === cursor.watermark || (recent.size >= cursor.recent.size && skipped < SKIP_COMMIT_THRESHOLD))) {
-          continue;
+        if (page.rows.length > 0) {
+          const perRow = Math.max(1, page.bytes / page.rows.length);
+          fetchRows = Math.max(1, Math.min(maxRows, Math.floor(maxBytes / perRow)));
         }
-
-        if (!(await this.store.advanceCursor(username, cursor, watermark, recent))) {
-          if (++races > MAX_CURSOR_RACES) return;
+        const decision = decidePage(cursor, page.rows, settled, pageNow, skipped);
+        skipped = decision.skipped;
+        if (!decision.next) continue;
+        const { watermark, recent } = decision.next;
+        const claim = await this.store.advanceCursor(username, cursor, watermark, recent);
+        if (claim === null) {
+          if (++races > MAX_CURSOR_RACES) throw new ListIncomplete('too many concurrent reads of this user; retry');
           continue restart;
         }
-        cursor = { version: cursor.version + 1, watermark, recent };
+        cursor = { version: cursor.version + 1, watermark, recent, claim };
         skipped = 0;
+        const { due } = decision;
         if (due.length === 0) continue;
         try {
-          await this.store.markConsumed(due.map((r) => ({ ...r, username })), new Date(now), this.config.HOT_GRACE_SECONDS);
+          await this.store.markConsumed(due.map((r) => ({ ...r, username })), new Date(pageNow),
+            this.settings.HOT_GRACE_SECONDS);
         } catch (err) {
           // Claimed is claimed: deliver anyway. The hot rows stay until the archiver sweeps them at their timeout.
           this.log.warn({ err: (err as Error).message, count: due.length }, 'cold copy of consumed messages failed');

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { num, type Db, type Row } from '../storage/cassandra.js';
+import { decideCas } from '../storage/cas.js';
 import type { StoredMessage } from './message.js';
+import type { Cursor, PendingRow } from './delivery-decision.js';
 
 /** Expiry-index bucket width and shard count: fixed, since changing them would orphan index rows. */
 export const BUCKET_MS = 60_000;
@@ -17,6 +20,11 @@ const COLD_TS_BASE = 2 ** 53;
  */
 const BATCH_BYTES = 2048;
 const BATCH_MESSAGES = 4;
+/**
+ * A fence must outlive the write it shadows (TTL timeout + 60 s) by more than gc_grace (3 h on that table): once
+ * the fence's tombstone is purged, a shadowed cell in another SSTable would show again.
+ */
+const USER_ROW_FENCE_EXTRA_SECONDS = 4 * 3_600;
 /** Requests one call keeps in flight when it writes many messages. */
 const WRITES_IN_FLIGHT = 64;
 
@@ -30,7 +38,7 @@ interface Statement { name: string; query: string; params: unknown[]; textBytes:
 async function inWaves<T>(items: T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
 }
-export interface Cursor { version: number; watermark: number; recent: Set<number> }
+export type { Cursor } from './delivery-decision.js';
 export type ColdReason = 'read' | 'timeout';
 
 /** Data access for messages: CQL in, plain objects out. */
@@ -41,8 +49,10 @@ export class MessageStore {
    * Index and by-id rows first, the per-user row last: a message becomes listable only once everything that
    * serves it by id and archives it exists. Rows live `ttlSeconds` (timeout + grace) and then vanish by TTL;
    * the per-user row only needs to outlive the timeout (lists skip expired rows), which keeps partitions small.
+   * `beforeListable` runs just before the per-user row is sent and may throw to leave the message unlistable.
    */
-  async insert(m: StoredMessage, ttlSeconds: number, userTtlSeconds = ttlSeconds): Promise<void> {
+  async insert(m: StoredMessage, ttlSeconds: number, userTtlSeconds = ttlSeconds,
+    beforeListable: () => void = () => undefined): Promise<void> {
     const { hot } = this.db;
     const textBytes = Buffer.byteLength(m.text);
     await this.send('insert_message_and_index', [[
@@ -58,6 +68,7 @@ export class MessageStore {
         params: [bucketOf(m.expiresAt.getTime()), shardOf(m.id), m.expiresAt, m.id, m.username, m.text, ttlSeconds],
       },
     ]]);
+    beforeListable();
     await this.db.execute('insert_message_by_user',
       `INSERT INTO ${hot}.messages_by_user (username, id, text, expires_at) VALUES (?, ?, ?, ?) USING TTL ?`,
       [m.username, m.id, m.text, m.expiresAt, userTtlSeconds]);
@@ -78,57 +89,128 @@ export class MessageStore {
     return cold ? { id, username: cold.get('username'), text: cold.get('text'), expiresAt: cold.get('expired_at') } : null;
   }
 
-  async readCursor(username: string): Promise<Cursor> {
+  /** `serial` reads through any Paxos round in flight (used to decide a conditional write's open outcome). */
+  async readCursor(username: string, serial = false): Promise<Cursor> {
     const rs = await this.db.execute('select_cursor',
-      `SELECT version, watermark, recent FROM ${this.db.hot}.delivery_cursors WHERE username = ?`, [username]);
+      `SELECT version, watermark, recent, claim FROM ${this.db.hot}.delivery_cursors WHERE username = ?`, [username],
+      serial ? { consistency: this.db.serial } : {});
     const r = rs.first();
-    if (!r) return { version: 0, watermark: 0, recent: new Set() };
+    if (!r) return { version: 0, watermark: 0, recent: new Set(), claim: null };
     const recent = (r.get('recent') as unknown[] | null) ?? [];
-    return { version: r.get('version') as number, watermark: num(r.get('watermark')), recent: new Set(recent.map(num)) };
-  }
-
-  /** One page of the user's partition above the watermark, oldest first. */
-  async readPending(username: string, afterId: number, pageSize: number, pageState?: string, traceQuery = false) {
-    const rs = await this.db.execute('select_pending',
-      `SELECT id, text, expires_at FROM ${this.db.hot}.messages_by_user WHERE username = ? AND id > ?`,
-      [username, afterId], { fetchSize: pageSize, pageState, traceQuery });
     return {
-      rows: rs.rows.map((r: Row) => ({ id: num(r.get('id')), text: r.get('text') as string, expiresAt: r.get('expires_at') as Date })),
-      pageState: rs.pageState ?? undefined,
-      traceId: rs.info.traceId,
+      version: r.get('version') as number, watermark: num(r.get('watermark')), recent: new Set(recent.map(num)),
+      claim: (r.get('claim') as { toString(): string } | null)?.toString() ?? null,
     };
   }
 
-  /** Compare-and-set of the delivery cursor: the single conditional write of a read call. */
-  async advanceCursor(username: string, from: Cursor, watermark: number, recent: Iterable<number>): Promise<boolean> {
+  /**
+   * One page of the user's partition above the watermark, oldest first. `fetchSize` rows at most: the caller
+   * sizes it by bytes (texts reach 64 KiB each).
+   */
+  async readPending(username: string, afterId: number, fetchSize: number, pageState?: string):
+    Promise<{ rows: PendingRow[]; bytes: number; pageState: string | undefined }> {
+    const rs = await this.db.execute('select_pending',
+      `SELECT id, text, expires_at FROM ${this.db.hot}.messages_by_user WHERE username = ? AND id > ?`,
+      [username, afterId], { fetchSize, pageState });
+    let bytes = 0;
+    const rows = rs.rows.map((r: Row) => {
+      const text = r.get('text') as string;
+      bytes += text.length * 2;
+      return { id: num(r.get('id')), text, expiresAt: r.get('expires_at') as Date };
+    });
+    return { rows, bytes, pageState: rs.pageState ?? undefined };
+  }
+
+  /**
+   * Compare-and-set of the delivery cursor: the single conditional write of a page. Each attempt writes a fresh
+   * `claim`, and the condition includes the claim read, so a "not applied" answer that shows our own claim means
+   * our write did apply (a duplicate send) rather than a lost race; an open outcome is settled by a SERIAL read.
+   * Returns the claim written, or null when another read won.
+   */
+  async advanceCursor(username: string, from: Cursor, watermark: number, recent: Iterable<number>):
+    Promise<string | null> {
     const ids = [...recent];
-    const rs = from.version === 0
-      ? await this.db.execute('cursor_create',
-        `INSERT INTO ${this.db.hot}.delivery_cursors (username, version, watermark, recent) VALUES (?, 1, ?, ?) IF NOT EXISTS`,
-        [username, watermark, ids])
-      : await this.db.execute('cursor_advance',
-        `UPDATE ${this.db.hot}.delivery_cursors SET version = ?, watermark = ?, recent = ? WHERE username = ? IF version = ?`,
-        [from.version + 1, watermark, ids, username, from.version]);
-    return rs.wasApplied();
+    const claim = randomUUID();
+    const ours = (row: Row | undefined) => row?.get('claim')?.toString() === claim;
+    const applied = await decideCas(async () => {
+      const rs = from.version === 0
+        ? await this.db.execute('cursor_create',
+          `INSERT INTO ${this.db.hot}.delivery_cursors (username, version, watermark, recent, claim)
+           VALUES (?, 1, ?, ?, ?) IF NOT EXISTS`, [username, watermark, ids, claim])
+        : await this.db.execute('cursor_advance',
+          `UPDATE ${this.db.hot}.delivery_cursors SET version = ?, watermark = ?, recent = ?, claim = ?
+           WHERE username = ? IF version = ? AND claim = ?`,
+          [from.version + 1, watermark, ids, claim, username, from.version, from.claim]);
+      return rs.wasApplied() || ours(rs.first());
+    }, async () => (await this.readCursor(username, true)).claim === claim);
+    return applied ? claim : null;
   }
 
-  /** Claims an Idempotency-Key for `id`; when it is taken, returns the id and fingerprint it holds. */
+  /**
+   * Claims an Idempotency-Key for `id`; when it is taken, returns the id and fingerprint it holds. A key that
+   * already holds `id` is ours (a duplicate send of this very claim); an open outcome is settled by a SERIAL read.
+   */
   async claimIdempotencyKey(key: string, id: number, fingerprint: string, ttlSeconds: number) {
-    const rs = await this.db.execute('idempotency_claim',
-      `INSERT INTO ${this.db.hot}.idempotency_keys (key, id, fingerprint) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`,
-      [key, id, fingerprint, ttlSeconds]);
-    const row = rs.first();
-    return rs.wasApplied()
-      ? { applied: true, id, fingerprint }
-      : { applied: false, id: num(row?.get('id')), fingerprint: row?.get('fingerprint') as string };
+    let held: { id: number; fingerprint: string } | null = null;
+    const applied = await decideCas(async () => {
+      const rs = await this.db.execute('idempotency_claim',
+        `INSERT INTO ${this.db.hot}.idempotency_keys (key, id, fingerprint) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`,
+        [key, id, fingerprint, ttlSeconds]);
+      const row = rs.first();
+      if (!rs.wasApplied()) held = { id: num(row?.get('id')), fingerprint: row?.get('fingerprint') as string };
+      return rs.wasApplied() || held?.id === id;
+    }, async () => {
+      held = await this.readIdempotencyKey(key);
+      return held?.id === id;
+    });
+    return applied ? { applied: true, id, fingerprint } : { applied: false, ...held! };
   }
 
-  /** Points a key whose first attempt never stored its message at a new id. */
-  async retargetIdempotencyKey(key: string, fromId: number, toId: number, ttlSeconds: number): Promise<boolean> {
-    const rs = await this.db.execute('idempotency_retarget',
-      `UPDATE ${this.db.hot}.idempotency_keys USING TTL ? SET id = ? WHERE key = ? IF id = ?`,
-      [ttlSeconds, toId, key, fromId]);
-    return rs.wasApplied();
+  async readIdempotencyKey(key: string): Promise<{ id: number; fingerprint: string } | null> {
+    const row = (await this.db.execute('idempotency_read',
+      `SELECT id, fingerprint FROM ${this.db.hot}.idempotency_keys WHERE key = ?`, [key],
+      { consistency: this.db.serial })).first();
+    return row ? { id: num(row.get('id')), fingerprint: row.get('fingerprint') as string } : null;
+  }
+
+  /**
+   * Points a key whose first attempt can no longer be acknowledged at a new id. Both cells get the new TTL, so
+   * the row never outlives its fingerprint.
+   */
+  async retargetIdempotencyKey(key: string, fromId: number, toId: number, fingerprint: string, ttlSeconds: number) {
+    return decideCas(async () => {
+      const rs = await this.db.execute('idempotency_retarget',
+        `UPDATE ${this.db.hot}.idempotency_keys USING TTL ? SET id = ?, fingerprint = ? WHERE key = ? IF id = ?`,
+        [ttlSeconds, toId, fingerprint, key, fromId]);
+      return rs.wasApplied() || num(rs.first()?.get('id')) === toId;
+    }, async () => (await this.readIdempotencyKey(key))?.id === toId);
+  }
+
+  /** When the per-user (listable) row of a message was written, by its writer's clock; null if it is absent. */
+  async userRowWrittenAt(username: string, id: number): Promise<number | null> {
+    const row = (await this.db.execute('select_user_row_writetime',
+      `SELECT WRITETIME(text) AS w FROM ${this.db.hot}.messages_by_user WHERE username = ? AND id = ?`,
+      [username, id])).first();
+    return row ? Math.floor(num(row.get('w')) / 1000) : null;
+  }
+
+  /**
+   * Makes a message that was never acknowledged unlistable for good: its per-user row is overwritten as expired at
+   * a write timestamp (`fenceAtMs`) later than any its own attempt could still send, so a late write of that
+   * attempt loses the reconciliation and cannot bring the row back.
+   */
+  async fenceUserRow(username: string, id: number, fenceAtMs: number, ttlSeconds: number): Promise<void> {
+    await this.db.execute('fence_user_row',
+      `INSERT INTO ${this.db.hot}.messages_by_user (username, id, text, expires_at) VALUES (?, ?, '', ?)
+       USING TTL ? AND TIMESTAMP ?`,
+      [username, id, new Date(0), ttlSeconds + USER_ROW_FENCE_EXTRA_SECONDS, fenceAtMs * 1000]);
+  }
+
+  /** Whether a list read consumed the message (its hot row carries `consumed_at`). */
+  async wasConsumed(id: number): Promise<boolean> {
+    const row = (await this.db.execute('select_consumed_at',
+      `SELECT consumed_at FROM ${this.db.hot}.messages_by_id WHERE id = ?`, [id])).first();
+    return row?.get('consumed_at') != null;
   }
 
   async writeCold(messages: StoredMessage[], reason: ColdReason, concurrency = WRITES_IN_FLIGHT): Promise<void> {

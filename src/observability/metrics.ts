@@ -92,3 +92,8 @@ export function collectDefaultMetrics(): void {
   defaultsOn = true;
   client.collectDefaultMetrics({ register: registry, prefix: 'ephemera_' });
 }
+export const clockOffset = new client.Gauge({
+  name: 'ephemera_clock_offset_seconds',
+  help: 'This process\'s clock minus Cassandra\'s (coordinator) clock, measured at start-up and every 30 s',
+  registers: [registry],
+});

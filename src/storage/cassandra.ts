@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { unavailable } from '../errors.js';
+import { AppError, unavailable } from '../errors.js';
 import { dbDuration, dbErrors, dbInFlight, dbOpenConnections } from '../observability/metrics.js';
 
 const { types, policies, auth } = cassandra;
@@ -13,6 +13,37 @@ export interface ExecOptions {
   fetchSize?: number;
   pageState?: string;
   traceQuery?: boolean;
+}
+
+/**
+ * A conditional statement (lightweight transaction) whose outcome is unknown: the request timed out or the
+ * connection broke after it was sent, so Paxos may or may not have applied it. Callers decide with one SERIAL
+ * read (see `decideCas`); a driver retry would instead turn an applied write into "not applied".
+ */
+export class CasOutcomeUnknown extends AppError {
+  constructor(readonly statement: string) {
+    super(503, 'unavailable', 'storage did not answer in time, retry later', { 'retry-after': '1' });
+  }
+}
+
+/** CQL with an IF clause is a lightweight transaction: never idempotent for the driver. */
+const conditional = new Map<string, boolean>();
+export function isConditional(cql: string): boolean {
+  let c = conditional.get(cql);
+  if (c === undefined) conditional.set(cql, c = /\bIF\b/i.test(cql));
+  return c;
+}
+
+/** Failures after which a conditional write certainly did not apply (refused before any Paxos round). */
+function certainlyNotApplied(err: unknown): boolean {
+  if (err instanceof cassandra.errors.NoHostAvailableError) return true;
+  if (err instanceof cassandra.errors.BusyConnectionError) return true;
+  if (err instanceof cassandra.errors.ResponseError) {
+    const c = types.responseErrorCodes;
+    return [c.unavailableException, c.overloaded, c.isBootstrapping, c.syntaxError, c.invalid, c.unprepared]
+      .includes(err.code ?? -1);
+  }
+  return false;
 }
 
 /** Errors that mean "storage is unavailable right now" rather than "this request is wrong". */
@@ -78,16 +109,21 @@ export class Db {
     this.log.info({ hosts: this.client.hosts.length, dc: this.config.CASSANDRA_LOCAL_DC }, 'cassandra connected');
   }
 
-  /** Runs a prepared statement; driver failures that mean "unavailable" become a 503 AppError. */
+  /**
+   * Runs a prepared statement; driver failures that mean "unavailable" become a 503 AppError. Conditional
+   * statements are sent non-idempotent (the driver never re-sends them), and a failure that leaves their outcome
+   * open becomes CasOutcomeUnknown.
+   */
   execute(statement: string, cql: string, params: Params = [], opts: ExecOptions = {}) {
-    return this.measured(statement, () => this.client.execute(cql, params, {
+    const lwt = isConditional(cql);
+    return this.measured(statement, lwt, () => this.client.execute(cql, params, {
       prepare: true,
       consistency: opts.consistency ?? this.consistency,
       serialConsistency: this.serial,
       fetchSize: opts.fetchSize,
       pageState: opts.pageState,
       traceQuery: opts.traceQuery,
-      isIdempotent: true,
+      isIdempotent: !lwt,
     }));
   }
 
@@ -96,12 +132,12 @@ export class Db {
    * statement. Not atomic across partitions; callers use it to save round trips, never for all-or-nothing.
    */
   batch(statement: string, queries: { query: string; params: Params }[]) {
-    return this.measured(statement, () => this.client.batch(queries, {
+    return this.measured(statement, false, () => this.client.batch(queries, {
       prepare: true, logged: false, consistency: this.consistency, serialConsistency: this.serial, isIdempotent: true,
     }));
   }
 
-  private async measured(statement: string, run: () => Promise<cassandra.types.ResultSet>) {
+  private async measured(statement: string, lwt: boolean, run: () => Promise<cassandra.types.ResultSet>) {
     const end = dbDuration.startTimer({ statement });
     try {
       const result = await run();
@@ -110,6 +146,10 @@ export class Db {
     } catch (err) {
       end();
       dbErrors.inc({ statement });
+      if (lwt && !certainlyNotApplied(err) && isUnavailable(err)) {
+        this.log.warn({ err: (err as Error).message, statement }, 'conditional write outcome unknown');
+        throw new CasOutcomeUnknown(statement);
+      }
       if (isUnavailable(err)) {
         this.log.warn({ err: (err as Error).message, statement }, 'cassandra unavailable');
         throw unavailable();

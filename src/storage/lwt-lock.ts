@@ -1,4 +1,5 @@
 import type { Db } from './cassandra.js';
+import { decideCas } from './cas.js';
 
 /**
  * A lease row claimed with a lightweight transaction and kept alive by conditional renewals. The row's TTL
@@ -12,11 +13,14 @@ export class LwtLock {
     private readonly ttlSeconds: number,
   ) {}
 
+  /** A "not applied" answer that names us as holder is our own earlier send of this acquire. */
   async tryAcquire(): Promise<boolean> {
-    const rs = await this.db.execute('lock_acquire',
-      `INSERT INTO ${this.db.hot}.locks (name, holder, acquired_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`,
-      [this.name, this.holder, new Date(), this.ttlSeconds]);
-    return rs.wasApplied();
+    return decideCas(async () => {
+      const rs = await this.db.execute('lock_acquire',
+        `INSERT INTO ${this.db.hot}.locks (name, holder, acquired_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`,
+        [this.name, this.holder, new Date(), this.ttlSeconds]);
+      return rs.wasApplied() || rs.first()?.get('holder') === this.holder;
+    }, async () => (await this.currentHolder()) === this.holder);
   }
 
   /** Extends the lease; false means it was lost (expired and possibly taken by someone else). */

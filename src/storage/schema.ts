@@ -60,6 +60,23 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE {hot}.messages_by_id ADD IF NOT EXISTS consumed_at timestamp',
     ],
   },
+  {
+    version: 4,
+    name: 'claim on delivery_cursors: a not-applied cursor CAS tells whether it was our own write',
+    statements: [
+      'ALTER TABLE {hot}.delivery_cursors ADD IF NOT EXISTS claim uuid',
+    ],
+  },
+  {
+    version: 5,
+    name: 'archiver progress inside a bucket: a run killed mid-bucket resumes where it was',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {hot}.archiver_progress (
+         name text, shard int, bucket bigint, expires_at timestamp, id bigint,
+         PRIMARY KEY ((name), shard)
+       )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

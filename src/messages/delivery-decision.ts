@@ -1,0 +1,39 @@
+import { idTime } from '../ids/id-layout.js';
+
+/** What a list read knows about a user's delivery cursor. `claim` names the read that wrote it last. */
+export interface Cursor { version: number; watermark: number; recent: Set<number>; claim: string | null }
+export interface PendingRow { id: number; text: string; expiresAt: Date }
+
+/** Handled rows (expired or already delivered) skipped before a read moves the watermark past them anyway. */
+export const SKIP_COMMIT_THRESHOLD = 100;
+
+export interface PageDecision {
+  /** The rows this page delivers, oldest first. */
+  due: PendingRow[];
+  /** The cursor to compare-and-set, when the page needs a write at all. */
+  next: { watermark: number; recent: Set<number> } | null;
+  /** Rows of this page that were examined and not delivered (expired or already delivered). */
+  skipped: number;
+}
+
+/**
+ * The cursor rule of one page, pure. A row is due when it was not delivered yet (not in `recent`, above the
+ * watermark since the slice starts there) and its expiry lies after both the page's time and its own creation
+ * (so `timeout: 0`, expired at birth, is never listed, and a read never records a time before a creation).
+ * The watermark moves up to the last examined id but never past `settled`: ids above it could still gain
+ * earlier neighbours, so delivered ones there are remembered in `recent`. A page that delivers nothing commits
+ * only to stop later reads re-scanning handled rows (settled deliveries, or many skipped rows).
+ */
+export function decidePage(cursor: Cursor, rows: PendingRow[], settled: number, pageNow: number,
+  skippedBefore: number): PageDecision {
+  const due = rows.filter((r) => !cursor.recent.has(r.id)
+    && r.expiresAt.getTime() > Math.max(pageNow, idTime(r.id)));
+  const skipped = skippedBefore + rows.length - due.length;
+  const last = rows.at(-1);
+  if (!last) return { due, next: null, skipped };
+  const watermark = Math.max(cursor.watermark, Math.min(last.id, settled));
+  const recent = new Set([...cursor.recent, ...due.map((r) => r.id)].filter((id) => id > watermark));
+  const worthCommitting = due.length > 0 || (watermark !== cursor.watermark
+    && (recent.size < cursor.recent.size || skipped >= SKIP_COMMIT_THRESHOLD));
+  return { due, next: worthCommitting ? { watermark, recent } : null, skipped };
+}

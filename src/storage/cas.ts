@@ -1,0 +1,25 @@
+import { CasOutcomeUnknown } from './cassandra.js';
+
+/** SERIAL reads tried, with these pauses before each retry, before an open outcome is given up as unknown. */
+const SETTLE_PAUSES_MS = [0, 200, 500];
+
+/**
+ * Runs a conditional write whose "not applied" answer already says whether the row now holds our own claim
+ * (`write`). When the outcome is unknown (timeout, broken connection), one SERIAL read decides: it completes
+ * any Paxos round in flight, so `readBack` sees the write if it was ever going to apply. If even that fails the
+ * CasOutcomeUnknown goes up: the caller must not act as if the write failed (nor as if it succeeded).
+ */
+export async function decideCas(write: () => Promise<boolean>, readBack: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof CasOutcomeUnknown)) throw err;
+    for (const pause of SETTLE_PAUSES_MS) {
+      if (pause) await new Promise((r) => setTimeout(r, pause));
+      try {
+        return await readBack();
+      } catch { /* still open: try again, then give up below */ }
+    }
+    throw err;
+  }
+}
