@@ -44,7 +44,7 @@ const schema = z.object({
   MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
   MAX_USERNAME_LENGTH: int(1, 1024).default(128),
   MAX_TEXT_BYTES: int(1, 1024 * 1024).default(64 * 1024),
-  MAX_TIMEOUT_SECONDS: int(1, 315_360_000).default(604_800),
+  MAX_TIMEOUT_SECONDS: int(1, MAX_CQL_TTL_SECONDS).default(604_800),
   MAX_CLOCK_SKEW_MS: int(0, 60_000).default(2_000),
   CASSANDRA_CONTACT_POINTS: z.string().min(1).prefault('127.0.0.1:9042')
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),

@@ -24,11 +24,6 @@ const MAX_CURSOR_RACES = 8;
 /** The first page of a read asks for this many rows; later pages are sized from the bytes per row seen. */
 const FIRST_FETCH_ROWS = 50;
 
-/** A read that claimed nothing could not finish: the caller must not present a partial list as complete. */
-export class ListIncomplete extends AppError {
-  constructor(reason: string) { super(503, 'list_incomplete', reason, { 'retry-after': '1' }); }
-}
-
 /** The rules of the product: creation, lookup, and exactly-once consumption of a user's pending messages. */
 export class MessageService {
   private readonly ackDeadline: number;
@@ -134,7 +129,7 @@ export class MessageService {
    * Every page takes its own time just before it is read: ids at or below `pageNow - settle window` are final
    * (every acknowledged write is visible by then), so the watermark never passes a message that could still
    * appear. Pages are sized by bytes (LIST_PAGE_BYTES), so a read holds at most about one page of text.
-   * Throws ListIncomplete when the read must stop before the end (too many lost races, or an open outcome).
+   * A storage failure after the first batch throws: the caller must then not present the list as complete.
    */
   async *consume(username: string): AsyncGenerator<Delivered[]> {
     const { LIST_PAGE_SIZE: maxRows, LIST_PAGE_BYTES: maxBytes, DELIVERY_SETTLE_MS: settle } = this.settings;
@@ -160,7 +155,9 @@ export class MessageService {
         const { watermark, recent } = decision.next;
         const claim = await this.store.advanceCursor(username, cursor, watermark, recent);
         if (claim === null) {
-          if (++races > MAX_CURSOR_RACES) throw new ListIncomplete('too many concurrent reads of this user; retry');
+          // Every lost race means another read claimed those messages: after a few, stop with what this read
+          // claimed. Nothing is lost: what no read claimed stays pending.
+          if (++races > MAX_CURSOR_RACES) return;
           continue restart;
         }
         cursor = { version: cursor.version + 1, watermark, recent, claim };
