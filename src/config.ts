@@ -66,7 +66,7 @@ const schema = z.object({
   ARCHIVER_LOCK: z.enum(['auto', 'kubernetes', 'cassandra']).default('auto'),
   ARCHIVER_LOCK_TTL_SECONDS: int(5).default(30),
   ARCHIVE_BATCH_CONCURRENCY: int(1, 512).default(8),
-  ARCHIVE_SLICE_BYTES: int(64 * 1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
+  ARCHIVE_SLICE_BYTES: int(64 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
   LEASE_NAME: z.string().default('ephemera-archiver'),
   POD_NAMESPACE: z.string().default('default'),
   POD_NAME: z.string().default(os.hostname()),

@@ -426,6 +426,46 @@ describe('archiver: timed-out messages move from hot to cold', () => {
     assertAllArchived(backlog, await coldRows(backlog.map((m) => m.id)));
   });
 
+  it('when a run fails mid-bucket, then the next run resumes each shard where it was instead of at the bucket start', async () => {
+    const backlog = await seedExpired(2_000, 12, 1);
+    await setCheckpoint(bucketOf(backlog[0]!.expiresAt.getTime()) - 1);
+    let coldWrites = 0;
+    const failing = recordingDb(db, {
+      before: (statement) => {
+        if (statement === 'insert_cold' && ++coldWrites === 1_500) throw new Error('injected cold write failure');
+      },
+    });
+    assert.equal(await runArchiver(failing.db, testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' }), log), 'failure');
+    assert.ok(failing.count('archiver_progress_write') > 0, 'shards recorded their progress inside the bucket');
+    // Later buckets hold other tests' messages: count only the rewrites of this backlog.
+    const ids = new Set(backlog.map((m) => m.id));
+    let rewritten = 0;
+    const resumed = Object.create(db) as Db;
+    resumed.execute = (...args: Parameters<Db['execute']>) => {
+      if (args[0] === 'insert_cold' && ids.has(args[2]![0] as number)) rewritten += 1;
+      return db.execute(...args);
+    };
+    assert.equal(await runArchiver(resumed, config, log), 'success');
+    assert.ok(rewritten < 1_000, `the second run rewrote ${rewritten} of ${backlog.length} messages, not the whole bucket`);
+    assertAllArchived(backlog, await coldRows(backlog.map((m) => m.id)));
+  });
+
+  it('when a bucket holds 150 MiB of large texts, then an archive process with a 64 MiB heap moves them all to cold', async () => {
+    const big = 'é'.repeat(32 * 1024 - 8); // 64 KiB in UTF-8 and in memory (a two-byte string)
+    const firstBucket = bucketOf(Date.now()) - 8;
+    const user = uniqueUser('arch-big');
+    const messages = Array.from({ length: 2_400 }, (_, i): StoredMessage => ({
+      id: nextSeedId++, username: `${user}-${i % 10}`, text: `${i}:${big}`,
+      expiresAt: new Date(firstBucket * BUCKET_MS + i * 20),
+    }));
+    await pool(messages.length, 16, (i) => store.insert(messages[i]!, 3600));
+    await setCheckpoint(firstBucket - 1);
+    const run = await spawnCli(['archive'], { ...ENV, NODE_OPTIONS: '--max-old-space-size=64' });
+    children.push(run.proc);
+    assert.equal(await run.exited, 0, `archive under a 64 MiB heap:\n${run.logs.slice(-20).join('\n')}`);
+    assertAllArchived(messages, await coldRows(messages.map((m) => m.id)));
+  });
+
   it('when there is nothing new to sweep, then a run scans only the new buckets, writes nothing and sweeps 0, however much waits in hot', async () => {
     // Twenty minutes ahead nothing expires (the other tests' timeouts are 0-20 s, 3600 s, or in the past).
     const from = bucketOf(Date.now() + 20 * 60_000);

@@ -21,7 +21,8 @@ export type ArchiverSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'ARCHIVE_BATC
  * checkpoint: the cost follows the number of expired messages, never the size of hot storage. Cold writes are
  * idempotent; inside a bucket each shard records how far it got after every slice, and the checkpoint moves once
  * the whole bucket is in cold, so a run killed at any point (even by the OOM killer) resumes where it was.
- * Memory is bounded by bytes: 16 shards × ARCHIVE_SLICE_BYTES of text at most. Hot rows are never deleted:
+ * Memory is bounded by bytes: 16 shards × ARCHIVE_SLICE_BYTES (1 MiB) of text at most, where 16 pages of 1000
+ * rows of up to 64 KiB each could reach 1 GiB. Hot rows are never deleted:
  * their TTL (timeout + grace) removes them without tombstones.
  */
 export class Archiver {
