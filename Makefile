@@ -7,7 +7,7 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 
 NODE_TESTS ?= test/*.test.ts
 
-.PHONY: help deps build run serve migrate archive test lint typecheck test-node \
+.PHONY: help deps build run serve migrate archive test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
@@ -49,6 +49,9 @@ lint: deps ## eslint
 
 typecheck: deps ## tsc --noEmit
 	npx tsc --noEmit
+
+test-unit: deps ## the fast tier: pure rules, no Cassandra (seconds)
+	node --import tsx --test --test-reporter=spec test/unit/*.test.ts
 
 test-node: deps cassandra-up ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
@@ -107,7 +110,7 @@ image: ## build the container image offline with buildah (as root; base image bu
 test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
 	scripts/image.sh test
 
-test: deps cassandra-up lint typecheck promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
+test: deps lint typecheck test-unit cassandra-up promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

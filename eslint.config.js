@@ -10,4 +10,23 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  // The floors of the house: storage and ids know no product; a product knows no transport and no worker.
+  {
+    files: ['src/storage/**/*.ts', 'src/ids/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{
+        group: ['**/inbox/*', '**/chats/*', '**/http/*', '**/workers/*', '**/search/*'],
+        message: 'storage/ and ids/ are shared floors: they must not import a product, http/, search/ or workers/.',
+      }] }],
+    },
+  },
+  {
+    files: ['src/inbox/**/*.ts', 'src/chats/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{
+        group: ['**/http/*', '**/workers/*'],
+        message: 'a product domain must not import http/ or workers/ (they import it).',
+      }] }],
+    },
+  },
 );

@@ -18,9 +18,11 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { Db } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
-import { BUCKET_MS, EXPIRY_SHARDS, MessageStore, bucketOf } from '../src/messages/message-store.js';
+import { MessageStore } from '../src/inbox/message-store.js';
+import { EXPIRY_SHARDS } from '../src/inbox/expiry-index.js';
+import { BUCKET_MS, bucketOf } from '../src/storage/time-buckets.js';
 import { firstIdAt } from '../src/ids/id-layout.js';
-import { runArchiver } from '../src/archiver/run.js';
+import { runArchiver } from '../src/workers/archiver/run.js';
 
 const { values } = parseArgs({
   options: {

@@ -4,7 +4,7 @@
  *   (a) the service: closed-loop maximum throughput per endpoint and for the mix (HTTP keep-alive, CONCURRENCY
  *       requests in flight), then the sustainable open-loop rate of the mix with k6 at stepped arrival rates
  *       (each step judged by loadtest/mix.js's thresholds: < 0.1 % failed, p95 < 25 ms, p99 < 50 ms, no drops);
- *   (b) the raw limit: the same work done by the data layer (src/messages: MessageService over MessageStore,
+ *   (b) the raw limit: the same work done by the data layer (src/inbox: MessageService over its stores,
  *       i.e. the same prepared CQL statements through cassandra-driver) in this process, without HTTP, at the
  *       same concurrency.
  *
@@ -32,8 +32,8 @@ import { createLogger } from '../src/logger.js';
 import { Db } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
-import { MessageStore } from '../src/messages/message-store.js';
-import { MessageService } from '../src/messages/message-service.js';
+import { inboxStores } from '../src/inbox/stores.js';
+import { MessageService } from '../src/inbox/message-service.js';
 import { cpuSeconds, cpuStallMicros, findCassandraPid, stats, type Stats } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
 
     const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
     await lease.start();
-    const raw = rawSide(new MessageService(new MessageStore(db), lease, config, log));
+    const raw = rawSide(new MessageService(inboxStores(db), lease, config, log));
     const svc = httpSide(baseUrl);
 
     say(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, `

@@ -92,7 +92,7 @@ async function serve(config: Config, log: Logger, archiveEvery: number): Promise
   let timer: NodeJS.Timeout | null = null;
   // One archiver timer per cluster is enough (the archiver lock would make a second one wait anyway).
   if (archiveEvery > 0 && (worker === null || worker === 0)) {
-    const { runArchiver } = await import('./archiver/run.js');
+    const { runArchiver } = await import('./workers/archiver/run.js');
     let running = false;
     timer = setInterval(() => {
       if (running) return;
@@ -115,10 +115,11 @@ async function serve(config: Config, log: Logger, archiveEvery: number): Promise
 async function migrateCommand(config: Config, log: Logger): Promise<number> {
   const { Db } = await import('./storage/cassandra.js');
   const { migrate } = await import('./storage/migrator.js');
+  const { processIdentity } = await import('./process-identity.js');
   const db = new Db(config, log);
   try {
     await db.connect();
-    const { applied, version } = await migrate(db, log);
+    const { applied, version } = await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
     log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema already current');
     return 0;
   } catch (err) {
@@ -131,7 +132,7 @@ async function migrateCommand(config: Config, log: Logger): Promise<number> {
 
 async function archiveCommand(config: Config, log: Logger): Promise<number> {
   const { Db } = await import('./storage/cassandra.js');
-  const { runArchiver } = await import('./archiver/run.js');
+  const { runArchiver } = await import('./workers/archiver/run.js');
   const db = new Db(config, log);
   try {
     await db.connect();

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { ackDeadlineMs } from './messages/settle.js';
+import { ackDeadlineMs } from './inbox/settle.js';
 import { availableCpus } from './cpus.js';
 
 const CONSISTENCIES = [

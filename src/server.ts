@@ -7,9 +7,9 @@ import { currentVersion } from './storage/migrator.js';
 import { SCHEMA_VERSION } from './storage/schema.js';
 import { WriterLease } from './ids/writer-lease.js';
 import { ClockSkewCheck } from './storage/clock-skew.js';
-import { MessageStore } from './messages/message-store.js';
-import { MessageService } from './messages/message-service.js';
-import { createValidators } from './messages/validation.js';
+import { inboxStores } from './inbox/stores.js';
+import { MessageService } from './inbox/message-service.js';
+import { createValidators } from './inbox/validation.js';
 import { createApp } from './http/app.js';
 import { chatRoutes } from './http/chat-routes.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -34,7 +34,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
   const exposeMetrics = opts.metrics ?? true;
   collectDefaultMetrics();
   const db = new Db(config, log);
-  const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
+  const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, undefined, config.POD_NAME);
   let draining = false;
   let leaseStarted: Promise<void> | null = null;
   const startLease = () => {
@@ -49,7 +49,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     log.warn({ err: (err as Error).message }, 'cassandra not reachable at start-up; will keep trying');
   });
 
-  const service = new MessageService(new MessageStore(db), lease, config, log);
+  const service = new MessageService(inboxStores(db), lease, config, log);
   const readiness = async () => {
     const checks: Record<string, string> = {};
     if (draining) checks.server = 'shutting down';

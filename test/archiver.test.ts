@@ -7,12 +7,15 @@ import { getJson, log, postChat, startTestServer, testConfig, uniqueUser, type L
 import { spawnCli } from './support/processes.js';
 import { Db } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
-import { BUCKET_MS, MessageStore, bucketOf, shardOf } from '../src/messages/message-store.js';
-import { ArchiverStore } from '../src/archiver/archiver-store.js';
-import { formatExpiration, type StoredMessage } from '../src/messages/message.js';
+import { MessageStore } from '../src/inbox/message-store.js';
+import { shardOf } from '../src/inbox/expiry-index.js';
+import { BUCKET_MS, bucketOf } from '../src/storage/time-buckets.js';
+import { ArchiverStore } from '../src/workers/archiver/archiver-store.js';
+import { formatExpiration, type StoredMessage } from '../src/inbox/message.js';
 import { firstIdAt, idTime } from '../src/ids/id-layout.js';
-import { runArchiver, type RunOptions } from '../src/archiver/run.js';
-import { CassandraArchiverLock, type ArchiverLock } from '../src/archiver/locks.js';
+import { runArchiver, type RunOptions } from '../src/workers/archiver/run.js';
+import { CassandraArchiverLock } from '../src/workers/archiver/cassandra-lock.js';
+import type { ArchiverLock } from '../src/workers/archiver/archiver-lock.js';
 import type { Config } from '../src/config.js';
 import type { RunningServer } from '../src/server.js';
 

@@ -4,8 +4,8 @@ import { log, testConfig, uniqueUser } from './support/harness.js';
 import { faultyDb, sleep } from './support/faulty-db.js';
 import { Db, CasOutcomeUnknown } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
-import { MessageStore } from '../src/messages/message-store.js';
-import { MessageService, type Clock } from '../src/messages/message-service.js';
+import { inboxStores } from '../src/inbox/stores.js';
+import { MessageService, type Clock } from '../src/inbox/message-service.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
 import { AppError } from '../src/errors.js';
 import type { Config } from '../src/config.js';
@@ -38,7 +38,7 @@ describe('correctness under injected faults (review defects D1-D4, D6)', () => {
   });
 
   const service = (client: Db = db, now: Clock = Date.now) =>
-    new MessageService(new MessageStore(client), lease, config, log, now);
+    new MessageService(inboxStores(client), lease, config, log, now);
 
   async function drain(s: MessageService, user: string): Promise<number[]> {
     const out: number[] = [];

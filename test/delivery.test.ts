@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureSchema, getJson, log, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
-import { MessageService } from '../src/messages/message-service.js';
-import { MessageStore } from '../src/messages/message-store.js';
+import { MessageService } from '../src/inbox/message-service.js';
+import { inboxStores } from '../src/inbox/stores.js';
 import type { Db } from '../src/storage/cassandra.js';
 import { spawnService, type ServiceProcess } from './support/processes.js';
 import type { RunningServer } from '../src/server.js';
@@ -95,7 +95,7 @@ describe('list reads stay cheap as history grows (no queue anti-pattern)', () =>
       if (rs.info.traceId) traces.push(String(rs.info.traceId));
       return rs;
     };
-    return new MessageService(new MessageStore(spy), { nextId: () => { throw new Error('reads only'); } },
+    return new MessageService(inboxStores(spy), { nextId: () => { throw new Error('reads only'); } },
       server.config, log);
   }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startTestServer, uniqueUser, postChat, getJson, testConfig, log } from './support/harness.js';
-import { runArchiver } from '../src/archiver/run.js';
+import { runArchiver } from '../src/workers/archiver/run.js';
 import type { RunningServer } from '../src/server.js';
 
 // Proof against a real Prometheus (Debian's `prometheus`, started by scripts/prometheus.sh with the chart's

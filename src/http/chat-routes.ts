@@ -5,9 +5,9 @@ import type { Context, Next } from 'koa';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Config } from '../config.js';
-import type { MessageService, Delivered } from '../messages/message-service.js';
-import type { Validators } from '../messages/validation.js';
-import { formatExpiration } from '../messages/message.js';
+import type { MessageService, Delivered } from '../inbox/message-service.js';
+import type { Validators } from '../inbox/validation.js';
+import { formatExpiration } from '../inbox/message.js';
 import { usernameLimiter } from './rate-limit.js';
 import { listAuthorizer } from './auth.js';
 

@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { num, type Db } from '../storage/cassandra.js';
+import os from 'node:os';
 import type { Logger } from '../logger.js';
 import { MAX_WRITERS } from './id-layout.js';
 import { IdGenerator } from './id-generator.js';
 import { unavailable } from '../errors.js';
 import { decideCas } from '../storage/cas.js';
+import { processIdentity } from '../process-identity.js';
+
+/** Leases made in this process (tests run several servers in one): each gets its own identity. */
+let instances = 0;
 import { writerIdGauge, writerLeaseHeld } from '../observability/metrics.js';
 
 /** A holder stops issuing this long before its lease runs out, and a claimer waits this long after. */
@@ -32,8 +36,9 @@ export class WriterLease {
     private readonly ttlMs: number,
     /** Where the search for a free slot begins (random by default, which spreads concurrent claimers). */
     private readonly firstSlot = Math.floor(Math.random() * MAX_WRITERS),
+    podName = os.hostname(),
   ) {
-    this.owner = `${db.config.POD_NAME}/${process.pid}/${randomUUID().slice(0, 8)}`;
+    this.owner = processIdentity(podName, `writer-${++instances}`);
   }
 
   get writerId(): number | null {

@@ -1,5 +1,10 @@
 import cassandra from 'cassandra-driver';
 import type { Config } from '../config.js';
+
+/** What the driver client needs of the configuration, and nothing else. */
+export type CassandraSettings = Pick<Config, 'CASSANDRA_CONTACT_POINTS' | 'CASSANDRA_LOCAL_DC' | 'CASSANDRA_USERNAME'
+  | 'CASSANDRA_PASSWORD' | 'CASSANDRA_HOT_KEYSPACE' | 'CASSANDRA_COLD_KEYSPACE' | 'CASSANDRA_REPLICATION'
+  | 'CASSANDRA_CONSISTENCY' | 'CASSANDRA_SERIAL_CONSISTENCY' | 'CASSANDRA_CONNECT_TIMEOUT_MS' | 'CASSANDRA_REQUEST_TIMEOUT_MS'>;
 import type { Logger } from '../logger.js';
 import { AppError, unavailable } from '../errors.js';
 import { dbDuration, dbErrors, dbInFlight, dbOpenConnections } from '../observability/metrics.js';
@@ -73,7 +78,13 @@ export class Db {
   readonly serial: number;
   private readonly poolTimer: NodeJS.Timeout;
 
-  constructor(readonly config: Config, private readonly log: Logger) {
+  /** Keyspace replication (`{class, ...}`), applied by the migrator. */
+  readonly replication: Record<string, string | number>;
+  private readonly localDc: string;
+
+  constructor(config: CassandraSettings, private readonly log: Logger) {
+    this.replication = config.CASSANDRA_REPLICATION;
+    this.localDc = config.CASSANDRA_LOCAL_DC;
     this.hot = config.CASSANDRA_HOT_KEYSPACE;
     this.cold = config.CASSANDRA_COLD_KEYSPACE;
     this.consistency = types.consistencies[camel(config.CASSANDRA_CONSISTENCY) as keyof typeof types.consistencies];
@@ -106,7 +117,7 @@ export class Db {
 
   async connect(): Promise<void> {
     await this.client.connect();
-    this.log.info({ hosts: this.client.hosts.length, dc: this.config.CASSANDRA_LOCAL_DC }, 'cassandra connected');
+    this.log.info({ hosts: this.client.hosts.length, dc: this.localDc }, 'cassandra connected');
   }
 
   /**

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { Db } from './cassandra.js';
+import { processIdentity } from '../process-identity.js';
 import type { Logger } from '../logger.js';
 import { LwtLock } from './lwt-lock.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
-import { bucketOf } from '../messages/message-store.js';
+import { bucketOf } from './time-buckets.js';
 
 const SCOPE = 'ephemera';
 
@@ -15,9 +16,10 @@ function replicationCql(replication: Record<string, string | number>): string {
  * Applies pending migrations. Keyspaces and the bookkeeping tables are created first (idempotently); the
  * migrations themselves run under an LWT lock, so pods starting together apply each version once.
  */
-export async function migrate(db: Db, log: Logger): Promise<{ applied: number[]; version: number }> {
+export async function migrate(db: Db, log: Logger, holder = processIdentity(os.hostname(), 'migrator')):
+  Promise<{ applied: number[]; version: number }> {
   const { hot, cold } = db;
-  const replication = replicationCql(db.config.CASSANDRA_REPLICATION);
+  const replication = replicationCql(db.replication);
   for (const ks of [hot, cold]) {
     await db.raw(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replication}`);
   }
@@ -26,7 +28,7 @@ export async function migrate(db: Db, log: Logger): Promise<{ applied: number[];
   // The lock table precedes the migrations because the migration lock lives in it.
   await db.raw(`CREATE TABLE IF NOT EXISTS ${hot}.locks (name text PRIMARY KEY, holder text, acquired_at timestamp)`);
 
-  const lock = new LwtLock(db, 'schema-migrations', `${db.config.POD_NAME}/${process.pid}/${randomUUID()}`, 120);
+  const lock = new LwtLock(db, 'schema-migrations', holder, 120);
   const deadline = Date.now() + 120_000;
   while (!(await lock.tryAcquire())) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the migration lock');

@@ -1,10 +1,10 @@
 /**
- * The archiver's coordination.k8s.io/v1 Lease lock (src/archiver/locks.ts KubernetesLeaseLock)
+ * The archiver's coordination.k8s.io/v1 Lease lock (src/workers/archiver/kubernetes-lock.ts)
  * against a real API server: one holder at a time, renewals, takeover after expiry, release.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubernetesLeaseLock } from '../../src/archiver/locks.js';
+import { KubernetesLeaseLock } from '../../src/workers/archiver/kubernetes-lock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { KUBECONFIG, kc, sleep } from './support.js';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decidePage, SKIP_COMMIT_THRESHOLD, type Cursor, type PendingRow } from '../../src/messages/delivery-decision.js';
+import { decidePage, SKIP_COMMIT_THRESHOLD, type Cursor, type PendingRow } from '../../src/inbox/delivery-decision.js';
 import { firstIdAt } from '../../src/ids/id-layout.js';
 
 /** Ids issued at given milliseconds (first id of that millisecond), rows expiring at `expiresAt`. */

@@ -1,5 +1,5 @@
-import { num, type Db } from '../storage/cassandra.js';
-import type { StoredMessage } from '../messages/message.js';
+import { num, type Db } from '../../storage/cassandra.js';
+import type { StoredMessage } from '../../inbox/message.js';
 
 const STATE_KEY = 'archiver';
 

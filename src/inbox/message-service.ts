@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { AppError, notFound, unavailable } from '../errors.js';
 import { firstIdAt, idTime } from '../ids/id-layout.js';
 import { messagesConsumed, messagesCreated } from '../observability/metrics.js';
-import type { MessageStore } from './message-store.js';
+import type { InboxStores } from './stores.js';
 import type { NewMessage, StoredMessage } from './message.js';
 import { ackDeadlineMs } from './settle.js';
 import { decidePage, type Cursor } from './delivery-decision.js';
@@ -29,7 +29,7 @@ export class MessageService {
   private readonly ackDeadline: number;
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: InboxStores,
     private readonly ids: IdSource,
     private readonly settings: InboxSettings,
     private readonly log: Logger,
@@ -55,7 +55,7 @@ export class MessageService {
       .update(JSON.stringify([input.username, input.text, input.timeout])).digest('base64url');
     const ttl = this.settings.IDEMPOTENCY_TTL_SECONDS;
     const id = this.ids.nextId();
-    const claim = await this.store.claimIdempotencyKey(key, id, fingerprint, ttl);
+    const claim = await this.store.keys.claim(key, id, fingerprint, ttl);
     if (claim.applied) {
       await this.persist(id, input);
       return { id, replayed: false };
@@ -76,9 +76,9 @@ export class MessageService {
     }
     // The first attempt can neither be acknowledged nor send its per-user row any more (it checks the deadline
     // before that write, on its own clock, and that write carries its clock's timestamp): fence it out, then move.
-    await this.store.fenceUserRow(input.username, first, idTime(first) + this.settings.DELIVERY_SETTLE_MS,
+    await this.store.messages.fenceUserRow(input.username, first, idTime(first) + this.settings.DELIVERY_SETTLE_MS,
       input.timeout + USER_ROW_GRACE_SECONDS);
-    if (!(await this.store.retargetIdempotencyKey(key, first, id, fingerprint, ttl))) {
+    if (!(await this.store.keys.retarget(key, first, id, fingerprint, ttl))) {
       throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
         { 'retry-after': '1' });
     }
@@ -92,11 +92,11 @@ export class MessageService {
    * delivered it.
    */
   private async listable(username: string, id: number): Promise<boolean> {
-    const writtenAt = await this.store.userRowWrittenAt(username, id);
+    const writtenAt = await this.store.messages.userRowWrittenAt(username, id);
     if (writtenAt === null || writtenAt - idTime(id) > this.ackDeadline) return false;
     if (this.now() - idTime(id) <= this.ackDeadline) return true;
-    const cursor = await this.store.readCursor(username);
-    return cursor.watermark < id || cursor.recent.has(id) || (await this.store.wasConsumed(id));
+    const cursor = await this.store.cursors.readCursor(username);
+    return cursor.watermark < id || cursor.recent.has(id) || (await this.store.messages.wasConsumed(id));
   }
 
   private async persist(id: number, input: NewMessage): Promise<void> {
@@ -111,14 +111,14 @@ export class MessageService {
         throw unavailable('write took too long; retry');
       }
     };
-    await this.store.insert({ id, username: input.username, text: input.text, expiresAt },
+    await this.store.messages.insert({ id, username: input.username, text: input.text, expiresAt },
       input.timeout + this.settings.HOT_GRACE_SECONDS, input.timeout + USER_ROW_GRACE_SECONDS, inTime);
     inTime();
     messagesCreated.inc();
   }
 
   async get(id: number): Promise<StoredMessage> {
-    const m = await this.store.findById(id);
+    const m = await this.store.messages.findById(id);
     if (!m) throw notFound(`no message with id ${id}`);
     return m;
   }
@@ -136,14 +136,14 @@ export class MessageService {
     let races = 0;
     let fetchRows = Math.min(FIRST_FETCH_ROWS, maxRows);
     restart: for (;;) {
-      let cursor: Cursor = await this.store.readCursor(username);
+      let cursor: Cursor = await this.store.cursors.readCursor(username);
       const scanFrom = cursor.watermark;
       let pageState: string | undefined;
       let skipped = 0;
       do {
         const pageNow = this.now();
         const settled = firstIdAt(pageNow - settle) - 1;
-        const page = await this.store.readPending(username, scanFrom, fetchRows, pageState);
+        const page = await this.store.messages.readPending(username, scanFrom, fetchRows, pageState);
         pageState = page.pageState;
         if (page.rows.length > 0) {
           const perRow = Math.max(1, page.bytes / page.rows.length);
@@ -153,7 +153,7 @@ export class MessageService {
         skipped = decision.skipped;
         if (!decision.next) continue;
         const { watermark, recent } = decision.next;
-        const claim = await this.store.advanceCursor(username, cursor, watermark, recent);
+        const claim = await this.store.cursors.advanceCursor(username, cursor, watermark, recent);
         if (claim === null) {
           // Every lost race means another read claimed those messages: after a few, stop with what this read
           // claimed. Nothing is lost: what no read claimed stays pending.
@@ -165,7 +165,7 @@ export class MessageService {
         const { due } = decision;
         if (due.length === 0) continue;
         try {
-          await this.store.markConsumed(due.map((r) => ({ ...r, username })), new Date(pageNow),
+          await this.store.cold.markConsumed(due.map((r) => ({ ...r, username })), new Date(pageNow),
             this.settings.HOT_GRACE_SECONDS);
         } catch (err) {
           // Claimed is claimed: deliver anyway. The hot rows stay until the archiver sweeps them at their timeout.

@@ -1,42 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { Db } from '../storage/cassandra.js';
-import { LwtLock } from '../storage/lwt-lock.js';
-
-/** A cluster-wide "one archiver at a time" lease. */
-export interface ArchiverLock {
-  readonly holder: string;
-  tryAcquire(): Promise<boolean>;
-  /** false when the lease was lost (taken over or expired). */
-  renew(): Promise<boolean>;
-  release(): Promise<void>;
-}
-
-export function holderIdentity(config: Config): string {
-  return `${config.POD_NAME}-${process.pid}-${randomUUID().slice(0, 8)}`;
-}
-
-export class CassandraArchiverLock implements ArchiverLock {
-  private readonly lock: LwtLock;
-  constructor(db: Db, readonly holder: string, ttlSeconds: number, name = 'archiver') {
-    this.lock = new LwtLock(db, name, holder, ttlSeconds);
-  }
-  async tryAcquire(): Promise<boolean> {
-    try {
-      return await this.lock.tryAcquire();
-    } catch (err) {
-      // A timed-out LWT (e.g. under contention) may still have been applied. A serial read finishes any round
-      // in progress, so what it shows is settled: ours (we hold it, until its TTL), someone else's, or free.
-      const holder = await this.lock.currentHolder().catch(() => { throw err; });
-      if (holder === this.holder) return true;
-      if (holder !== null) return false;
-      throw err;
-    }
-  }
-  renew() { return this.lock.renew(); }
-  release() { return this.lock.release(); }
-}
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { ArchiverLock } from './archiver-lock.js';
 
 /**
  * Lease times are metav1.MicroTime: the API server parses them as RFC 3339 with exactly six fractional digits and
@@ -64,7 +28,8 @@ export class KubernetesLeaseLock implements ArchiverLock {
     private readonly log: Logger,
   ) {}
 
-  static async create(config: Config, log: Logger, holder: string, kubeconfigPath?: string): Promise<KubernetesLeaseLock> {
+  static async create(config: Pick<Config, 'KUBERNETES_SERVICE_HOST' | 'LEASE_NAME' | 'POD_NAMESPACE'
+    | 'ARCHIVER_LOCK_TTL_SECONDS'>, log: Logger, holder: string, kubeconfigPath?: string): Promise<KubernetesLeaseLock> {
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
     if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
@@ -155,11 +120,3 @@ function statusOf(err: unknown): number | undefined {
   return e.code ?? e.statusCode ?? e.response?.statusCode;
 }
 
-export async function createArchiverLock(db: Db, config: Config, log: Logger): Promise<ArchiverLock> {
-  const holder = holderIdentity(config);
-  const kind = config.ARCHIVER_LOCK === 'auto'
-    ? (config.KUBERNETES_SERVICE_HOST ? 'kubernetes' : 'cassandra')
-    : config.ARCHIVER_LOCK;
-  if (kind === 'kubernetes') return KubernetesLeaseLock.create(config, log, holder);
-  return new CassandraArchiverLock(db, holder, config.ARCHIVER_LOCK_TTL_SECONDS);
-}

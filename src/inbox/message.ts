@@ -12,12 +12,6 @@ export interface StoredMessage {
   expiresAt: Date;
 }
 
-export interface MessageView {
-  username: string;
-  text: string;
-  expiration_date: string;
-}
-
 /** `YYYY-MM-DD HH:MM:SS` in UTC, as the contract fixes it. */
 export function formatExpiration(d: Date): string {
   return d.toISOString().slice(0, 19).replace('T', ' ');

@@ -1,7 +1,9 @@
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import { BUCKET_MS, EXPIRY_SHARDS, bucketOf, type MessageStore } from '../messages/message-store.js';
-import { archiverSwept, messagesArchived } from '../observability/metrics.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { ColdStore } from '../../inbox/cold-store.js';
+import { EXPIRY_SHARDS } from '../../inbox/expiry-index.js';
+import { BUCKET_MS, bucketOf } from '../../storage/time-buckets.js';
+import { archiverSwept, messagesArchived } from '../../observability/metrics.js';
 import type { ArchiverStore, ShardProgress } from './archiver-store.js';
 
 /** Rows asked for in a shard's first slice; later slices are sized from the bytes per row seen. */
@@ -28,7 +30,7 @@ export type ArchiverSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'ARCHIVE_BATC
 export class Archiver {
   constructor(
     private readonly state: ArchiverStore,
-    private readonly messages: MessageStore,
+    private readonly cold: ColdStore,
     private readonly settings: ArchiverSettings,
     private readonly log: Logger,
   ) {}
@@ -101,7 +103,7 @@ export class Archiver {
       for (let i = 0; i < slice.messages.length; i += width) {
         assertHeld();
         const group = slice.messages.slice(i, i + width);
-        await this.messages.writeCold(group, 'timeout', width);
+        await this.cold.writeCold(group, 'timeout', width);
         n += group.length;
         archiverSwept.inc(group.length);
         messagesArchived.inc(group.length);

@@ -1,0 +1,74 @@
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { Db } from '../../storage/cassandra.js';
+import { ColdStore } from '../../inbox/cold-store.js';
+import { Archiver, type SweepResult } from './archiver.js';
+import { ArchiverStore } from './archiver-store.js';
+import { createArchiverLock } from './lock-factory.js';
+import type { ArchiverLock } from './archiver-lock.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { pushArchiverMetrics } from './pushgateway.js';
+
+export { LockLostError } from './lease-keeper.js';
+import {
+  archiverLag, archiverLastSuccess, archiverRunDuration, archiverRuns,
+} from '../../observability/metrics.js';
+
+export type Outcome = 'success' | 'failure' | 'locked';
+
+export interface RunOptions {
+  push?: boolean;
+  /** Pretend the clock reads this (tests sweep "the future" instead of waiting for minute buckets). */
+  now?: number;
+  lock?: ArchiverLock;
+}
+
+/**
+ * One archiver run: take the cluster-wide lock, sweep, record the result. The lock is renewed in the
+ * background; the moment it is lost (renewal refused, failed or late) the sweep stops before its next write.
+ * The lock is released at the end of every run that still holds it, failed or not, so a retry need not wait.
+ */
+export async function runArchiver(db: Db, config: Config, log: Logger, opts: RunOptions = {}): Promise<Outcome> {
+  const started = Date.now();
+  const archiver = new Archiver(new ArchiverStore(db), new ColdStore(db), config, log);
+  let outcome: Outcome = 'failure';
+  let lock: ArchiverLock | null = null;
+  let keeper: LeaseKeeper | null = null;
+  try {
+    lock = opts.lock ?? await createArchiverLock(db, config, log);
+    const acquireSentAt = Date.now();
+    if (!(await lock.tryAcquire())) {
+      outcome = 'locked';
+      log.info({ holder: lock.holder }, 'another archiver holds the lock; nothing to do');
+      return outcome;
+    }
+    keeper = new LeaseKeeper(lock, config.ARCHIVER_LOCK_TTL_SECONDS * 1000, acquireSentAt, log);
+    const held = keeper;
+    let result: SweepResult;
+    try {
+      result = await archiver.sweep(() => held.assertHeld(), opts.now);
+    } finally {
+      await held.stop();
+    }
+    outcome = 'success';
+    archiverLastSuccess.set(Date.now() / 1000);
+    archiverLag.set(result.lagSeconds);
+    log.info({ swept: result.swept, buckets: result.buckets, sweptUntil: result.sweptUntil,
+      lagSeconds: result.lagSeconds, durationMs: Date.now() - started }, 'archiver run done');
+    return outcome;
+  } catch (err) {
+    log.error({ err: (err as Error).message, durationMs: Date.now() - started }, 'archiver run failed');
+    const checkpoint = await archiver.checkpoint().catch(() => null);
+    if (checkpoint !== null) archiverLag.set(archiver.lagSeconds(checkpoint, opts.now ?? Date.now()));
+    return outcome;
+  } finally {
+    if (lock && keeper && !keeper.lost) {
+      await lock.release().catch((err: unknown) => {
+        log.warn({ err: (err as Error).message }, 'lock release failed; it expires by itself');
+      });
+    }
+    archiverRuns.inc({ result: outcome });
+    archiverRunDuration.set((Date.now() - started) / 1000);
+    if (opts.push && config.PUSHGATEWAY_URL) await pushArchiverMetrics(config.PUSHGATEWAY_URL, log);
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import cassandra from 'cassandra-driver';
+import { isConditional, isUnavailable } from '../../src/storage/cassandra.js';
+
+describe('storage error mapping', () => {
+  it('when the driver reports timeouts, no host or an unavailable replica set, then it means "unavailable" (503)', () => {
+    assert.ok(isUnavailable(new cassandra.errors.OperationTimedOutError('timed out')));
+    assert.ok(isUnavailable(new cassandra.errors.NoHostAvailableError({})));
+    const unavailable = new cassandra.errors.ResponseError(cassandra.types.responseErrorCodes.unavailableException, 'x');
+    assert.ok(isUnavailable(unavailable));
+  });
+
+  it('when the error is a bad request or a plain bug, then it is not "unavailable"', () => {
+    assert.ok(!isUnavailable(new cassandra.errors.ResponseError(cassandra.types.responseErrorCodes.syntaxError, 'x')));
+    assert.ok(!isUnavailable(new TypeError('undefined is not a function')));
+    assert.ok(!isUnavailable('a string'));
+  });
+
+  it('when a statement has an IF clause, then it is conditional (never retried by the driver)', () => {
+    assert.ok(isConditional('INSERT INTO t (k) VALUES (?) IF NOT EXISTS'));
+    assert.ok(isConditional('UPDATE t SET v = ? WHERE k = ? IF version = ? AND claim = ?'));
+    assert.ok(!isConditional('INSERT INTO t (k, ifx) VALUES (?, ?) USING TTL ?'));
+    assert.ok(!isConditional('SELECT diff FROM t WHERE k = ?'));
+  });
+});
