@@ -75,14 +75,15 @@ chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.3
 bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
 	npx tsx scripts/bench-archiver.ts --messages $${MESSAGES:-20000}
 
-loadtest-smoke: build cassandra-up ## k6 smoke (20 req/s, 10 s, shape checks) against a service it starts itself
+loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke
 
-loadtest: ## RATE (1000) req/s of the mix for DURATION (60s) against BASE_URL (default: make run on PORT)
-	scripts/k6.sh run -e BASE_URL=$${BASE_URL:-http://127.0.0.1:$${PORT:-8080}} -e RATE=$${RATE:-1000} \
-	  -e DURATION=$${DURATION:-60s} loadtest/mix.js
+loadtest: deps ## vegeta: RATE (1000) req/s of the mix for DURATION (60s) against BASE_URL (default: make run on PORT)
+	BASE_URL=$${BASE_URL:-http://127.0.0.1:$${PORT:-8080}} RATE=$${RATE:-1000} DURATION=$${DURATION:-60s} \
+	  loadtest/run.sh mix
 
-bench: build cassandra-up ## service vs raw data layer per endpoint + k6 steps, then the chart
+bench: build cassandra-up ## service vs raw data layer per endpoint + vegeta steps, then the chart
+	scripts/tools.sh vegeta
 	npx tsx scripts/bench.ts
 	node scripts/perf-chart.mjs
 
