@@ -10,7 +10,7 @@ NODE_TESTS ?= test/*.test.ts
 .PHONY: help deps build run serve migrate archive test lint typecheck test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
-        tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
+        tools chart-test license-check k6-typecheck bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -65,12 +65,19 @@ prometheus-up: ## real Prometheus scraping the local service (TARGET=127.0.0.1:8
 prometheus-down: ## stop it
 	scripts/prometheus.sh stop
 
-tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate into $(EPHEMERA_CACHE)/bin
+tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate, vegeta into $(EPHEMERA_CACHE)/bin
 	scripts/tools.sh all
 
 chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.34 + CRDs), helm-unittest
 	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate
 	scripts/chart-test.sh
+
+k6-typecheck: deps ## type-check loadtest/k6/ (for people with their own k6; not run here) against @types/k6
+	npx tsc -p loadtest/k6/tsconfig.json
+
+license-check: deps cassandra-up ## every npm (production), Go, Maven and PyPI package the project installs has an allowed license
+	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta
+	node --import tsx scripts/license/gate.ts
 
 bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
 	npx tsx scripts/bench-archiver.ts --messages $${MESSAGES:-20000}
@@ -108,7 +115,7 @@ image: ## build the container image offline with buildah (as root; base image bu
 test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
 	scripts/image.sh test
 
-test: deps cassandra-up lint typecheck promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
+test: deps cassandra-up lint typecheck k6-typecheck license-check promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output
