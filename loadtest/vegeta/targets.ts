@@ -57,19 +57,21 @@ export async function streamTargets(out: Writable, next: () => string, count: nu
   let written = 0;
   let gone = false;
   out.on('error', () => { gone = true; }); // EPIPE: vegeta stopped reading (duration over)
-  while (written < count && !gone) {
+  while (written < count && !gone && !out.destroyed) {
     let chunk = '';
     const n = Math.min(256, count - written);
     for (let i = 0; i < n; i++) chunk += next();
     written += n;
-    if (!out.write(chunk)) {
+    if (!out.write(chunk) && !out.destroyed) {
       await new Promise<void>((resolve) => {
-        const done = () => { out.off('drain', done); out.off('close', done); resolve(); };
+        const done = () => { out.off('drain', done); out.off('close', done); out.off('error', done); resolve(); };
         out.once('drain', done);
         out.once('close', done);
+        out.once('error', done);
       });
     }
   }
+  gone ||= out.destroyed;
   if (!gone) out.end();
   return written;
 }
