@@ -31,7 +31,7 @@ export function thresholds(cfg: LoadConfig, c: Collected, report: VegetaReport):
   const failedRate = c.all.length ? c.failed / c.all.length : 1;
   const expected = cfg.rate * cfg.durationS;
   const t: Threshold[] = [
-    { name: 'failed requests', expr: `rate < ${cfg.maxFailed}`, value: failedRate, ok: failedRate < cfg.maxFailed },
+    { name: 'failed requests', expr: `rate < ${cfg.maxFailed}`, value: Math.round(failedRate * 1e6) / 1e6, ok: failedRate < cfg.maxFailed },
     { name: 'latency p95', expr: `< ${cfg.p95} ms`, value: lat['p(95)']!, ok: lat['p(95)']! < cfg.p95 },
     { name: 'latency p99', expr: `< ${cfg.p99} ms`, value: lat['p(99)']!, ok: lat['p(99)']! < cfg.p99 },
     // vegeta sends late rather than dropping: when it (or this generator) falls behind, its achieved send rate

@@ -10,7 +10,7 @@ import { EXCEPTIONS, type Exception } from './exceptions.js';
 
 export const ALLOWED = new Set([
   'MIT', 'MIT-0', 'BSD-2-Clause', 'BSD-3-Clause', 'ISC', 'Apache-2.0', 'MPL-2.0', '0BSD', 'Unlicense', 'CC0-1.0',
-  'Python-2.0', 'BlueOak-1.0.0',
+  'Python-2.0', 'PSF-2.0', 'BlueOak-1.0.0', // PSF-2.0: the Python Software Foundation license, permissive like Python-2.0
 ]);
 
 const FORBIDDEN = /AGPL|SSPL|BUSL|Commons-Clause/i;
