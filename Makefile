@@ -10,10 +10,10 @@ NODE_TESTS ?= test/*.test.ts
 .PHONY: help deps build run serve migrate archive test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
-        tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
+        tools chart-test license-check k6-typecheck bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 20
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20
 
 node_modules/.installed: package.json package-lock.json
 	@echo "==> installing npm dependencies"
@@ -68,24 +68,32 @@ prometheus-up: ## real Prometheus scraping the local service (TARGET=127.0.0.1:8
 prometheus-down: ## stop it
 	scripts/prometheus.sh stop
 
-tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate into $(EPHEMERA_CACHE)/bin
+tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate, vegeta into $(EPHEMERA_CACHE)/bin
 	scripts/tools.sh all
 
 chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.34 + CRDs), helm-unittest
 	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate
 	scripts/chart-test.sh
 
+k6-typecheck: deps ## type-check loadtest/k6/ (for people with their own k6; not run here) against @types/k6
+	npx tsc -p loadtest/k6/tsconfig.json
+
+license-check: deps cassandra-up ## every npm (production), Go, Maven and PyPI package the project installs has an allowed license
+	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta
+	node --import tsx scripts/license/gate.ts
+
 bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
 	npx tsx scripts/bench-archiver.ts --messages $${MESSAGES:-20000}
 
-loadtest-smoke: build cassandra-up ## k6 smoke (20 req/s, 10 s, shape checks) against a service it starts itself
+loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke
 
-loadtest: ## RATE (1000) req/s of the mix for DURATION (60s) against BASE_URL (default: make run on PORT)
-	scripts/k6.sh run -e BASE_URL=$${BASE_URL:-http://127.0.0.1:$${PORT:-8080}} -e RATE=$${RATE:-1000} \
-	  -e DURATION=$${DURATION:-60s} loadtest/mix.js
+loadtest: deps ## vegeta: RATE (1000) req/s of the mix for DURATION (60s) against BASE_URL (default: make run on PORT)
+	BASE_URL=$${BASE_URL:-http://127.0.0.1:$${PORT:-8080}} RATE=$${RATE:-1000} DURATION=$${DURATION:-60s} \
+	  loadtest/run.sh mix
 
-bench: build cassandra-up ## service vs raw data layer per endpoint + k6 steps, then the chart
+bench: build cassandra-up ## service vs raw data layer per endpoint + vegeta steps, then the chart
+	scripts/tools.sh vegeta
 	npx tsx scripts/bench.ts
 	node scripts/perf-chart.mjs
 
@@ -110,7 +118,7 @@ image: ## build the container image offline with buildah (as root; base image bu
 test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
 	scripts/image.sh test
 
-test: deps lint typecheck test-unit cassandra-up promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
+test: deps lint typecheck k6-typecheck test-unit cassandra-up license-check promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install the Kubernetes packaging tools into ${EPHEMERA_CACHE:-$HOME/.cache/ephemera}/bin.
+# Install the Kubernetes packaging tools and the load generator into ${EPHEMERA_CACHE:-$HOME/.cache/ephemera}/bin.
 #
-#   scripts/tools.sh [helm] [kubeconform] [helm-unittest] [kubernetes-validate] | all
+#   scripts/tools.sh [helm] [kubeconform] [helm-unittest] [kubernetes-validate] [vegeta] | all
 #
 # Everything comes from the Go module proxy (go install) or PyPI (pip into a venv under the
 # cache). Each tool is installed once per pinned version (a stamp file records it), so a second
@@ -17,6 +17,7 @@ HELM_UNITTEST_VERSION=v1.0.1         # v1.0.2+ carries replace directives (go in
 HELM_UNITTEST_ZIPHASH=h1:Mqb7hxZ7TTzSEFi2T5BVPbdKDm4sHWEaWSDBO2SHGdg=
 KUBERNETES_VALIDATE_VERSION=1.37.0   # bundles Kubernetes schemas 1.25-1.36
 JSONSCHEMA_VERSION=4.26.0
+VEGETA_VERSION=v12.13.0              # MIT; the load generator of `make loadtest` / loadtest-smoke / bench
 
 CACHE=${EPHEMERA_CACHE:-$HOME/.cache/ephemera}
 BIN=$CACHE/bin
@@ -65,6 +66,8 @@ install_helm_unittest() {
     helm-unittest "$HELM_UNITTEST_ZIPHASH"
 }
 
+install_vegeta() { go_tool vegeta github.com/tsenart/vegeta/v12 "$VEGETA_VERSION" vegeta; }
+
 install_kubernetes_validate() {
   local stamp="kubernetes-validate@$KUBERNETES_VALIDATE_VERSION+jsonschema@$JSONSCHEMA_VERSION" start
   if have_stamp "$stamp" kubernetes-validate && [[ -x $VENV/bin/python ]]; then
@@ -86,7 +89,7 @@ install_kubernetes_validate() {
 }
 
 usage() {
-  echo "usage: $0 [helm] [kubeconform] [helm-unittest] [kubernetes-validate] | all" >&2
+  echo "usage: $0 [helm] [kubeconform] [helm-unittest] [kubernetes-validate] [vegeta] | all" >&2
   exit 2
 }
 
@@ -94,8 +97,8 @@ usage() {
 tools=()
 for arg in "$@"; do
   case $arg in
-    all) tools+=(helm kubeconform helm-unittest kubernetes-validate) ;;
-    helm | kubeconform | helm-unittest | kubernetes-validate) tools+=("$arg") ;;
+    all) tools+=(helm kubeconform helm-unittest kubernetes-validate vegeta) ;;
+    helm | kubeconform | helm-unittest | kubernetes-validate | vegeta) tools+=("$arg") ;;
     -h | --help) usage ;;
     *) log "unknown tool: $arg"; usage ;;
   esac
@@ -114,6 +117,7 @@ for tool in "${tools[@]}"; do
     kubeconform) install_kubeconform ;;
     helm-unittest) install_helm_unittest ;;
     kubernetes-validate) install_kubernetes_validate ;;
+    vegeta) install_vegeta ;;
   esac
 done
 log "ready in $((SECONDS - total))s: $BIN (add it to PATH)"
