@@ -155,7 +155,6 @@ describe('message API contract', () => {
     ['a string timeout', { username: 'u', text: 'x', timeout: '60' }, 'invalid_timeout'],
     ['a negative timeout', { username: 'u', text: 'x', timeout: -1 }, 'invalid_timeout'],
     ['a fractional timeout', { username: 'u', text: 'x', timeout: 1.5 }, 'invalid_timeout'],
-    ['a null timeout', { username: 'u', text: 'x', timeout: null }, 'invalid_timeout'],
     ['a timeout above the maximum', { username: 'u', text: 'x', timeout: 604_801 }, 'invalid_timeout'],
     ['a too long username', { username: 'u'.repeat(129), text: 'x' }, 'invalid_username'],
     ['a too long text', { username: 'u', text: 'x'.repeat(64 * 1024 + 1) }, 'invalid_text'],
@@ -174,8 +173,8 @@ describe('message API contract', () => {
     });
   }
 
-  it('when the content type is not JSON, then 415', async () => {
-    const res = await fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"username":"a","text":"b"}' });
+  it('when the content type is one the service cannot read (XML), then 415', async () => {
+    const res = await fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' });
     assert.equal(res.status, 415);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unsupported_media_type');
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
@@ -69,4 +70,25 @@ export async function postChat(url: string, body: unknown, headers: Record<strin
 export async function getJson<T = unknown>(url: string): Promise<{ status: number; body: T }> {
   const res = await fetch(url);
   return { status: res.status, body: await res.json() as T };
+}
+
+/**
+ * A POST through node:http, so that exactly the given headers are sent (fetch adds a Content-Type to string
+ * bodies; Python's requests, for one, sends none).
+ */
+export function postRaw(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>((resolve, reject) => {
+    const sized = 'transfer-encoding' in headers ? headers : { 'content-length': String(Buffer.byteLength(body)), ...headers };
+    const req = http.request(url, { method: 'POST', headers: sized }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const out = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') out.set(k, v);
+        resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>, headers: out });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
