@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { getJson, postRaw, startTestServer, uniqueUser, type Listed, type MessageView } from './support/harness.js';
+import { contractFetch, getJson, postRaw, startTestServer, uniqueUser, type Listed, type MessageView } from './support/harness.js';
 import type { RunningServer } from '../src/server.js';
 
 const run = promisify(execFile);
@@ -109,7 +109,7 @@ describe('lenient input on POST /chat', () => {
     const form = new FormData();
     form.set('username', 'u');
     form.set('file', new Blob(['{"text":"x"}'], { type: 'application/json' }), 'message.json');
-    const res = await fetch(chat, { method: 'POST', body: form });
+    const res = await contractFetch(chat, { method: 'POST', body: form });
     assert.equal(res.status, 415);
   });
 

@@ -5,6 +5,9 @@ import { createLogger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { checkResponse } from './contract.js';
+
+export { contractFetch } from './contract.js';
 
 /** Response shapes of the contract. */
 export type Listed = Array<{ id: number; text: string }>;
@@ -58,22 +61,28 @@ export async function waitReady(url: string, timeoutMs = 30_000): Promise<void> 
 
 export const uniqueUser = (prefix = 'user') => `${prefix}-${randomUUID().slice(0, 12)}`;
 
+/** POST /chat with a JSON body; the response is checked against the OpenAPI document (contract.ts). */
 export async function postChat(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${url}/chat`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() as Record<string, unknown>, headers: res.headers };
+  const text = await res.text();
+  await checkResponse('POST', `${url}/chat`, res.status, res.headers, text);
+  return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
 }
 
-export async function getJson<T = unknown>(url: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url);
-  return { status: res.status, body: await res.json() as T };
+/** GET a JSON answer; the response is checked against the OpenAPI document (contract.ts). */
+export async function getJson<T = unknown>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  await checkResponse('GET', url, res.status, res.headers, text);
+  return { status: res.status, body: JSON.parse(text) as T, headers: res.headers };
 }
 
 /**
- * A POST through node:http, so that exactly the given headers are sent (fetch adds a Content-Type to string
+ * A POST through node:http (response checked against the OpenAPI document), so that exactly the given headers are sent (fetch adds a Content-Type to string
  * bodies; Python's requests, for one, sends none).
  */
 export function postRaw(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
@@ -85,7 +94,9 @@ export function postRaw(url: string, body: string | Buffer, headers: Record<stri
       res.on('end', () => {
         const out = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') out.set(k, v);
-        resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>, headers: out });
+        const text = Buffer.concat(chunks).toString('utf8');
+        checkResponse('POST', url, res.statusCode!, out, text).then(
+          () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, unknown>, headers: out }), reject);
       });
     });
     req.on('error', reject);
