@@ -10,7 +10,7 @@ NODE_TESTS ?= test/*.test.ts
 .PHONY: help deps build run serve migrate archive test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
-        tools chart-test license-check k6-typecheck bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
+        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -53,7 +53,16 @@ typecheck: deps ## tsc --noEmit
 test-unit: deps ## the fast tier: pure rules, no Cassandra (seconds)
 	node --import tsx --test --test-reporter=spec test/unit/*.test.ts
 
-test-node: deps cassandra-up ## node:test suites against the real Cassandra
+openapi-lint: deps ## lint the OpenAPI document (default and CHAT_PATH_USERNAMES=true) with Redocly CLI
+	scripts/openapi-lint.sh
+
+chromium: ## install Debian's chromium for the /docs page test (once; no-op when /usr/bin/chromium exists)
+	scripts/chromium.sh
+
+docs-screenshot: deps cassandra-up chromium ## refresh docs/api-docs.png from the /docs page test
+	DOCS_SCREENSHOT=$(CURDIR)/docs/api-docs.png node --import tsx --test --test-reporter=spec test/docs-page.test.ts
+
+test-node: deps cassandra-up chromium ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
@@ -118,7 +127,7 @@ image: ## build the container image offline with buildah (as root; base image bu
 test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
 	scripts/image.sh test
 
-test: deps lint typecheck k6-typecheck test-unit cassandra-up license-check promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
+test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up license-check promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

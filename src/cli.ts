@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, 'ephemera', { pretty: process.stdout.isTTY === true });
   switch (command) {
     case 'serve': {
       const every = values['archive-every'] === undefined ? 0 : Number(values['archive-every']);
@@ -89,6 +89,10 @@ async function serve(config: Config, log: Logger, archiveEvery: number): Promise
   const { startServer } = await import('./server.js');
   // A worker's own counters are one share of the pod's: only the primary serves metrics.
   const server = await startServer(config, log, { metrics: worker === null });
+  if (worker === null && process.stdout.isTTY) {
+    const { startupBanner } = await import('./banner.js');
+    process.stdout.write(startupBanner(config, server.port, archiveEvery));
+  }
   let timer: NodeJS.Timeout | null = null;
   // One archiver timer per cluster is enough (the archiver lock would make a second one wait anyway).
   if (archiveEvery > 0 && (worker === null || worker === 0)) {

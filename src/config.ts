@@ -77,6 +77,8 @@ const schema = z.object({
   RATE_LIMIT_CLIENT_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_USERNAME_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(1).default(2),
+  // GET /chat/:username as other deployments have it (off by default: the public contract has /chats/:username).
+  CHAT_PATH_USERNAMES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   AUTH_MODE: z.enum(['none', 'jwt']).default('none'),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWT_ISSUER: z.string().optional(),

@@ -13,6 +13,7 @@ import { createValidators } from './inbox/validation.js';
 import { createApp } from './http/app.js';
 import { chatRoutes } from './http/chat-routes.js';
 import { healthRoutes } from './http/health-routes.js';
+import { openApiRoutes } from './http/openapi/routes.js';
 import { clientRateLimit } from './http/rate-limit.js';
 import { collectDefaultMetrics, registry } from './observability/metrics.js';
 
@@ -74,6 +75,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
   const app = createApp(log, [
     healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),
     chatRoutes(service, createValidators(config), config, log),
+    openApiRoutes(config),
   ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
   const server = http.createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS * 2;

@@ -25,7 +25,8 @@ export function createValidators(config: Config) {
       .int('timeout must be an integer number of seconds')
       .min(0, 'timeout must not be negative')
       .max(config.MAX_TIMEOUT_SECONDS, `timeout must be at most ${config.MAX_TIMEOUT_SECONDS} seconds`)
-      .default(DEFAULT_TIMEOUT_SECONDS),
+      // null (JSON) and an empty form field mean "the default", like an absent timeout.
+      .nullish().transform((t) => t ?? DEFAULT_TIMEOUT_SECONDS),
   });
 
   return {
