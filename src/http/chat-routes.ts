@@ -7,6 +7,7 @@ import type { MessageService, Delivered } from '../inbox/message-service.js';
 import type { Validators } from '../inbox/validation.js';
 import { formatExpiration } from '../inbox/message.js';
 import { usernameLimiter } from './rate-limit.js';
+import { isMessageId, parseIdempotencyKey, parseMessageId } from './request-parsing.js';
 import { listAuthorizer } from './auth.js';
 import { lenientBody } from './body-reader.js';
 
@@ -17,16 +18,13 @@ export function chatRoutes(service: MessageService, validate: Validators, config
 
   const limitUsername = usernameLimiter(config.RATE_LIMIT_USERNAME_RPS, config.RATE_LIMIT_BURST_SECONDS);
   const authorizeList = listAuthorizer(config);
-  const isId = (segment: string) => {
-    try { validate.id(segment); return true; } catch { return false; }
-  };
 
   router.post('/chat', readBody, async (ctx) => {
     const input = validate.newMessage(ctx.request.body);
     limitUsername(input.username);
     const key = ctx.get('idempotency-key');
     const { id, replayed } = key
-      ? await service.createIdempotent(input, validate.idempotencyKey(key))
+      ? await service.createIdempotent(input, parseIdempotencyKey(key))
       : { id: await service.create(input), replayed: false };
     if (replayed) ctx.set('idempotent-replayed', 'true');
     ctx.status = 201;
@@ -37,8 +35,8 @@ export function chatRoutes(service: MessageService, validate: Validators, config
   // to list and consume. An all-digit username that is also a valid id can only be listed at /chats/:username.
   router.get('/chat/:id', async (ctx) => {
     const segment = ctx.params.id!;
-    if (config.CHAT_PATH_USERNAMES && !isId(segment)) return listAndConsume(ctx, segment);
-    const m = await service.get(validate.id(segment));
+    if (config.CHAT_PATH_USERNAMES && !isMessageId(segment)) return listAndConsume(ctx, segment);
+    const m = await service.get(parseMessageId(segment));
     ctx.body = { username: m.username, text: m.text, expiration_date: formatExpiration(m.expiresAt) };
   });
 

@@ -47,18 +47,6 @@ export function createValidators(config: Config) {
       if (!result.success) throw badRequest('invalid_username', result.error.issues[0]!.message);
       return result.data;
     },
-    idempotencyKey(input: string): string {
-      if (!/^[\x21-\x7e]{1,200}$/.test(input)) {
-        throw badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1-200 visible ASCII characters');
-      }
-      return input;
-    },
-    id(input: string): number {
-      if (!/^\d{1,16}$/.test(input) || !Number.isSafeInteger(Number(input))) {
-        throw badRequest('invalid_id', 'id must be a positive integer');
-      }
-      return Number(input);
-    },
   };
 }
 
