@@ -102,3 +102,10 @@ function parseForm(text: string, numericFields: readonly string[]): Record<strin
   }
   return fields;
 }
+
+declare module 'koa' {
+  interface Request {
+    /** The interpreted body, set by `lenientBody` (a JSON value or a record of form fields). */
+    body?: unknown;
+  }
+}
