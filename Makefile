@@ -10,6 +10,7 @@ NODE_TESTS ?= test/*.test.ts
 .PHONY: help deps build run serve migrate archive test lint typecheck test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
+        search-up search-down search-status search-reset test-search \
         tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
@@ -34,6 +35,15 @@ cassandra-status: ## say what runs where
 cassandra-reset: ## stop Cassandra and wipe its data
 	scripts/cassandra.sh reset
 
+search-up: ## start (or reuse) the local OpenSearch on 127.0.0.1:9200
+	scripts/opensearch.sh up
+search-down: ## stop the local OpenSearch (SIGTERM)
+	scripts/opensearch.sh down
+search-status: ## say what runs where
+	scripts/opensearch.sh status
+search-reset: ## stop OpenSearch and wipe its data
+	scripts/opensearch.sh reset
+
 migrate: build cassandra-up ## apply CQL migrations
 	node dist/cli.js migrate
 
@@ -52,6 +62,9 @@ typecheck: deps ## tsc --noEmit
 
 test-node: deps cassandra-up ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
+
+test-search: deps search-up ## search suites against the real OpenSearch
+	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search.test.ts
 
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
