@@ -64,7 +64,7 @@ test-node: deps cassandra-up ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
 test-search: deps search-up ## search suites against the real OpenSearch
-	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search.test.ts
+	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search/*.test.ts
 
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts

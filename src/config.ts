@@ -70,6 +70,16 @@ const schema = z.object({
   RATE_LIMIT_CLIENT_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_USERNAME_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(1).default(2),
+  OPENSEARCH_URL: z.string().url().default('http://127.0.0.1:9200'),
+  OPENSEARCH_USERNAME: z.string().optional(),
+  OPENSEARCH_PASSWORD: z.string().optional(),
+  OPENSEARCH_INDEX_PREFIX: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a lower-case index name prefix')
+    .default('ephemera'),
+  OPENSEARCH_REQUEST_TIMEOUT_MS: int(50, 60_000).default(2_000),
+  OPENSEARCH_BULK_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  OPENSEARCH_SHARDS: int(1, 1024).default(1),
+  OPENSEARCH_REPLICAS: int(0, 16).default(0),
+  SEARCH_QUERY_MAX_CHARS: int(1, 4096).default(256),
   AUTH_MODE: z.enum(['none', 'jwt']).default('none'),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWT_ISSUER: z.string().optional(),
@@ -83,6 +93,9 @@ const schema = z.object({
   }
   if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+  }
+  if (c.OPENSEARCH_PASSWORD && !c.OPENSEARCH_USERNAME) {
+    ctx.addIssue({ code: 'custom', path: ['OPENSEARCH_USERNAME'], message: 'is required when OPENSEARCH_PASSWORD is set' });
   }
   if (c.DELIVERY_SETTLE_MS < 2 * c.CASSANDRA_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({
