@@ -58,7 +58,11 @@ export class MessageIndexer {
       lines = []; kinds = []; bytes = 0;
     };
     for (const e of changes) {
-      const action = JSON.stringify({ index: { _index: this.alias, _id: docId(e), version: e.version, version_type: 'external' } });
+      // require_alias: without the alias (search not migrated yet) OpenSearch would auto-create a concrete index of
+      // that name with guessed mappings, which would then block the alias for good.
+      const action = JSON.stringify({
+        index: { _index: this.alias, _id: docId(e), version: e.version, version_type: 'external', require_alias: true },
+      });
       const source = JSON.stringify(e.kind === 'upsert' ? liveSource(e as MessageDoc) : tombstoneSource(e));
       const size = Buffer.byteLength(action) + Buffer.byteLength(source) + 2;
       if (lines.length > 0 && (bytes + size > BULK_MAX_BYTES || kinds.length >= BULK_MAX_ITEMS)) await flush();
@@ -106,7 +110,8 @@ export class MessageIndexer {
         searchDocsApplied.inc({ kind, result: 'stale' });
       } else {
         searchBulkErrors.inc({ type: item.error?.type ?? String(item.status) });
-        if (item.status === 429 || item.status >= 500) transient++;
+        // 404: the alias is missing until migrateSearch runs; like load shedding, a retry later succeeds.
+        if (item.status === 429 || item.status === 404 || item.status >= 500) transient++;
         else failed.push({ id: JSON.parse(lines[2 * i]!).index._id, status: item.status, reason: errorReason(item) });
       }
     });
@@ -114,6 +119,8 @@ export class MessageIndexer {
       this.log.error({ count: failed.length, first: failed.slice(0, 5) }, 'search index refused documents');
       result.failed.push(...failed);
     }
-    if (transient > 0) throw searchUnavailable(`search index rejected ${transient} of ${kinds.length} documents for load; retry`);
+    if (transient > 0) {
+      throw searchUnavailable(`search index rejected ${transient} of ${kinds.length} documents (load, or not migrated); retry`);
+    }
   }
 }

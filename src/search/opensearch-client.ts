@@ -72,7 +72,9 @@ export class OpenSearchClient {
       end({ outcome: 'ok' });
       return { status: res.status, body: parsed as T };
     }
-    if (UNAVAILABLE_STATUSES.has(res.status)) {
+    // A missing index (search not migrated yet, or OpenSearch's data lost) cannot be fixed by the caller either.
+    const missingIndex = res.status === 404 && errorReason(parsed).startsWith('index_not_found_exception');
+    if (UNAVAILABLE_STATUSES.has(res.status) || missingIndex) {
       end({ outcome: 'unavailable' });
       throw searchUnavailable(`search is unavailable (OpenSearch answered ${res.status}), retry later`);
     }

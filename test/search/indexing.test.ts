@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AppError } from '../../src/errors.js';
 import { registry } from '../../src/observability/metrics.js';
-import { bodiesMatching, docsOf, dropIndex, freshIndex, testSearch, uniqueToken } from './support.js';
+import { TEST_PREFIX, bodiesMatching, docsOf, dropIndex, freshIndex, testSearch, uniqueToken } from './support.js';
 
 const isUnavailable = (e: unknown) => e instanceof AppError && e.status === 503 && e.code === 'search_unavailable';
 
@@ -120,6 +120,23 @@ describe('search index: versioned writes, pagination, migrations', () => {
     assert.match(text, /ephemera_search_documents_applied_total\{kind="upsert",result="written"\} [1-9]/);
     assert.match(text, /ephemera_search_documents_applied_total\{kind="delete",result="written"\} [1-9]/);
     assert.match(text, /ephemera_search_request_duration_seconds_count\{operation="search",outcome="ok"\} [1-9]/);
+  });
+});
+
+describe('search: index not migrated', () => {
+  const prefix = `${TEST_PREFIX}_unmigrated`;
+  const search = testSearch({}, prefix);
+  before(async () => { await dropIndex(search, prefix); });
+  after(async () => { await dropIndex(search, prefix); });
+
+  it('when the alias does not exist, then indexing and search answer 503 and no index is auto-created', async () => {
+    await assert.rejects(search.indexer.indexMessages(docsOf('t', 1, ['x'])), isUnavailable);
+    await assert.rejects(search.searcher.searchMessages({ token: 't', chat: 1, q: 'x', limit: 10 }), isUnavailable);
+    const probe = await search.client.request('index_exists', 'HEAD', `/${prefix}-messages`, undefined, { accept: [404] });
+    assert.equal(probe.status, 404);
+    // After the migration the same batch goes through.
+    await search.migrate();
+    assert.equal((await search.indexer.indexMessages(docsOf('t', 1, ['x']))).written, 1);
   });
 });
 

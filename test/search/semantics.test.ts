@@ -21,6 +21,7 @@ describe('search: exact, case-insensitive substring within one chat', () => {
     await search.indexer.indexMessages(docsOf(token, 1, BODIES));
     // The same bodies in another chat of the token and in another token: never returned for (token, 1).
     await search.indexer.indexMessages(docsOf(token, 2, ['Hello from chat 2', 'yell']));
+    await search.indexer.indexMessages(docsOf(token, 5, ['a \\ backslash', 'a \uE05C private-use']));
     await search.indexer.indexMessages(docsOf(other, 1, ['Hello from another application']), 'wait_for');
   });
   after(async () => { await dropIndex(search); });
@@ -77,6 +78,12 @@ describe('search: exact, case-insensitive substring within one chat', () => {
     assert.deepEqual(await find('with\\'), ['ends with\\']);
     assert.deepEqual(await find('\\\\'), ['two\\\\back']);
     assert.deepEqual(await find('.*'), []);
+  });
+
+  it('when a body holds U+E05C, then it counts as a backslash (the documented stand-in)', async () => {
+    assert.deepEqual(await find('\\', 5), ['a \\ backslash', 'a \uE05C private-use']);
+    assert.deepEqual(await find('\uE05C', 5), ['a \\ backslash', 'a \uE05C private-use']);
+    assert.deepEqual(await find('a \\ b', 5), ['a \\ backslash']);
   });
 
   it('when nothing matches, then the page is empty with no next', async () => {
