@@ -79,7 +79,8 @@ const schema = z.object({
   OPENSEARCH_BULK_TIMEOUT_MS: int(100, 600_000).default(30_000),
   OPENSEARCH_SHARDS: int(1, 1024).default(1),
   OPENSEARCH_REPLICAS: int(0, 16).default(0),
-  SEARCH_QUERY_MAX_CHARS: int(1, 4096).default(256),
+  // 256 at most: OpenSearch 2.19 refuses to build the automaton of longer repetitive patterns (`*a…a*` of 384).
+  SEARCH_QUERY_MAX_CHARS: int(1, 256).default(256),
   AUTH_MODE: z.enum(['none', 'jwt']).default('none'),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWT_ISSUER: z.string().optional(),

@@ -1,5 +1,5 @@
 import { badRequest } from '../errors.js';
-import type { OpenSearchClient } from './opensearch-client.js';
+import { errorReason, type OpenSearchClient } from './opensearch-client.js';
 import { containsPattern, foldText, validateQuery } from './fold.js';
 
 export interface SearchRequest {
@@ -26,6 +26,15 @@ export const MAX_SEARCH_LIMIT = 1000;
 
 interface Hits { hits: { hits: Array<{ _source: SearchHit }> } }
 
+/** OpenSearch's 400 for a query it cannot build (too many states or clauses) is the caller's; others are bugs. */
+function refusal(body: unknown): Error {
+  const text = JSON.stringify(body);
+  if (/Determinizing automaton|maxClauseCount/.test(text)) {
+    return badRequest('invalid_query', 'q is too complex to search for; shorten it');
+  }
+  return new Error(`OpenSearch refused the search: ${errorReason(body, text)}`);
+}
+
 /** Case-insensitive exact substring search within one chat of one application. */
 export class MessageSearcher {
   constructor(private readonly client: OpenSearchClient, private readonly alias: string,
@@ -39,10 +48,14 @@ export class MessageSearcher {
     if (req.after !== undefined && (!Number.isSafeInteger(req.after) || req.after < 0)) {
       throw badRequest('invalid_after', 'after must be a non-negative integer');
     }
+    const folded = foldText(q);
+    if ([...folded].length > this.maxQueryChars) {
+      throw badRequest('invalid_query', `q must be at most ${this.maxQueryChars} characters once case-folded (ß counts as ss)`);
+    }
     const filter: unknown[] = [
       { term: { token: req.token } },
       { term: { chat: req.chat } },
-      { wildcard: { body_folded: { value: containsPattern(foldText(q)) } } },
+      { wildcard: { body_folded: { value: containsPattern(folded) } } },
     ];
     if (req.after !== undefined) filter.push({ range: { number: { gt: req.after } } });
     const res = await this.client.request<Hits>('search', 'POST', `/${this.alias}/_search`, {
@@ -51,7 +64,8 @@ export class MessageSearcher {
       _source: ['number', 'body', 'version', 'created_at', 'updated_at'],
       sort: [{ number: 'asc' }],
       query: { bool: { filter, must_not: [{ term: { deleted: true } }] } },
-    });
+    }, { accept: [400] });
+    if (res.status === 400) throw refusal(res.body);
     const hits = res.body.hits.hits.map((h) => h._source);
     const more = hits.length > req.limit;
     const messages = more ? hits.slice(0, req.limit) : hits;

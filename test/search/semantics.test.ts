@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../src/errors.js';
-import { bodiesMatching, docsOf, dropIndex, freshIndex, testSearch, uniqueToken } from './support.js';
+import { MessageSearcher } from '../../src/search/message-searcher.js';
+import { messagesAlias } from '../../src/search/index-schema.js';
+import { TEST_PREFIX, bodiesMatching, docsOf, dropIndex, freshIndex, testSearch, uniqueToken } from './support.js';
 
 const BODIES = [
   'Hello world', 'HELLO AGAIN', 'a shell script', 'help me', 'yell',
@@ -86,6 +88,12 @@ describe('search: exact, case-insensitive substring within one chat', () => {
     assert.deepEqual(await find('a \\ b', 5), ['a \\ backslash']);
   });
 
+  it('when a pattern is too complex for OpenSearch (a longer limit configured in code), then 400 invalid_query, not 500', async () => {
+    const lenient = new MessageSearcher(search.client, messagesAlias(TEST_PREFIX), 2000);
+    await assert.rejects(lenient.searchMessages({ token, chat: 1, q: 'a'.repeat(1000), limit: 10 }),
+      (e: unknown) => e instanceof AppError && e.status === 400 && e.code === 'invalid_query' && /too complex/.test(e.message));
+  });
+
   it('when nothing matches, then the page is empty with no next', async () => {
     assert.deepEqual(await search.searcher.searchMessages({ token, chat: 1, q: 'nothing like this', limit: 10 }),
       { messages: [], next: null });
@@ -99,15 +107,18 @@ describe('search: exact, case-insensitive substring within one chat', () => {
     assert.deepEqual(await find('hello', 1, uniqueToken()), []);
   });
 
-  it('when q is empty, too long or not valid Unicode, then 400 invalid_query', async () => {
+  it('when q is empty, too long (also once folded) or not valid Unicode, then 400 invalid_query', async () => {
     const bad = async (q: unknown) => assert.rejects(search.searcher.searchMessages({ token, chat: 1, q, limit: 10 }),
       (e: unknown) => e instanceof AppError && e.status === 400 && e.code === 'invalid_query');
     await bad('');
     await bad(undefined);
     await bad('a'.repeat(257));
     await bad('\uD800x');
-    // The limit counts characters, not UTF-16 units: 256 emoji are fine.
-    const ok = await search.searcher.searchMessages({ token, chat: 1, q: '😀'.repeat(256), limit: 10 });
-    assert.deepEqual(ok.messages, []);
+    // The limit counts characters after folding: 256 ß are 512 characters once folded.
+    await bad('ß'.repeat(256));
+    // Characters, not UTF-16 units: 256 emoji are fine, and so is the most repetitive pattern of the full length.
+    for (const q of ['😀'.repeat(256), 'a'.repeat(256), 'ß'.repeat(128), 'ﬃ'.repeat(85)]) {
+      assert.deepEqual((await search.searcher.searchMessages({ token, chat: 1, q, limit: 10 })).messages, []);
+    }
   });
 });
