@@ -11,7 +11,7 @@ NODE_TESTS ?= test/*.test.ts
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         search-up search-down search-status search-reset test-search \
-        tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
+        tools chart-test bench-archiver bench-search promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -87,6 +87,9 @@ chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.3
 
 bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
 	npx tsx scripts/bench-archiver.ts --messages $${MESSAGES:-20000}
+
+bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p50/p99, search latency
+	npx tsx scripts/bench-search.ts --messages $${MESSAGES:-20000}
 
 loadtest-smoke: build cassandra-up ## k6 smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke
