@@ -10,6 +10,7 @@ NODE_TESTS ?= test/*.test.ts
 .PHONY: help deps build run serve migrate archive test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
+        search-up search-down search-status search-reset test-search bench-search \
         openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
@@ -34,10 +35,19 @@ cassandra-status: ## say what runs where
 cassandra-reset: ## stop Cassandra and wipe its data
 	scripts/cassandra.sh reset
 
+search-up: ## start (or reuse) the local OpenSearch on 127.0.0.1:9200
+	scripts/opensearch.sh up
+search-down: ## stop the local OpenSearch (SIGTERM)
+	scripts/opensearch.sh down
+search-status: ## say what runs where
+	scripts/opensearch.sh status
+search-reset: ## stop OpenSearch and wipe its data
+	scripts/opensearch.sh reset
+
 migrate: build cassandra-up ## apply CQL migrations
 	node dist/cli.js migrate
 
-run: build cassandra-up ## start everything locally and serve the API on $$PORT (default 8080)
+run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
 	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30}
 
@@ -65,6 +75,9 @@ docs-screenshot: deps cassandra-up chromium ## refresh docs/api-docs.png from th
 test-node: deps cassandra-up chromium ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
+test-search: deps search-up ## search suites against the real OpenSearch
+	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search/*.test.ts
+
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
 
@@ -87,12 +100,15 @@ chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.3
 k6-typecheck: deps ## type-check loadtest/k6/ (for people with their own k6; not run here) against @types/k6
 	npx tsc -p loadtest/k6/tsconfig.json
 
-license-check: deps cassandra-up ## every npm (production), Go, Maven and PyPI package the project installs has an allowed license
+license-check: deps cassandra-up search-up ## every npm (production), Go, Maven and PyPI package the project installs has an allowed license
 	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta
 	node --import tsx scripts/license/gate.ts
 
 bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
 	npx tsx scripts/bench-archiver.ts --messages $${MESSAGES:-20000}
+
+bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p50/p99, search latency
+	npx tsx scripts/bench-search.ts --messages $${MESSAGES:-20000}
 
 loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke
@@ -127,7 +143,7 @@ image: ## build the container image offline with buildah (as root; base image bu
 test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
 	scripts/image.sh test
 
-test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up license-check promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
+test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up license-check promtool-test chart-test test-node test-search test-faults loadtest-smoke test-image ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

@@ -3,7 +3,7 @@
  * the ecosystem, the package (a pattern) and the exact license string the gate reads, so a changed license
  * is judged again. Forbidden licenses (AGPL, SSPL, BUSL, Commons Clause) cannot be excepted.
  *
- * Both entries are part of Cassandra's own server classpath (scripts/cassandra.sh resolves it with Maven).
+ * The entries are part of Cassandra's or OpenSearch's own server classpath (scripts/cassandra.sh resolves it with Maven).
  * Cassandra runs as a separate, unmodified program for local development and tests; none of its jars is linked
  * into Ephemera or shipped in its container image (the image holds the Node service only). EPL and LGPL are
  * weak copyleft: their obligations concern modified copies of those files and distribution, neither of which
@@ -21,5 +21,10 @@ export const EXCEPTIONS: readonly Exception[] = [
   {
     ecosystem: 'maven', name: /^ch\.qos\.logback:logback-(classic|core)$/, license: 'EPL-1.0 OR LGPL-2.1-or-later',
     why: "Cassandra's logging backend; run unmodified inside the local Cassandra, not shipped",
+  },
+  {
+    ecosystem: 'maven', name: /^jakarta\.annotation:jakarta\.annotation-api$/,
+    license: 'EPL-2.0 OR GPL', // the pom names "GPL2 w/ CPE": GPL-2.0 with the Classpath Exception
+    why: "OpenSearch's annotation API; run unmodified inside the local OpenSearch, not shipped",
   },
 ];

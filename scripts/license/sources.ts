@@ -15,7 +15,7 @@ export const GO_TOOLS = ['helm', 'kubeconform', 'helm-unittest', 'vegeta'];
 export const K8S_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
 
 /** Jar directories under the cache, relative glob-free prefixes: `<prefix>-<version>/lib`. */
-export const MAVEN_LIB_DIRS = ['cassandra'];
+export const MAVEN_LIB_DIRS = ['cassandra', 'opensearch'];
 
 export function goBinaries(): { present: string[]; missing: string[] } {
   const present: string[] = [];

@@ -84,6 +84,17 @@ Secret (cassandra.existingSecret), or none (no authentication).
 {{- default (printf "%s-cassandra" (include "ephemera.fullname" .)) .Values.cassandra.existingSecret }}
 {{- end }}
 
+{{/*
+OpenSearch credentials, the same three ways: chart-managed Secret, existing Secret, or none.
+*/}}
+{{- define "ephemera.opensearchAuth" -}}
+{{- if or .Values.opensearch.existingSecret .Values.opensearch.username }}true{{- end }}
+{{- end }}
+
+{{- define "ephemera.opensearchSecretName" -}}
+{{- default (printf "%s-opensearch" (include "ephemera.fullname" .)) .Values.opensearch.existingSecret }}
+{{- end }}
+
 {{/* Environment from docs/interfaces.md, as a flat YAML map of strings (ConfigMap data). */}}
 {{- define "ephemera.configData" -}}
 {{- $c := .Values.cassandra }}
@@ -102,6 +113,14 @@ CASSANDRA_REPLICATION: {{ $c.replication | quote }}
 CASSANDRA_CONSISTENCY: {{ $c.consistency | quote }}
 CASSANDRA_SERIAL_CONSISTENCY: {{ $c.serialConsistency | quote }}
 CASSANDRA_REQUEST_TIMEOUT_MS: {{ $c.requestTimeoutMs | quote }}
+{{- $os := .Values.opensearch }}
+OPENSEARCH_URL: {{ $os.url | quote }}
+OPENSEARCH_INDEX_PREFIX: {{ $os.indexPrefix | quote }}
+OPENSEARCH_REQUEST_TIMEOUT_MS: {{ $os.requestTimeoutMs | quote }}
+OPENSEARCH_BULK_TIMEOUT_MS: {{ $os.bulkTimeoutMs | quote }}
+OPENSEARCH_SHARDS: {{ $os.shards | quote }}
+OPENSEARCH_REPLICAS: {{ $os.replicas | quote }}
+SEARCH_QUERY_MAX_CHARS: {{ $os.queryMaxChars | quote }}
 HOT_GRACE_SECONDS: {{ $cfg.hotGraceSeconds | quote }}
 MAX_TIMEOUT_SECONDS: {{ $cfg.maxTimeoutSeconds | quote }}
 ARCHIVER_LOCK: {{ .Values.archiver.lock | quote }}
@@ -146,6 +165,19 @@ NODE_OPTIONS: {{ . | quote }}
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ .ctx.Values.cassandra.existingSecretPasswordKey }}
+{{- end }}
+{{- if include "ephemera.opensearchAuth" .ctx }}
+{{- $os := .ctx.Values.opensearch }}
+- name: OPENSEARCH_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ephemera.opensearchSecretName" .ctx }}
+      key: {{ $os.existingSecretUsernameKey }}
+- name: OPENSEARCH_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ephemera.opensearchSecretName" .ctx }}
+      key: {{ $os.existingSecretPasswordKey }}
 {{- end }}
 {{- end }}
 
@@ -198,6 +230,9 @@ imagePullSecrets:
 {{- end }}
 {{- if and .Values.cassandra.username (not .Values.cassandra.existingSecret) (not .Values.cassandra.password) }}
 {{- fail "cassandra.password is required when cassandra.username is set (or use cassandra.existingSecret)" }}
+{{- end }}
+{{- if and .Values.opensearch.username (not .Values.opensearch.existingSecret) (not .Values.opensearch.password) }}
+{{- fail "opensearch.password is required when opensearch.username is set (or use opensearch.existingSecret)" }}
 {{- end }}
 {{- if and (eq .Values.autoscaling.mode "cpu") (le (int .Values.autoscaling.targetCPUUtilizationPercentage) 0) }}
 {{- fail "autoscaling.targetCPUUtilizationPercentage must be > 0 in cpu mode" }}
