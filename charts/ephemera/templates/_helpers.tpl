@@ -95,6 +95,22 @@ OpenSearch credentials, the same three ways: chart-managed Secret, existing Secr
 {{- default (printf "%s-opensearch" (include "ephemera.fullname" .)) .Values.opensearch.existingSecret }}
 {{- end }}
 
+{{/* The Secret holding AUTH_JWT_SECRET: chart-managed (auth.jwtSecret) or existing (auth.existingSecret). */}}
+{{- define "ephemera.authSecretName" -}}
+{{- default (printf "%s-auth" (include "ephemera.fullname" .)) .Values.auth.existingSecret }}
+{{- end }}
+
+{{/* AUTH_JWT_SECRET as a secretKeyRef env entry: only the API container gets it, only in jwt mode. */}}
+{{- define "ephemera.authEnv" -}}
+{{- if eq .Values.auth.mode "jwt" }}
+- name: AUTH_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ephemera.authSecretName" . }}
+      key: {{ .Values.auth.existingSecretKey }}
+{{- end }}
+{{- end }}
+
 {{/* Environment from docs/interfaces.md, as a flat YAML map of strings (ConfigMap data). */}}
 {{- define "ephemera.configData" -}}
 {{- $c := .Values.cassandra }}
@@ -121,6 +137,13 @@ OPENSEARCH_BULK_TIMEOUT_MS: {{ $os.bulkTimeoutMs | quote }}
 OPENSEARCH_SHARDS: {{ $os.shards | quote }}
 OPENSEARCH_REPLICAS: {{ $os.replicas | quote }}
 SEARCH_QUERY_MAX_CHARS: {{ $os.queryMaxChars | quote }}
+AUTH_MODE: {{ .Values.auth.mode | quote }}
+{{- with .Values.auth.issuer }}
+AUTH_JWT_ISSUER: {{ . | quote }}
+{{- end }}
+{{- with .Values.auth.audience }}
+AUTH_JWT_AUDIENCE: {{ . | quote }}
+{{- end }}
 HOT_GRACE_SECONDS: {{ $cfg.hotGraceSeconds | quote }}
 MAX_TIMEOUT_SECONDS: {{ $cfg.maxTimeoutSeconds | quote }}
 ARCHIVER_LOCK: {{ .Values.archiver.lock | quote }}
@@ -233,6 +256,14 @@ imagePullSecrets:
 {{- end }}
 {{- if and .Values.opensearch.username (not .Values.opensearch.existingSecret) (not .Values.opensearch.password) }}
 {{- fail "opensearch.password is required when opensearch.username is set (or use opensearch.existingSecret)" }}
+{{- end }}
+{{- if and (eq .Values.auth.mode "jwt") (not .Values.auth.existingSecret) (lt (len .Values.auth.jwtSecret) 32) }}
+{{- fail "auth.jwtSecret (at least 32 characters) or auth.existingSecret is required when auth.mode is jwt" }}
+{{- end }}
+{{- range $k, $_ := .Values.config.extraEnv }}
+{{- if regexMatch "(SECRET|PASSWORD|TOKEN|USERNAME)" $k }}
+{{- fail (printf "config.extraEnv.%s looks secret-like: it would land in the ConfigMap; use the chart's Secret-backed values" $k) }}
+{{- end }}
 {{- end }}
 {{- if and (eq .Values.autoscaling.mode "cpu") (le (int .Values.autoscaling.targetCPUUtilizationPercentage) 0) }}
 {{- fail "autoscaling.targetCPUUtilizationPercentage must be > 0 in cpu mode" }}
