@@ -13,6 +13,11 @@ export interface ExecOptions {
   fetchSize?: number;
   pageState?: string;
   traceQuery?: boolean;
+  /**
+   * false for conditional (IF ...) statements: the driver must never re-send a compare-and-set, since a retry
+   * of an applied CAS answers "not applied" and hides that it was ours. Default true (plain writes are upserts).
+   */
+  idempotent?: boolean;
 }
 
 /** Errors that mean "storage is unavailable right now" rather than "this request is wrong". */
@@ -87,7 +92,7 @@ export class Db {
       fetchSize: opts.fetchSize,
       pageState: opts.pageState,
       traceQuery: opts.traceQuery,
-      isIdempotent: true,
+      isIdempotent: opts.idempotent ?? true,
     }));
   }
 
