@@ -21,6 +21,11 @@ export interface ConsumeOptions {
   lockTtlSeconds: number;
   /** Where a consumer without a checkpoint starts: this many settled buckets back. */
   backlogBuckets?: number;
+  /**
+   * A consumer further behind than this skips ahead to it (for consumers that reconcile from the source anyway,
+   * so a worker that was down for days does not walk every empty bucket since). Default: never skip.
+   */
+  maxBehindBuckets?: number;
   /** Pretend the clock reads this (tests). */
   now?: number;
 }
@@ -106,6 +111,7 @@ export class BucketedLog<T> {
     try {
       const last = this.lastSettledBucket(now);
       let doneUntil = (await this.checkpoint(consumer)) ?? last - (opts.backlogBuckets ?? 0);
+      if (opts.maxBehindBuckets !== undefined) doneUntil = Math.max(doneUntil, last - opts.maxBehindBuckets);
       let buckets = 0;
       let entries = 0;
       for (let bucket = doneUntil + 1; bucket <= last; bucket++) {

@@ -49,7 +49,9 @@ export class CountsWorker {
 
   consumeLog(now?: number): Promise<ConsumeResult | null> {
     return this.changes.consume(CONSUMER, (entries) => this.recountTouched(entries), {
-      holder: this.settings.holder, lockTtlSeconds: this.settings.lockTtlSeconds, backlogBuckets: BACKLOG_BUCKETS, now,
+      holder: this.settings.holder, lockTtlSeconds: this.settings.lockTtlSeconds, now,
+      // Further behind than an hour, the reconciliation (at start and at least hourly) has that history.
+      backlogBuckets: BACKLOG_BUCKETS, maxBehindBuckets: BACKLOG_BUCKETS,
     });
   }
 
