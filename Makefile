@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export EPHEMERA_CACHE ?= $(HOME)/.cache/ephemera
 export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 
-NODE_TESTS ?= test/*.test.ts
+NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 
 .PHONY: help deps build run serve migrate archive test lint typecheck test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
@@ -39,7 +39,8 @@ migrate: build cassandra-up ## apply CQL migrations
 
 run: build cassandra-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
-	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30}
+	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30} \
+	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5}
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive

@@ -37,8 +37,11 @@ export class LogLockLost extends Error {
 }
 
 const PAGE_SIZE = 1000;
-/** An append acknowledged closer than this to its bucket's walk is written again into the current bucket. */
-const LATE_MARGIN_MS = 1_000;
+/**
+ * An append acknowledged closer than this to its bucket's walk is written again into the current bucket (1 s,
+ * or half the settle time of a log that settles faster): the budget for clock skew between appender and consumer.
+ */
+const lateMarginMs = (settleMs: number) => Math.min(1_000, settleMs / 2);
 
 /**
  * A durable, time-bucketed log of JSON entries: `append` writes one row into (bucket of now, random shard);
@@ -70,7 +73,7 @@ export class BucketedLog<T> {
         `INSERT INTO ${this.db.hot}.bucketed_log (log, bucket, shard, entry, body) VALUES (?, ?, ?, ?, ?) USING TTL ?`,
         [this.opts.name, bucket, Math.floor(Math.random() * this.opts.shards), cassandra.types.TimeUuid.now(),
           JSON.stringify(body), this.opts.ttlSeconds]);
-      if (Date.now() < (bucket + 1) * this.opts.bucketMs + this.opts.settleMs - LATE_MARGIN_MS) return;
+      if (Date.now() < (bucket + 1) * this.opts.bucketMs + this.opts.settleMs - lateMarginMs(this.opts.settleMs)) return;
     }
     throw unavailable('change log writes are too slow; retry');
   }
