@@ -53,3 +53,10 @@ export const countsReconcileLastSuccess = new client.Gauge({
   help: 'Unix time of the last complete counts reconciliation.',
   registers: [registry],
 });
+
+// Every label value exists from the start (at 0), so dashboards and rates see a series before the first event.
+for (const result of ['applied', 'not_applied', 'unknown']) numberingCas.inc({ result }, 0);
+for (const entity of ['application', 'chat', 'message']) chatEntitiesCreated.inc({ entity }, 0);
+for (const kind of ['log', 'reconcile']) {
+  for (const result of ['success', 'failure', 'locked']) countsRuns.inc({ kind, result }, 0);
+}
