@@ -7,7 +7,7 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 
 NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 
-.PHONY: help deps build run serve migrate archive test lint typecheck test-node \
+.PHONY: help deps build run serve migrate archive counts test lint typecheck test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
@@ -44,6 +44,9 @@ run: build cassandra-up ## start everything locally and serve the API on $$PORT 
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive
+
+counts: build cassandra-up ## one chat counts pass and a full reconciliation against the local stack
+	node dist/cli.js counts --once
 
 lint: deps ## eslint
 	npx eslint .
