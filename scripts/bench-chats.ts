@@ -49,10 +49,15 @@ async function casCounts(): Promise<{ applied: number; lost: number }> {
   return { applied: v('applied'), lost: v('not_applied') + v('unknown') };
 }
 
+const errorKinds = new Map<string, number>();
+
 interface Result { perSecond: number; p50: number; p99: number; casPerCreate: number; lostPerCreate: number; errors: number }
 
-async function run(coalesce: boolean, chatsInPlay: number): Promise<Result> {
-  const chats = createChats(db, { ...chatsSettings(config), coalesceNumbering: coalesce }, log);
+/** `processes` > 1: that many independent service instances (own allocators) sharing this process's event loop. */
+async function run(coalesce: boolean, chatsInPlay: number, processes = 1): Promise<Result> {
+  const instances = Array.from({ length: processes }, () =>
+    createChats(db, { ...chatsSettings(config), coalesceNumbering: coalesce }, log));
+  const chats = instances[0]!;
   const app = await chats.applications.create('bench');
   const numbers: number[] = [];
   for (let i = 0; i < chatsInPlay; i++) numbers.push((await chats.chats.create(app.token, null)).item.number);
@@ -64,9 +69,13 @@ async function run(coalesce: boolean, chatsInPlay: number): Promise<Result> {
     while (Date.now() < end) {
       const started = performance.now();
       try {
-        await chats.messages.create(app.token, numbers[w % numbers.length]!, `bench message from creator ${w}`);
+        await instances[w % processes]!.messages.create(app.token, numbers[w % numbers.length]!, `bench message from creator ${w}`);
         latencies.push(performance.now() - started);
-      } catch { errors += 1; }
+      } catch (err) {
+        errors += 1;
+        const code = `${(err as { code?: string }).code ?? ""}: ${(err as Error).message}`;
+        errorKinds.set(code, (errorKinds.get(code) ?? 0) + 1);
+      }
     }
   }));
   const after = await casCounts();
@@ -81,23 +90,25 @@ async function run(coalesce: boolean, chatsInPlay: number): Promise<Result> {
 const scenarios = [
   { name: 'one hot chat, coalesced', coalesce: true, chats: 1 },
   { name: 'one hot chat, one LWT per create', coalesce: false, chats: 1 },
+  { name: 'one hot chat, 2 allocators in one process, coalesced', coalesce: true, chats: 1, processes: 2 },
   { name: `${spreadChats} chats, coalesced`, coalesce: true, chats: spreadChats },
   { name: `${spreadChats} chats, one LWT per create`, coalesce: false, chats: spreadChats },
 ];
 const results = new Map<string, Result[]>(scenarios.map((s) => [s.name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const s of scenarios) {
-    const res = await run(s.coalesce, s.chats);
+    const res = await run(s.coalesce, s.chats, s.processes);
     results.get(s.name)!.push(res);
     process.stdout.write(`round ${r + 1} ${s.name}: ${res.perSecond.toFixed(0)}/s p50 ${res.p50.toFixed(1)} ms p99 ${res.p99.toFixed(1)} ms, counter LWTs applied/create ${res.casPerCreate.toFixed(3)}, lost races/create ${res.lostPerCreate.toFixed(3)}, errors ${res.errors}\n`);
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-process.stdout.write(`\n| scenario (${width} creates in flight, ${seconds} s × ${rounds}) | creates/s | p50 ms | p99 ms | counter LWTs/create | lost races/create |\n|---|---|---|---|---|---|\n`);
+process.stdout.write(`\n| scenario (${width} creates in flight, ${seconds} s × ${rounds}) | creates/s | p50 ms | p99 ms | counter LWTs/create | lost races/create | 503s |\n|---|---|---|---|---|---|---|\n`);
 for (const s of scenarios) {
   const rs = results.get(s.name)!;
-  process.stdout.write(`| ${s.name} | ${median(rs.map((x) => x.perSecond)).toFixed(0)} | ${median(rs.map((x) => x.p50)).toFixed(1)} | ${median(rs.map((x) => x.p99)).toFixed(1)} | ${median(rs.map((x) => x.casPerCreate)).toFixed(3)} | ${median(rs.map((x) => x.lostPerCreate)).toFixed(3)} |\n`);
+  process.stdout.write(`| ${s.name} | ${median(rs.map((x) => x.perSecond)).toFixed(0)} | ${median(rs.map((x) => x.p50)).toFixed(1)} | ${median(rs.map((x) => x.p99)).toFixed(1)} | ${median(rs.map((x) => x.casPerCreate)).toFixed(3)} | ${median(rs.map((x) => x.lostPerCreate)).toFixed(3)} | ${rs.map((x) => x.errors).join(' / ')} |\n`);
 }
+if (errorKinds.size > 0) process.stdout.write(`\nerrors by code: ${JSON.stringify(Object.fromEntries(errorKinds))}\n`);
 if (!values.keep) {
   for (const ks of [config.CASSANDRA_HOT_KEYSPACE, config.CASSANDRA_COLD_KEYSPACE]) await db.raw(`DROP KEYSPACE IF EXISTS ${ks}`);
 }
