@@ -5,9 +5,9 @@ SHELL := /bin/bash
 export EPHEMERA_CACHE ?= $(HOME)/.cache/ephemera
 export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 
-NODE_TESTS ?= test/*.test.ts
+NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 
-.PHONY: help deps build run serve migrate archive test lint typecheck test-unit test-node \
+.PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         search-up search-down search-status search-reset test-search bench-search \
@@ -49,10 +49,14 @@ migrate: build cassandra-up ## apply CQL migrations
 
 run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
-	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30}
+	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30} \
+	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5}
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive
+
+counts: build cassandra-up ## one chat counts pass and a full reconciliation against the local stack
+	node dist/cli.js counts --once
 
 lint: deps ## eslint
 	npx eslint .

@@ -10,14 +10,19 @@ const HELP = `ephemera: ephemeral text messages on Cassandra
 Usage: ephemera <command> [options]
 
 Commands:
-  serve [--archive-every <seconds>] [--workers <n>|auto]
+  serve [--archive-every <seconds>] [--counts-every <seconds>] [--workers <n>|auto]
                                       serve the HTTP API on $PORT (default 8080); with --archive-every,
                                       also run the archiver on that timer (local development); with
+                                      --counts-every, also the chat counts worker (local development); with
                                       --workers (or WORKERS), n processes share the port (one per core
                                       with auto) and their summed metrics are on $METRICS_PORT
   migrate                             create keyspaces and apply pending CQL migrations (idempotent)
   archive                             one archiver pass: move timed-out messages from hot to cold storage
                                       exit 0 done, 1 failed, 2 another archiver holds the lock
+  counts [--every <seconds>] [--once]
+                                      the chat counts worker: walks the change log every --every seconds
+                                      (default 5) and reconciles every COUNTS_RECONCILE_SECONDS; --once:
+                                      one log pass and one reconciliation, exit 0 done, 1 failed
 
 Options:
   -h, --help                          show this help
@@ -31,7 +36,10 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, 'archive-every': { type: 'string' }, workers: { type: 'string' } },
+    options: {
+      help: { type: 'boolean', short: 'h' }, 'archive-every': { type: 'string' }, workers: { type: 'string' },
+      'counts-every': { type: 'string' }, every: { type: 'string' }, once: { type: 'boolean' },
+    },
   });
   const command = positionals[0];
   if (values.help || !command || command === 'help') {
@@ -61,27 +69,37 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const every = values['archive-every'] === undefined ? 0 : Number(values['archive-every']);
-      if (!Number.isInteger(every) || every < 0) {
-        process.stderr.write('ephemera: --archive-every takes a whole number of seconds\n');
+      const countsEvery = values['counts-every'] === undefined ? 0 : Number(values['counts-every']);
+      if (!Number.isInteger(every) || every < 0 || !Number.isInteger(countsEvery) || countsEvery < 0) {
+        process.stderr.write('ephemera: --archive-every and --counts-every take a whole number of seconds\n');
         return 64;
       }
       if (config.WORKERS > 1 && cluster.isPrimary) {
         const { supervise } = await import('./cluster.js');
         return supervise(config.WORKERS, config, log);
       }
-      return serve(config, log, every);
+      return serve(config, log, every, countsEvery);
     }
     case 'migrate':
       return migrateCommand(config, log);
     case 'archive':
       return archiveCommand(config, log);
+    case 'counts': {
+      const every = values.every === undefined ? 5 : Number(values.every);
+      if (!Number.isInteger(every) || every < 1) {
+        process.stderr.write('ephemera: --every takes a whole number of seconds (at least 1)\n');
+        return 64;
+      }
+      const { countsCommand } = await import('./workers/counts-command.js');
+      return countsCommand(config, log, { every, once: values.once ?? false });
+    }
     default:
       process.stderr.write(`ephemera: unknown command "${command}"\n\n${HELP}`);
       return 64;
   }
 }
 
-async function serve(config: Config, log: Logger, archiveEvery: number): Promise<number> {
+async function serve(config: Config, log: Logger, archiveEvery: number, countsEvery = 0): Promise<number> {
   const { workerIndex, joinCluster } = await import('./cluster.js');
   const worker = workerIndex();
   if (worker !== null) joinCluster();
@@ -105,12 +123,18 @@ async function serve(config: Config, log: Logger, archiveEvery: number): Promise
     }, archiveEvery * 1000);
     log.info({ everySeconds: archiveEvery }, 'archiver timer on');
   }
+  let counts: { stop(): Promise<void> } | null = null;
+  if (countsEvery > 0 && (worker === null || worker === 0)) {
+    const { startCounts } = await import('./workers/counts-command.js');
+    counts = startCounts(server.db, config, log, countsEvery);
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => { log.info({ signal }, 'shutting down'); resolve(); };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
   if (timer) clearInterval(timer);
+  await counts?.stop();
   await server.close();
   await tracing.shutdown();
   return 0;

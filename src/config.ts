@@ -94,6 +94,13 @@ const schema = z.object({
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWT_ISSUER: z.string().optional(),
   AUTH_JWT_AUDIENCE: z.string().optional(),
+  // Chat applications (README "Chat applications").
+  CHAT_MAX_NAME_LENGTH: int(1, 1024).default(255),
+  CHAT_MAX_BODY_BYTES: int(1, 1024 * 1024).default(64 * 1024),
+  CHAT_NUMBERING: z.enum(['coalesced', 'single']).default('coalesced'),
+  CHAT_LOG_RETENTION_SECONDS: int(3600).default(7 * 86_400),
+  COUNTS_RECONCILE_SECONDS: int(60, 3600).default(1800),
+  COUNTS_LOCK_TTL_SECONDS: int(5).default(30),
 }).superRefine((c, ctx) => {
   if (c.WORKERS > 1 && c.METRICS_PORT === 0) {
     ctx.addIssue({
