@@ -3,14 +3,14 @@ import type { Config } from '../config.js';
 import { collectDefaultMetrics, registry } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import { Db } from '../storage/cassandra.js';
-import { processIdentity } from '../ids/process-identity.js';
+import { processIdentity } from '../process-identity.js';
 import { CountsWorker, type CountsSettings } from './counts.js';
 import { countsPass, reconcilePass, startCountsLoop } from './counts-run.js';
 
 /** The configuration the counts worker uses. */
 export function countsSettings(config: Config): CountsSettings {
   return {
-    holder: processIdentity(config.POD_NAME),
+    holder: processIdentity(config.POD_NAME, 'counts'),
     lockTtlSeconds: config.COUNTS_LOCK_TTL_SECONDS,
     logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
   };
