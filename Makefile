@@ -11,7 +11,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         search-up search-down search-status search-reset test-search bench-search \
-        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
+        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench bench-cpu test-faults clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -125,6 +125,10 @@ bench: build cassandra-up ## service vs raw data layer per endpoint + vegeta ste
 	scripts/tools.sh vegeta
 	npx tsx scripts/bench.ts
 	node scripts/perf-chart.mjs
+
+bench-cpu: build cassandra-up ## CPU ms per request at RATE (300) req/s per endpoint: service, bare node:http handler, raw data layer
+	scripts/tools.sh vegeta
+	npx tsx scripts/bench-cpu.ts
 
 k8s-build: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok once (~23 CPU-minutes)
 	scripts/k8s.sh build

@@ -21,7 +21,12 @@ MAVEN_REPO_LOCAL=${MAVEN_REPO_LOCAL:-}
 # Version 2.8 is what Maven 3.x binds `dependency:` to by default; pinning keeps it offline-friendly.
 MAVEN_DEPENDENCY_PLUGIN_VERSION=${MAVEN_DEPENDENCY_PLUGIN_VERSION:-2.8}
 
-readonly HOST=127.0.0.1
+# CASSANDRA_HOST: a second, private node on another loopback address (e.g. 127.0.0.9, same CQL port) for
+# measurements that must not disturb the shared one; give it its own CASSANDRA_HOME_DIR and storage/JMX ports.
+readonly HOST=${CASSANDRA_HOST:-127.0.0.1}
+# Appended to the generated cassandra.yaml / JVM options: to try a setting before it goes into the template.
+CASSANDRA_EXTRA_YAML=${CASSANDRA_EXTRA_YAML:-}
+CASSANDRA_EXTRA_JVM_OPTS=${CASSANDRA_EXTRA_JVM_OPTS:-}
 readonly DATACENTER=datacenter1
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -69,6 +74,8 @@ Environment (defaults):
   CASSANDRA_STORAGE_PORT   $CASSANDRA_STORAGE_PORT
   CASSANDRA_JMX_PORT       $CASSANDRA_JMX_PORT   (local only)
   CASSANDRA_HEAP           $CASSANDRA_HEAP   (-Xms = -Xmx)
+  CASSANDRA_HOST           $HOST   (listen/rpc address; another loopback address for a private second node)
+  CASSANDRA_EXTRA_YAML     (unset) lines appended to cassandra.yaml;  CASSANDRA_EXTRA_JVM_OPTS (unset) JVM options
   CASSANDRA_TIMER_SLACK_NS $CASSANDRA_TIMER_SLACK_NS   (Linux timer slack of the JVM threads; the kernel default is 50000)
   CASSANDRA_START_TIMEOUT  $CASSANDRA_START_TIMEOUT s
   CASSANDRA_STOP_TIMEOUT   $CASSANDRA_STOP_TIMEOUT s
@@ -105,7 +112,7 @@ running_pid() {
 port_in_use() {
   local port=$1
   if command -v ss >/dev/null 2>&1; then
-    ss -Hltn 2>/dev/null | awk -v p=":$port" '{ if (substr($4, length($4) - length(p) + 1) == p) found = 1 } END { exit !found }'
+    ss -Hltn 2>/dev/null | awk -v p=":$port" -v h="$HOST" '{ a = $4; if (a == h p || a == "0.0.0.0" p || a == "*" p || a == "[::]" p) found = 1 } END { exit !found }'
   else
     (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null
   fi
@@ -113,7 +120,7 @@ port_in_use() {
 
 port_owner() {
   command -v ss >/dev/null 2>&1 || return 0
-  ss -Hltnp 2>/dev/null | awk -v p=":$1" '{ if (substr($4, length($4) - length(p) + 1) == p) { print $NF; exit } }'
+  ss -Hltnp 2>/dev/null | awk -v p=":$1" -v h="$HOST" '{ a = $4; if (a == h p || a == "0.0.0.0" p || a == "*" p) { print $NF; exit } }'
 }
 
 have_node_driver() {
@@ -330,6 +337,7 @@ trace_type_query_ttl: 1d
 trace_type_repair_ttl: 7d
 slow_query_log_timeout: 500ms
 EOF
+  [[ -n $CASSANDRA_EXTRA_YAML ]] && printf '\n# CASSANDRA_EXTRA_YAML\n%s\n' "$CASSANDRA_EXTRA_YAML" >>"$yaml.tmp"
   mv "$yaml.tmp" "$yaml"
 
   cat >"$CONF_DIR/logback.xml.tmp" <<'EOF'
@@ -433,6 +441,8 @@ jvm_options() {
   local jamm
   jamm=$(find "$LIB_DIR" -maxdepth 1 -name 'jamm-*.jar' | sort | tail -n 1)
   [[ -n $jamm ]] && JVM_OPTS+=("-javaagent:$jamm")
+  # shellcheck disable=SC2206  # word splitting wanted: a list of options
+  [[ -n $CASSANDRA_EXTRA_JVM_OPTS ]] && JVM_OPTS+=($CASSANDRA_EXTRA_JVM_OPTS)
   return 0
 }
 

@@ -37,14 +37,22 @@ export function cpuSeconds(pid: number): number {
   return total;
 }
 
-/** The Cassandra process listening on `port` (several may run on a shared machine): LISTEN socket inode -> pid. */
-export function findCassandraPid(port: number): number | null {
+/**
+ * The Cassandra process listening on `port` (several may run on a shared machine): LISTEN socket inode -> pid.
+ * With an IPv4 `host`, only a socket bound to that address (or to 0.0.0.0) counts: a private node on
+ * 127.0.0.9:9042 and the shared one on 127.0.0.1:9042 share the port.
+ */
+export function findCassandraPid(port: number, host?: string): number | null {
   const inodes = new Set<string>();
+  const hex = (ip: string) => ip.split('.').reverse().map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('');
+  const addrs = host && /^\d+\.\d+\.\d+\.\d+$/.test(host) ? [hex(host), '00000000'] : null;
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
     try {
       for (const l of readFileSync(f, 'utf8').split('\n').slice(1)) {
         const c = l.trim().split(/\s+/);
-        if (c[1]?.endsWith(`:${port.toString(16).toUpperCase().padStart(4, '0')}`) && c[3] === '0A') inodes.add(c[9]!);
+        const [addr, p] = (c[1] ?? '').split(':');
+        if (p !== port.toString(16).toUpperCase().padStart(4, '0') || c[3] !== '0A') continue;
+        if (!addrs || addrs.includes(addr!)) inodes.add(c[9]!);
       }
     } catch { /* no such table */ }
   }

@@ -17,8 +17,9 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
 
 export async function cpuMeter(cassandraBaseline: boolean) {
   const servicePid = Number(process.env.SERVICE_PID) || null;
-  const cqlPort = Number(/:(\d+)$/.exec(process.env.CASSANDRA_CONTACT_POINTS ?? '')?.[1] ?? 9042);
-  const cassandraPid = findCassandraPid(cqlPort);
+  const contact = (process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',')[0]!.trim();
+  const cqlPort = Number(/:(\d+)$/.exec(contact)?.[1] ?? 9042);
+  const cassandraPid = findCassandraPid(cqlPort, contact.replace(/:\d+$/, ''));
   let idleCores = 0;
   if (cassandraBaseline && cassandraPid) {
     const c0 = cpuSeconds(cassandraPid);
