@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL, 'ephemera', { pretty: process.stdout.isTTY === true });
+  const log = createLogger(config.LOG_LEVEL, 'ephemera', { pretty: process.stdout.isTTY === true, bufferBytes: config.LOG_BUFFER_BYTES });
   switch (command) {
     case 'serve': {
       const every = values['archive-every'] === undefined ? 0 : Number(values['archive-every']);

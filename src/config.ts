@@ -39,6 +39,8 @@ const schema = z.object({
   METRICS_PORT: int(0, 65535).default(0),
   WORKERS: workerCount.default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // 0: one synchronous write per log line. > 0: buffered asynchronous writes (src/logger.ts says what it saves).
+  LOG_BUFFER_BYTES: int(0, 1024 * 1024).default(4096),
   SHUTDOWN_TIMEOUT_MS: int(0).default(10_000),
   REQUEST_TIMEOUT_MS: int(100).default(5_000),
   MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
