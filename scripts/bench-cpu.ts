@@ -13,12 +13,13 @@
  * is noise, CPU per request is not (much): sides run interleaved (ROUNDS times: service, bare, raw, ...) so drift
  * hits all of them, and the report gives the median of the rounds with the load average.
  *
- * Environment: RATE, DURATION, ROUNDS=1, ENDPOINTS=mix,create,get,list, SIDES=service,bare,raw (+base),
+ * Environment: RATE, DURATION, ROUNDS=1, WARMUP=40s (raw mix first, not counted; 0: none), ENDPOINTS=mix,create,get,list, SIDES=service,bare,raw (+base),
  * BENCH_CPU_PORT=18085 (bare +1, base +2), CASSANDRA_HOT_KEYSPACE/COLD (default perf_hot/perf_cold),
  * SERVICE_ENV="K=V K=V" (extra variables for the service, e.g. an A/B of a setting), AB_ENV (the same for base),
  * BENCH_NAME. Results: loadtest/results/<BENCH_NAME or bench-cpu-<date>>.json.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,7 @@ env.CASSANDRA_COLD_KEYSPACE ??= 'perf_cold';
 const RATE = Number(env.RATE ?? 300);
 const DURATION = env.DURATION ?? '30s';
 const ROUNDS = Number(env.ROUNDS ?? 1);
+const WARMUP = env.WARMUP ?? '40s';
 const PORT = Number(env.BENCH_CPU_PORT ?? 18085);
 const ENDPOINTS = (env.ENDPOINTS ?? 'mix,create,get,list').split(',');
 const SIDES = (env.SIDES ?? `service,bare,raw${env.AB_DIST ? ',base' : ''}`).split(',');
@@ -67,15 +69,19 @@ function start(side: string, port: number): ChildProcess {
     '--archive-every', '30', '--counts-every', '5'], { cwd: dir, env: { ...base, ...extra }, stdio: ['ignore', out, 'inherit'] });
 }
 
-/** One vegeta run (loadtest/vegeta/attack.ts) against `port`, CPU of `pid` measured by it. */
-function attack(port: number, pid: number, mix: Mix, file: string): Record<string, unknown> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'loadtest/vegeta/attack.ts', 'mix'], {
+/**
+ * One vegeta run (loadtest/vegeta/attack.ts) against `port`, CPU of `pid` measured by it. Asynchronous: the raw
+ * side's id-writer lease in this process must keep renewing meanwhile.
+ */
+async function attack(port: number, pid: number, mix: Mix, file: string): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/vegeta/attack.ts', 'mix'], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...env, BASE_URL: `http://127.0.0.1:${port}`, SERVICE_PID: String(pid), RATE: String(RATE), DURATION,
       PCT_CREATE: String(mix.create), PCT_GET: String(mix.get), SUMMARY_JSON: file, USER_PREFIX: `cpu${Date.now().toString(36)}`,
       SEED_IDS: '300', P95_MS: '1000', P99_MS: '5000' },
   });
-  if (r.status !== 0 && r.status !== 99) throw new Error(`attack.ts exited ${r.status}`);
+  const [status] = await once(child, 'exit') as [number | null];
+  if (status !== 0 && status !== 99) throw new Error(`attack.ts exited ${status}`);
   const d = JSON.parse(readFileSync(file, 'utf8')) as { cpu: Record<string, number>; latency_ms: Record<string, number>; rps: number; failed_rate: number };
   return { process_ms: d.cpu.service_ms_per_req, cassandra_ms: d.cpu.cassandra_net_ms_per_req, vegeta_ms: d.cpu.vegeta_ms_per_req,
     generator_ms: d.cpu.generator_ms_per_req, cassandra_idle_cores: d.cpu.cassandra_idle_cores, rps: d.rps,
@@ -96,13 +102,19 @@ async function main(): Promise<void> {
   try {
     for (const side of SIDES.filter((s) => s !== 'raw')) procs.set(side, start(side, ports[side]!));
     for (const [side, child] of procs) await ready(ports[side]!, child);
+    // A JVM restarted minutes ago still compiles: the first 30 s of the mix cost Cassandra ~2 ms per request
+    // instead of ~0.55 (measured on the private node, docs/performance.md round 3). Warm it with the raw side.
+    if (WARMUP !== '0') {
+      say(`warm-up: raw mix for ${WARMUP} (not counted)`);
+      await rawRun(MIXES.mix!, RATE, WARMUP, null);
+    }
     for (let round = 1; round <= ROUNDS; round++) {
       for (const ep of ENDPOINTS) {
         for (const side of SIDES) {
           const load1 = os.loadavg()[0]!;
           const r = side === 'raw'
             ? await rawRun(MIXES[ep]!, RATE, DURATION, cassandraPid)
-            : attack(ports[side]!, procs.get(side)!.pid!, MIXES[ep]!, tmp);
+            : await attack(ports[side]!, procs.get(side)!.pid!, MIXES[ep]!, tmp);
           const row = { round, endpoint: ep, side, load1: Math.round(load1 * 100) / 100, ...r };
           runs.push(row);
           say(`${ep.padEnd(6)} ${side.padEnd(7)} ${JSON.stringify(r)} load ${row.load1}`);

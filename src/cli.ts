@@ -65,7 +65,11 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL, 'ephemera', { pretty: process.stdout.isTTY === true, bufferBytes: config.LOG_BUFFER_BYTES });
+  // Buffered lines only where the per-request access log is: one-shot commands (migrate, archive, counts --once)
+  // write few lines, and whoever watches them (a Job's log, a test) sees each at once.
+  const log = createLogger(config.LOG_LEVEL, 'ephemera', {
+    pretty: process.stdout.isTTY === true, bufferBytes: command === 'serve' ? config.LOG_BUFFER_BYTES : 0,
+  });
   switch (command) {
     case 'serve': {
       const every = values['archive-every'] === undefined ? 0 : Number(values['archive-every']);

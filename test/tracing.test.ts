@@ -218,7 +218,12 @@ describe('tracing in the service process (preload + OTEL_* variables)', () => {
         while (cur?.parentSpanId && cur.spanId !== serverSpan.spanId) cur = byId.get(cur.parentSpanId);
         assert.equal(cur?.spanId, serverSpan.spanId, `${db.name} descends from the server span`);
       }
-      const line = requestLine(svc.logs, '/chat');
+      // Log lines are written in buffered chunks (LOG_BUFFER_BYTES), at the latest 250 ms later.
+      let line = requestLine(svc.logs, '/chat');
+      while (!line && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        line = requestLine(svc.logs, '/chat');
+      }
       assert.ok(line, 'a request log line for POST /chat');
       assert.equal(line.trace_id, serverSpan.traceId, 'the log line carries the trace id');
       assert.match(String(line.span_id), /^[0-9a-f]{16}$/);
@@ -234,8 +239,11 @@ describe('tracing in the service process (preload + OTEL_* variables)', () => {
     try {
       const res = await postChat(svc.url, { username: uniqueUser(), text: 'not traced' });
       assert.equal(res.status, 201);
-      await new Promise((r) => setTimeout(r, 300));
-      const line = requestLine(svc.logs, '/chat');
+      let line = requestLine(svc.logs, '/chat');
+      for (const until = Date.now() + 5000; !line && Date.now() < until;) {
+        await new Promise((r) => setTimeout(r, 50));
+        line = requestLine(svc.logs, '/chat');
+      }
       assert.ok(line, 'a request log line for POST /chat');
       assert.equal(line.trace_id, undefined);
       assert.ok(!svc.logs.some((l) => l.includes('"tracing on"')));
