@@ -99,6 +99,8 @@ const schema = z.object({
   CHAT_MAX_BODY_BYTES: int(1, 1024 * 1024).default(64 * 1024),
   CHAT_NUMBERING: z.enum(['coalesced', 'single']).default('coalesced'),
   CHAT_LOG_RETENTION_SECONDS: int(3600).default(7 * 86_400),
+  // true: PUT/PATCH/DELETE of applications, chats and messages without If-Match answer 428 (RFC 6585).
+  REQUIRE_IF_MATCH: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   COUNTS_RECONCILE_SECONDS: int(60, 3600).default(1800),
   COUNTS_LOCK_TTL_SECONDS: int(5).default(30),
 }).superRefine((c, ctx) => {
