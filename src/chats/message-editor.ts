@@ -27,42 +27,56 @@ export class ChatMessageEditor {
   async edit(token: string, chat: number, number: number, body: string, cond: WriteConditions): Promise<ChatMessage> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.chats.resolve(token, chat);
+    // The row our previous round wrote if its "not applied" was really a re-sent applied write: it is ours.
+    const isOurs = (m: StoredMessage | null, version: number, at: Date) => m !== null && m.deletedAt === null
+      && m.version === version + 1 && m.body === body && m.updatedAt.getTime() === at.getTime();
+    let sent: { version: number; at: Date } | null = null;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const current = await this.current(appId, chat, number, cond);
+      const row = await this.store.find(appId, chat, number);
+      if (sent && isOurs(row, sent.version, sent.at)) return this.edited(appId, token, chat, row!);
+      const current = this.changeable(row, number, cond);
       const at = new Date();
       const change = { body, version: current.version, at };
       const applied = await decideCas(
         () => this.store.edit(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
-        async () => {
-          const now = await this.store.find(appId, chat, number, true);
-          return now !== null && now.version === current.version + 1 && now.body === body
-            && now.updatedAt.getTime() === at.getTime();
-        });
+        async () => isOurs(await this.store.find(appId, chat, number, true), current.version, at));
       if (applied) {
-        await this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat, message: number,
-          version: current.version + 1, at: at.getTime() });
-        return { ...publicPart(current), body, version: current.version + 1, updatedAt: at };
+        return this.edited(appId, token, chat, { ...current, body, version: current.version + 1, updatedAt: at });
       }
+      sent = { version: current.version, at };
     }
     throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
+  }
+
+  private async edited(appId: string, token: string, chat: number, m: StoredMessage): Promise<ChatMessage> {
+    await this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat, message: m.number,
+      version: m.version, at: m.updatedAt.getTime() });
+    return publicPart(m);
   }
 
   /** Marks the message deleted (204): it reads and writes that one row only. */
   async delete(token: string, chat: number, number: number, cond: WriteConditions): Promise<void> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.chats.resolve(token, chat);
+    let sent: { version: number; at: Date } | null = null;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const current = await this.current(appId, chat, number, cond);
-      const at = new Date();
-      const applied = await decideCas(
-        () => this.store.delete(appId, chat, number, { version: current.version, at }, current.lease?.token ?? null)
-          .then(applied_),
-        async () => (await this.store.find(appId, chat, number, true))?.deletedAt != null);
-      if (applied) {
+      const row = await this.store.find(appId, chat, number);
+      // Our previous round's delete, re-sent and so answered "not applied": it is ours.
+      let deleted = sent !== null && row?.deletedAt?.getTime() === sent.at.getTime() ? sent.version : null;
+      if (deleted === null) {
+        const current = this.changeable(row, number, cond);
+        sent = { version: current.version, at: new Date() };
+        const change = sent;
+        const applied = await decideCas(
+          () => this.store.delete(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
+          async () => (await this.store.find(appId, chat, number, true))?.deletedAt?.getTime() === change.at.getTime());
+        if (applied) deleted = current.version;
+      }
+      if (deleted !== null) {
         // A delete entry's version is the deleted row's version (last live version + 1): a late upsert entry
         // of an older version can never win over it in a consumer that keeps the highest version.
         await this.changes.append({ entity: 'message', op: 'delete', app: appId, token, chat, message: number,
-          version: current.version + 1, at: at.getTime() });
+          version: deleted + 1, at: Date.now() });
         return;
       }
     }
@@ -70,8 +84,7 @@ export class ChatMessageEditor {
   }
 
   /** The live row, if the caller may change it: 404 (missing or deleted), 423 (leased to another), 412. */
-  private async current(appId: string, chat: number, number: number, cond: WriteConditions): Promise<StoredMessage> {
-    const m = await this.store.find(appId, chat, number);
+  private changeable(m: StoredMessage | null, number: number, cond: WriteConditions): StoredMessage {
     if (!m || m.deletedAt) throw notFound(`no message number ${number} in this chat`);
     if (m.lease && m.lease.token !== cond.leaseToken) throw locked(m.lease.expiresAt);
     checkIfMatch(cond.ifMatch, publicPart(m));
