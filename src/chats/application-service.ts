@@ -6,6 +6,7 @@ import { APP_SCOPE, BoundedMap } from './numbered.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import type { Application, NumberedPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
+import { decideCas } from '../storage/cas.js';
 
 export type ApplicationView = Application & { chatsCount: number };
 
@@ -64,7 +65,12 @@ export class ApplicationService {
         if (!matches(cond.ifMatch, app.version)) throw new Stale(await view());
       }
       const at = new Date();
-      if (await this.store.rename(token, name, app.version, at)) {
+      // An unknown outcome is settled by a SERIAL read that looks for our own write (version, name, time).
+      const applied = await decideCas(() => this.store.rename(token, name, app.version, at), async () => {
+        const now = await this.store.find(token, true);
+        return now?.version === app.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime();
+      });
+      if (applied) {
         return { ...app, name, version: app.version + 1, updatedAt: at, chatsCount: await this.counts.total(app.appId, APP_SCOPE) };
       }
     }

@@ -9,6 +9,7 @@ import { APP_SCOPE, BoundedMap, numberBucket, pageByNumber } from './numbered.js
 import type { Chat, NumberedPage } from './types.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
+import { decideCas } from '../storage/cas.js';
 
 export type ChatView = Chat & { messagesCount: number };
 
@@ -75,7 +76,11 @@ export class ChatService {
         throw new Stale({ ...chat, messagesCount: await this.counts.total(appId, number) });
       }
       const at = new Date();
-      if (await this.store.rename(appId, number, name, chat.version, at)) {
+      const applied = await decideCas(() => this.store.rename(appId, number, name, chat.version, at), async () => {
+        const now = await this.store.find(appId, number, true);
+        return now?.version === chat.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime();
+      });
+      if (applied) {
         await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,
           version: chat.version + 1, at: at.getTime() });
         return { ...chat, name, version: chat.version + 1, updatedAt: at, messagesCount: await this.counts.total(appId, number) };

@@ -54,6 +54,18 @@ describe('editing under injected faults', () => {
       (err: unknown) => err instanceof AppError && err.status === 404);
   });
 
+  it('when an applied application or chat rename\'s answer is lost, then it answers its new version, not a 412', async () => {
+    const lost = new Set(['chat_app_rename', 'chat_rename']);
+    const faulty = faultyDb(db, { afterSend: (st) => {
+      if (lost.delete(st)) throw new CasOutcomeUnknown(st);
+    } });
+    const chats = chatsOver(faulty.db);
+    const m = await message(chats);
+    assert.equal((await chats.applications.rename(m.token, 'renamed', { ifMatch: [1], leaseToken: null })).version, 2);
+    assert.equal((await chats.chats.rename(m.token, m.chat, 'renamed', { ifMatch: [1], leaseToken: null })).version, 2);
+    assert.equal(lost.size, 0, 'both answers were lost');
+  });
+
   it('when an edit\'s write never reached Cassandra, then the read shows it unapplied and the edit is tried again', async () => {
     let fail = true;
     const faulty = faultyDb(db, { beforeSend: (st) => {
