@@ -8,9 +8,10 @@ import { publicPart, type ChatMessage, type StoredMessage } from './types.js';
 
 /**
  * Rounds of read + conditional write one change may take before it gives up (409): each lost round means
- * another change was applied, so 20 racing plain edits all land within 20 rounds.
+ * another change was applied. With the pauses below, 32 plain editors on one message gave up 5 times in ~2,300
+ * edits (0.2 %) at 40 rounds; one editor at a time (the lease's use) never loses a round.
  */
-const MAX_ROUNDS = 25;
+const MAX_ROUNDS = 40;
 
 
 /**
@@ -44,6 +45,7 @@ export class ChatMessageEditor {
         return this.edited(appId, token, chat, { ...current, body, version: current.version + 1, updatedAt: at });
       }
       sent = { version: current.version, at };
+      await backOff(round);
     }
     throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
   }
@@ -72,6 +74,7 @@ export class ChatMessageEditor {
           async () => (await this.store.find(appId, chat, number, true))?.deletedAt?.getTime() === change.at.getTime());
         if (applied) deleted = current.version;
       }
+      if (deleted === null) await backOff(round);
       if (deleted !== null) {
         // A delete entry's version is the deleted row's version (last live version + 1): a late upsert entry
         // of an older version can never win over it in a consumer that keeps the highest version.
@@ -93,3 +96,11 @@ export class ChatMessageEditor {
 }
 
 const applied_ = (r: CasResult): boolean => r.applied;
+
+/**
+ * After a lost round: editors racing on one message otherwise retry in lock step and keep preempting each
+ * other's Paxos rounds. Measured with 32 plain editors on one message (scripts/bench-edits.ts): no pause, 25
+ * rounds: ~17 % gave up; up to 2 ms × round: ~7 %; up to 5 ms × round (at most 50 ms), 40 rounds: 0.2 %.
+ */
+const backOff = (round: number): Promise<void> =>
+  round === 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 5 * round)));
