@@ -188,6 +188,22 @@ describe('editing chat messages: versions, If-Match, edit leases, delete', () =>
     ], 'every create, edit and delete is in the change log for the indexer');
   });
 
+  it('when the lease holder deletes, or a create is retried with its Idempotency-Key after a delete, then the number stays gone', async () => {
+    const token = await newApp(base);
+    const chat = await newChat(base, token);
+    const messages = `/applications/${token}/chats/${chat}/messages`;
+    const key = { 'idempotency-key': `edit-${Date.now()}` };
+    const first = await call(base, 'POST', messages, { body: 'once' }, key);
+    assert.equal(first.status, 201);
+    const lease = await call(base, 'POST', `${messages}/${first.body.number}/lease`);
+    const holder = { 'lease-token': lease.body.lease_token as string };
+    assert.equal((await call(base, 'DELETE', `${messages}/${first.body.number}`, undefined, holder)).status, 204);
+    const retry = await call(base, 'POST', messages, { body: 'once' }, key);
+    assert.equal(retry.status, 404, 'the retry finds its message deleted instead of writing it again');
+    assert.equal((await call(base, 'GET', `${messages}/${first.body.number}`)).status, 404);
+    assert.equal((await call(base, 'POST', messages, { body: 'next' })).body.number, first.body.number + 1);
+  });
+
   it('when an application or chat is renamed with If-Match, then the same version rules apply', async () => {
     const token = await newApp(base, 'v');
     const app = await call(base, 'GET', `/applications/${token}`);
