@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { EXTERNAL_BASE_URL, externalServer } from './external.js';
 
 /** Response shapes of the contract. */
 export type Listed = Array<{ id: number; text: string }>;
@@ -35,7 +36,12 @@ export function ensureSchema(config = testConfig()): Promise<void> {
   return migrated;
 }
 
+/** An in-process server on its own port, or (TEST_BASE_URL set) the service already running there. */
 export async function startTestServer(overrides: Record<string, string> = {}): Promise<RunningServer> {
+  if (EXTERNAL_BASE_URL) {
+    await waitReady(EXTERNAL_BASE_URL);
+    return externalServer(EXTERNAL_BASE_URL, testConfig(), log, overrides);
+  }
   const config = testConfig(overrides);
   await ensureSchema(config);
   const server = await startServer(config, log);
