@@ -53,7 +53,8 @@ cp -r "$LIB_DIR" "$mnt/opt/ephemera-cache/cassandra-$CASSANDRA_VERSION/lib"
 touch "$mnt/opt/ephemera-cache/cassandra-$CASSANDRA_VERSION/.resolved"
 install -m 0755 "$REPO_ROOT/scripts/cassandra.sh" "$mnt/opt/ephemera/scripts/cassandra.sh"
 chown -R "$CASSANDRA_UID:$CASSANDRA_UID" "$mnt/var/lib/cassandra"
-out=$(chroot "$mnt" /opt/java/bin/java -version 2>&1) || die "java does not run inside the image: $out"
+# (LD_LIBRARY_PATH: java finds libjli through $ORIGIN, which needs /proc, absent in a bare chroot.)
+out=$(chroot "$mnt" /usr/bin/env LD_LIBRARY_PATH=/opt/java/lib /opt/java/bin/java -version 2>&1) || die "java does not run inside the image: $out"
 bb umount "$ctr" >/dev/null
 bb config --user "$CASSANDRA_UID:$CASSANDRA_UID" --workingdir /var/lib/cassandra \
   --env JAVA_HOME=/opt/java --env EPHEMERA_CACHE=/opt/ephemera-cache --env CASSANDRA_HOME_DIR=/var/lib/cassandra \
