@@ -8,7 +8,8 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 NODE_TESTS ?= test/*.test.ts
 
 .PHONY: help deps build run serve migrate archive test lint typecheck test-unit test-node \
-        k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
+        k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
+        cassandra-image skaffold \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
@@ -71,7 +72,10 @@ prometheus-down: ## stop it
 tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate into $(EPHEMERA_CACHE)/bin
 	scripts/tools.sh all
 
-chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.34 + CRDs), helm-unittest
+skaffold: ## build skaffold v2.24.0 from its Go module once (~12 CPU-minutes); chart-test then runs its checks
+	scripts/tools.sh skaffold
+
+chart-test: ## Helm chart: lint, render, strict validation (k8s 1.31-1.34 + CRDs), dashboard model, skaffold (if built), helm-unittest
 	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate
 	scripts/chart-test.sh
 
@@ -107,10 +111,25 @@ test-k8s: deps ## chart install/upgrade/uninstall, CronJob -> Job, archiver Leas
 image: ## build the container image offline with buildah (as root; base image built locally once)
 	scripts/image.sh build
 
-test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
+test-image: deps cassandra-up image ## the image under podman (runc, read-only, uid 10001, no caps): migrate, serve, round trip, SIGTERM
 	scripts/image.sh test
 
-test: deps lint typecheck test-unit cassandra-up promtool-test chart-test test-node test-faults loadtest-smoke test-image ## everything CI runs
+cassandra-image: ## local stand-in for cassandra:5.0 from the cached Maven jars (for compose without a registry)
+	scripts/cassandra-image.sh
+
+compose-config: ## validate compose.yaml (+ compose.hostnet.yaml, + profile search) with docker-compose config -q
+	scripts/compose.sh config
+
+test-compose: deps ## compose stack under podman's Docker API: up --wait, API conformance + archiver, down -v
+	scripts/compose.sh test
+
+compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1:18180), left running
+	scripts/compose.sh up
+
+compose-down: ## stop it and drop its volumes
+	scripts/compose.sh down
+
+test: deps lint typecheck test-unit cassandra-up promtool-test chart-test compose-config test-node test-faults loadtest-smoke test-image ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output
