@@ -55,7 +55,8 @@ start_service() {
   mkdir -p "$RUN_DIR"
   if [[ -S $SOCK ]] && curl -fsS --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1; then return 0; fi
   rm -f "$SOCK"
-  pm system service --time=0 "unix://$SOCK" >"$RUN_DIR/podman-service.log" 2>&1 &
+  # Its own process group (setsid), so stop_service ends the wrapper script and podman together.
+  setsid scripts/image.sh podman system service --time=0 "unix://$SOCK" >"$RUN_DIR/podman-service.log" 2>&1 &
   echo $! >"$RUN_DIR/podman-service.pid"
   local i
   for i in $(seq 1 100); do
@@ -69,7 +70,11 @@ start_service() {
 stop_service() {
   local pid
   pid=$(cat "$RUN_DIR/podman-service.pid" 2>/dev/null || true)
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
+  if [[ -n $pid ]]; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   rm -f "$RUN_DIR/podman-service.pid" "$SOCK"
 }
 
@@ -97,7 +102,12 @@ up() {
   start_service
   healthcheck_loop & HC_PID=$!
   say "up -d --wait ($CASSANDRA_IMAGE, $EPHEMERA_IMAGE; CQL 127.0.0.1:$CASSANDRA_PORT, API 127.0.0.1:$API_PORT)"
-  dc up -d --wait --wait-timeout "${COMPOSE_WAIT_TIMEOUT:-400}"
+  local rc=0
+  dc up -d --wait --wait-timeout "${COMPOSE_WAIT_TIMEOUT:-400}" || rc=$?
+  # Health only gates start-up (depends_on); nothing reads it afterwards.
+  kill "$HC_PID" 2>/dev/null || true
+  HC_PID=
+  if ((rc)); then dc ps -a >&2 || true; dc logs --no-color --tail 40 >&2 || true; return "$rc"; fi
 }
 
 down() {
@@ -128,7 +138,7 @@ cmd=${1:-test}
 case $cmd in
   config) validate ;;
   test) run_tests ;;
-  up) up; dc ps ;;
+  up) up; dc ps; say "left running; DOCKER_HOST=unix://$SOCK; stop with scripts/compose.sh down" ;;
   down) start_service; down ;;
   ps|logs) start_service; shift; dc "$cmd" "$@" ;;
   *) sed -n '2,15p' "$0" >&2; exit 64 ;;
