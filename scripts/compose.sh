@@ -42,6 +42,21 @@ validate() {
   docker-compose -f compose.yaml config -q
   docker-compose "${FILES[@]}" config -q
   docker-compose -f compose.yaml --profile search config -q
+  # The file's own rules, on the resolved model (every profile): nothing privileged, every service limited,
+  # the app services hardened like the chart, data only in named volumes.
+  docker-compose -f compose.yaml --profile '*' config --format json | node -e '
+    const m = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+    const bad = [];
+    for (const [name, s] of Object.entries(m.services)) {
+      if (s.privileged) bad.push(`${name}: privileged`);
+      const lim = s.deploy?.resources?.limits ?? {};
+      if (!lim.cpus || !lim.memory) bad.push(`${name}: no cpu/memory limit`);
+      for (const v of s.volumes ?? []) if (v.type !== "volume") bad.push(`${name}: ${v.type} mount ${v.target}`);
+      if (String(s.image).includes("ephemera:") && !(s.read_only && s.user === "10001:10001" && s.cap_drop?.includes("ALL")))
+        bad.push(`${name}: app container not read-only/uid 10001/cap_drop ALL`);
+    }
+    if (bad.length) { console.error(bad.join("\n")); process.exit(1); }
+    console.log(`compose rules: ${Object.keys(m.services).length} services limited, none privileged, app containers hardened`);'
   # Negative control: the validator must reject a misspelt service key.
   local bad; bad=$(mktemp "${TMPDIR:-/tmp}/compose-bad.XXXXXX.yaml")
   sed 's/^    stop_grace_period: 15s$/    stop_grace_periodd: 15s/' compose.yaml >"$bad"
