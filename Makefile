@@ -9,7 +9,7 @@ NODE_TESTS ?= test/*.test.ts
 
 .PHONY: help deps build run serve migrate archive test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
-        cassandra-image skaffold \
+        cassandra-image skaffold skaffold-check \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
@@ -72,10 +72,13 @@ prometheus-down: ## stop it
 tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate into $(EPHEMERA_CACHE)/bin
 	scripts/tools.sh all
 
-skaffold: ## build skaffold v2.24.0 from its Go module once (~12 CPU-minutes); chart-test then runs its checks
+skaffold: ## build skaffold v2.24.0 from its Go module once (~12 CPU-minutes); skaffold-check then runs
 	scripts/tools.sh skaffold
 
-chart-test: ## Helm chart: lint, render, strict validation (k8s 1.31-1.34 + CRDs), dashboard model, skaffold (if built), helm-unittest
+skaffold-check: ## skaffold diagnose, build --dry-run, render (validated like the chart); only if skaffold is built
+	scripts/skaffold-check.sh
+
+chart-test: ## Helm chart: lint, render, strict validation (k8s 1.31-1.34 + CRDs), dashboard model, helm-unittest
 	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate
 	scripts/chart-test.sh
 
@@ -129,7 +132,7 @@ compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1
 compose-down: ## stop it and drop its volumes
 	scripts/compose.sh down
 
-test: deps lint typecheck test-unit cassandra-up promtool-test chart-test compose-config test-node test-faults loadtest-smoke test-image ## everything CI runs
+test: deps lint typecheck test-unit cassandra-up promtool-test chart-test compose-config test-node test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

@@ -10,8 +10,7 @@
 #   4. skaffold.yaml against the shared skaffold JSON schema
 #   4b. files/dashboard.json against Grafana's dashboard model (scripts/dashboard-check: Apache-2.0
 #       grafana-foundation-sdk, strict decoding + Validate())
-#   4c. skaffold diagnose --yaml-only / build --dry-run / render, the render validated like the chart
-#       (only where scripts/tools.sh has built skaffold: see SKAFFOLD_CHECKS)
+#   (skaffold's own checks of skaffold.yaml: scripts/skaffold-check.sh, make skaffold-check)
 #   5. negative controls: each validator must reject a deliberately broken input
 #   6. helm-unittest suites in charts/ephemera/tests
 # Needs scripts/tools.sh (run here; cached). Exits non-zero on any failure.
@@ -140,8 +139,6 @@ if (cd scripts/dashboard-check && CGO_ENABLED=0 go build -o "$DASHBOARD_CHECK" .
 else
   bad "build scripts/dashboard-check"; sed 's/^/         /' "$WORK/dashboard-build.log" | tail -20
 fi
-
-source scripts/skaffold-check.sh
 
 step "negative controls (each must be rejected)"
 prod=$WORK/rendered-production-$highest.yaml
