@@ -145,6 +145,13 @@ run_tests() {
   COMPOSE_ARCHIVER_URL=http://127.0.0.1:$ARCHIVER_PORT \
     node --import tsx --test --test-concurrency=1 --test-reporter=spec test/api.test.ts test/compose/*.test.ts || rc=$?
   if ((rc)); then dc logs --no-color --tail 60 >&2 || true; fi
+  # docker compose stop: SIGTERM, SIGKILL only after stop_grace_period (15 s); both drain and exit 0.
+  dc stop api archiver
+  local svc code
+  for svc in api archiver; do
+    code=$(pm inspect --format '{{.State.ExitCode}}' "$PROJECT-$svc-1")
+    if [[ $code == 0 ]]; then say "$svc stopped on SIGTERM with exit 0"; else say "FAIL: $svc exit $code after stop"; rc=1; fi
+  done
   say "tests done (rc $rc) in $((SECONDS - t0)) s; tearing down"
   return "$rc"
 }
