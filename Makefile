@@ -8,7 +8,8 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
-        k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
+        k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
+        cassandra-image skaffold skaffold-check \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
         search-up search-down search-status search-reset test-search bench-search \
         openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
@@ -97,7 +98,13 @@ prometheus-down: ## stop it
 tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate, vegeta into $(EPHEMERA_CACHE)/bin
 	scripts/tools.sh all
 
-chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.34 + CRDs), helm-unittest
+skaffold: ## build skaffold v2.24.0 from its Go module once (~12 CPU-minutes); skaffold-check then runs
+	scripts/tools.sh skaffold
+
+skaffold-check: ## skaffold diagnose, build --dry-run, render (validated like the chart); only if skaffold is built
+	scripts/skaffold-check.sh
+
+chart-test: ## Helm chart: lint, render, strict validation (k8s 1.31-1.34 + CRDs), dashboard model, helm-unittest
 	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate
 	scripts/chart-test.sh
 
@@ -144,10 +151,25 @@ test-k8s: deps ## chart install/upgrade/uninstall, CronJob -> Job, archiver Leas
 image: ## build the container image offline with buildah (as root; base image built locally once)
 	scripts/image.sh build
 
-test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
+test-image: deps cassandra-up image ## the image under podman (runc, read-only, uid 10001, no caps): migrate, serve, round trip, SIGTERM
 	scripts/image.sh test
 
-test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up license-check promtool-test chart-test test-node test-search test-faults loadtest-smoke test-image ## everything CI runs
+cassandra-image: ## local stand-in for cassandra:5.0 from the cached Maven jars (for compose without a registry)
+	scripts/cassandra-image.sh
+
+compose-config: ## validate compose.yaml (+ compose.hostnet.yaml, + profile search) with docker-compose config -q
+	scripts/compose.sh config
+
+test-compose: deps ## compose stack under podman's Docker API: up --wait, API conformance + archiver, down -v
+	scripts/compose.sh test
+
+compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1:18180), left running
+	scripts/compose.sh up
+
+compose-down: ## stop it and drop its volumes
+	scripts/compose.sh down
+
+test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up license-check promtool-test chart-test compose-config test-node test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { checkResponse } from './contract.js';
 
 export { contractFetch } from './contract.js';
+import { EXTERNAL_BASE_URL, externalServer } from './external.js';
 
 /** Response shapes of the contract. */
 export type Listed = Array<{ id: number; text: string }>;
@@ -39,7 +40,12 @@ export function ensureSchema(config = testConfig()): Promise<void> {
   return migrated;
 }
 
+/** An in-process server on its own port, or (TEST_BASE_URL set) the service already running there. */
 export async function startTestServer(overrides: Record<string, string> = {}): Promise<RunningServer> {
+  if (EXTERNAL_BASE_URL) {
+    await waitReady(EXTERNAL_BASE_URL);
+    return externalServer(EXTERNAL_BASE_URL, testConfig(), log, overrides);
+  }
   const config = testConfig(overrides);
   await ensureSchema(config);
   const server = await startServer(config, log);
