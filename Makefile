@@ -44,7 +44,7 @@ search-status: ## say what runs where
 search-reset: ## stop OpenSearch and wipe its data
 	scripts/opensearch.sh reset
 
-migrate: build cassandra-up ## apply CQL migrations
+migrate: build cassandra-up search-up ## apply CQL migrations and the search index migration
 	node dist/cli.js migrate
 
 run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
