@@ -5,7 +5,8 @@ import { call, newApp, newChat, pool } from '../chats/support.js';
 import type { RunningServer } from '../../src/server.js';
 import { startIndexerLoop } from '../../src/workers/indexer-run.js';
 import { log } from '../support/harness.js';
-import { dropIndex, freshIndex } from './support.js';
+import { spawnCli } from '../support/processes.js';
+import { dropIndex, freshIndex, testSearch } from './support.js';
 import { closedPort, eventually, indexerEnv, indexerPrefix, indexerWorker, searchAll } from './indexer-support.js';
 
 const A1 = ['Hello world', 'HELLO there', 'a shell script', 'ÄRGER im Büro', 'Straße 5', 'what?! (really)', 'ab'];
@@ -106,6 +107,22 @@ describe('GET .../chats/:number/messages/search, fed by the indexer from the cha
       const r = await call(server.url, 'GET', `${base}/1/messages/search${qs}`);
       assert.equal(r.status, 400, qs);
       assert.equal(r.body.error.code, 'invalid_query');
+    }
+  });
+
+  it('when `ephemera reindex --token` rebuilds a fresh index from Cassandra, then it holds exactly that application', async () => {
+    const other = indexerPrefix();
+    const rebuilt = testSearch({}, other);
+    try {
+      const run = await spawnCli(['reindex', '--token', tokenA], indexerEnv(other));
+      assert.equal(await run.exited, 0, run.logs.join('\n'));
+      await rebuilt.client.request('refresh', 'POST', `/${other}-messages/_refresh`);
+      const page = await rebuilt.searcher.searchMessages({ token: tokenA, chat: 1, q: 'ell', limit: 100 });
+      assert.deepEqual(page.messages.map((m) => m.body), ['Hello world', 'HELLO there', 'a shell script']);
+      assert.equal((await rebuilt.searcher.searchMessages({ token: tokenA, chat: 2, q: 'hello', limit: 100 })).messages.length, 1);
+      assert.equal((await rebuilt.searcher.searchMessages({ token: tokenB, chat: 1, q: 'hello', limit: 100 })).messages.length, 0);
+    } finally {
+      await dropIndex(rebuilt, other);
     }
   });
 
