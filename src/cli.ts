@@ -18,7 +18,8 @@ Commands:
                                       --workers (or WORKERS), n processes share the port (one per core
                                       with auto) and their summed metrics are on $METRICS_PORT
   migrate                             create keyspaces and apply pending CQL migrations, then create the
-                                      current search index version and its alias in OpenSearch (idempotent)
+                                      current search index version and its alias in OpenSearch (idempotent;
+                                      OpenSearch unreachable: a warning, the indexer creates it later)
   archive                             one archiver pass: move timed-out messages from hot to cold storage
                                       exit 0 done, 1 failed, 2 another archiver holds the lock
   counts [--every <seconds>] [--once]
@@ -177,8 +178,15 @@ async function migrateCommand(config: Config, log: Logger): Promise<number> {
     const { applied, version } = await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
     log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema already current');
     const { createSearch } = await import('./search/search.js');
-    const search = await createSearch(config, log).migrate();
-    log.info(search, 'search index current');
+    const { AppError } = await import('./errors.js');
+    try {
+      log.info(await createSearch(config, log).migrate(), 'search index current');
+    } catch (err) {
+      // Search is not on the path of any other endpoint: an unreachable OpenSearch must not block a deploy. The
+      // indexer runs the same migration before its first pass, so the index appears once OpenSearch answers.
+      if (!(err instanceof AppError && err.status === 503)) throw err;
+      log.warn({ err: err.message }, 'search index not migrated (OpenSearch unavailable); the indexer will create it');
+    }
     return 0;
   } catch (err) {
     log.error({ err }, 'migration failed');

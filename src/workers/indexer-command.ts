@@ -21,7 +21,8 @@ export function indexerSettings(config: Config): IndexerSettings {
 /** `serve --index-every`: the indexer loop inside the service process (local runs). */
 export function startIndexer(db: Db, config: Config, log: Logger, everySeconds: number, search?: Search) {
   const settings = indexerSettings(config);
-  const worker = new SearchIndexerWorker(db, (search ?? createSearch(config, log)).indexer, settings, log);
+  const s = search ?? createSearch(config, log);
+  const worker = new SearchIndexerWorker(db, s.indexer, settings, log, () => s.migrate());
   return startIndexerLoop(worker, settings.consumer, log, everySeconds);
 }
 
@@ -32,7 +33,8 @@ export async function indexCommand(config: Config, log: Logger, opts: { every: n
     await db.connect();
     if (opts.once) {
       const settings = indexerSettings(config);
-      const worker = new SearchIndexerWorker(db, createSearch(config, log).indexer, settings, log);
+      const search = createSearch(config, log);
+      const worker = new SearchIndexerWorker(db, search.indexer, settings, log, () => search.migrate());
       return (await indexerPass(worker, settings.consumer, log)) === 'success' ? 0 : 1;
     }
     const loop = startIndexer(db, config, log, opts.every);

@@ -36,14 +36,23 @@ export const indexerConsumer = (indexPrefix: string) => `search-indexer:${indexP
 export class SearchIndexerWorker {
   readonly changes: ChangeLog;
   private readonly messages: ChatMessageStore;
+  private prepared = false;
 
+  /**
+   * `prepare` runs before the first pass until it succeeds: the search migration, so an index that `ephemera
+   * migrate` could not create (OpenSearch was down) or that was lost is created by the indexer itself.
+   */
   constructor(db: Db, private readonly indexer: MessageIndexer, private readonly settings: IndexerSettings,
-    private readonly log: Logger) {
+    private readonly log: Logger, private readonly prepare: () => Promise<unknown> = async () => undefined) {
     this.changes = changeLog(db, settings.logRetentionSeconds);
     this.messages = new ChatMessageStore(db);
   }
 
-  consumeLog(now?: number): Promise<ConsumeResult | null> {
+  async consumeLog(now?: number): Promise<ConsumeResult | null> {
+    if (!this.prepared) {
+      await this.prepare();
+      this.prepared = true;
+    }
     return this.changes.consume(this.settings.consumer, async (entries) => { await this.applyEntries(entries); }, {
       holder: this.settings.holder, lockTtlSeconds: this.settings.lockTtlSeconds, now, backlogBuckets: BACKLOG_BUCKETS,
     });

@@ -73,6 +73,22 @@ describe('indexer faults: OpenSearch unreachable, indexer SIGKILLed', () => {
     }
   });
 
+  it('when migrate cannot reach OpenSearch, then it still succeeds and the indexer creates the index itself', async () => {
+    const fresh = indexerPrefix();
+    const freshSearch = indexerWorker(server.db, fresh).search;
+    try {
+      const migrate = await spawnCli(['migrate'], { ...indexerEnv(fresh), OPENSEARCH_URL: `http://127.0.0.1:${await closedPort()}` });
+      assert.equal(await migrate.exited, 0, migrate.logs.join('\n'));
+      assert.ok(migrate.logs.some((l) => l.includes('the indexer will create it')));
+      const once = await spawnCli(['index', '--once'], indexerEnv(fresh));
+      assert.equal(await once.exited, 0, once.logs.join('\n'));
+      const alias = await freshSearch.client.request('get_alias', 'GET', `/_alias/${messagesAlias(fresh)}`);
+      assert.deepEqual(Object.keys(alias.body as object), [`${fresh}-messages-v1`]);
+    } finally {
+      await dropIndex(freshSearch, fresh);
+    }
+  });
+
   it('when the indexer is SIGKILLed while applying, then a new one loses nothing and duplicates nothing', async () => {
     const token = await newApp(server.url);
     const chats = [await newChat(server.url, token), await newChat(server.url, token)];
