@@ -11,7 +11,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
         cassandra-up cassandra-down cassandra-status cassandra-reset \
-        search-up search-down search-status search-reset test-search bench-search \
+        search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
         openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
@@ -45,19 +45,22 @@ search-status: ## say what runs where
 search-reset: ## stop OpenSearch and wipe its data
 	scripts/opensearch.sh reset
 
-migrate: build cassandra-up ## apply CQL migrations
+migrate: build cassandra-up search-up ## apply CQL migrations and the search index migration
 	node dist/cli.js migrate
 
 run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
 	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30} \
-	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5}
+	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1}
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive
 
 counts: build cassandra-up ## one chat counts pass and a full reconciliation against the local stack
 	node dist/cli.js counts --once
+
+reindex: build cassandra-up search-up ## rebuild the local search index from Cassandra (TOKEN=... for one application)
+	node dist/cli.js reindex $${TOKEN:+--token $$TOKEN}
 
 lint: deps ## eslint
 	npx eslint .
@@ -80,7 +83,7 @@ docs-screenshot: deps cassandra-up chromium ## refresh docs/api-docs.png from th
 test-node: deps cassandra-up chromium ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
-test-search: deps search-up ## search suites against the real OpenSearch
+test-search: deps cassandra-up search-up ## search suites (index, endpoint, indexer faults) against the real OpenSearch and Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search/*.test.ts
 
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
@@ -120,6 +123,9 @@ bench-archiver: deps cassandra-up ## messages archived per second vs raw cold wr
 
 bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p50/p99, search latency
 	npx tsx scripts/bench-search.ts --messages $${MESSAGES:-20000}
+
+bench-freshness: deps cassandra-up search-up ## search freshness: create's 201 -> first search hit, p50/p99 at RATE (50)/s for DURATION (30) s
+	npx tsx scripts/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30}
 
 loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke

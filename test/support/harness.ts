@@ -18,6 +18,8 @@ export type MessageView = { username: string; text: string; expiration_date: str
 export const TEST_ENV: Record<string, string> = {
   CASSANDRA_HOT_KEYSPACE: process.env.TEST_HOT_KEYSPACE ?? 'ephemera_test_hot',
   CASSANDRA_COLD_KEYSPACE: process.env.TEST_COLD_KEYSPACE ?? 'ephemera_test_cold',
+  // Never make run's index (`ephemera`): services and `migrate` children of the tests use their own prefix.
+  OPENSEARCH_INDEX_PREFIX: process.env.TEST_SEARCH_PREFIX ?? 'ephemera_test',
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   PORT: '0',
   HOST: '127.0.0.1',
