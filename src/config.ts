@@ -103,6 +103,8 @@ const schema = z.object({
   REQUIRE_IF_MATCH: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   COUNTS_RECONCILE_SECONDS: int(60, 3600).default(1800),
   COUNTS_LOCK_TTL_SECONDS: int(5).default(30),
+  // A SIGKILLed indexer's lock blocks the next one this long (2 s minimum: one renewal per bucket must fit).
+  SEARCH_INDEXER_LOCK_TTL_SECONDS: int(2).default(30),
 }).superRefine((c, ctx) => {
   if (c.WORKERS > 1 && c.METRICS_PORT === 0) {
     ctx.addIssue({
