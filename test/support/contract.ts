@@ -30,9 +30,11 @@ function contractFor(origin: string): Promise<Contract> {
       const ajv = new Ajv2020({ strict: false, allErrors: true });
       addFormats(ajv);
       ajv.addSchema(doc, DOC_ID);
-      // Literal templates before parameterised ones, so /docs never matches as /docs/{x}.
+      // Templates with fewer parameters first, so /docs never matches as /docs/{x}, nor .../messages/search as
+      // .../messages/{message} (a literal segment wins, as OpenAPI says).
+      const params = (path: string) => path.split('{').length;
       const templates = Object.keys(doc.paths as Json)
-        .sort((a, b) => Number(a.includes('{')) - Number(b.includes('{')))
+        .sort((a, b) => params(a) - params(b))
         .map((path) => ({ path, re: new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
       return { doc, ajv, templates };
     })();

@@ -38,6 +38,10 @@ export function applicationsComponents(limits: ApplicationsLimits): Partial<Comp
         body: { type: 'string', minLength: 1, description: `1..${limits.CHAT_MAX_BODY_BYTES} bytes of UTF-8.` },
         version, created_at: time('Created'), updated_at: time('Last edited'),
       }),
+      SearchHit: object(['number', 'body', 'version', 'created_at', 'updated_at'], {
+        number: number('message'), body: { type: 'string' }, version,
+        created_at: { type: ['string', 'null'], format: 'date-time' }, updated_at: { type: ['string', 'null'], format: 'date-time' },
+      }),
       EditLease: object(['lease_token', 'expires_at'], {
         lease_token: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'Send it as Lease-Token to edit, delete, renew or release.' },
         expires_at: time('When the lease ends by itself (at most 1 s later)'),

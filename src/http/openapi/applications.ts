@@ -147,6 +147,23 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
           400: bad(['invalid_limit', 'invalid_after', 'invalid_number']), ...errors('No such application or chat.') },
       }),
     };
+    const search = (name: string) => op(id(name), 'Search a chat\'s messages',
+      'Messages whose body contains q (case-insensitive, Unicode folding), by number ascending, fed from the change ' +
+      'log by the search indexer (follows creates, edits and deletes by seconds). 503 search_unavailable when ' +
+      'OpenSearch is down.', {
+        parameters: [ref('parameters', 'Token'), ref('parameters', 'ChatNumber'),
+          { name: 'q', in: 'query', required: true, description: 'The substring.', schema: { type: 'string' } },
+          ref('parameters', 'Limit'), ref('parameters', 'After')],
+        responses: { 200: jsonResponse('A page of matches.', { type: 'array', items: ref('schemas', 'SearchHit') }, paged),
+          400: bad(['invalid_query', 'invalid_limit', 'invalid_after', 'invalid_number']),
+          404: errorResponse('No such application or chat.', ['not_found']),
+          503: errorResponse('Storage or OpenSearch is unavailable; retry.', ['unavailable', 'search_unavailable'],
+            { 'Retry-After': ref('headers', 'RetryAfter') }),
+          ...commonErrors() },
+      });
+    // Before the {message} template, which /messages/search would otherwise also match.
+    paths[`${chat}/messages/search`] = { get: search('searchChatMessages') };
+    paths[`${chat}/search`] = { get: search('searchChat') };
     paths[message] = {
       get: op(id('getChatMessage'), 'Read a message', 'One row read.', {
         parameters: messageParams(),
