@@ -25,6 +25,9 @@ CASSANDRA_TIMER_SLACK_NS=${CASSANDRA_TIMER_SLACK_NS:-500000}
 CASSANDRA_STOP_TIMEOUT=${CASSANDRA_STOP_TIMEOUT:-60}
 CASSANDRA_CLUSTER_NAME=EphemeraCluster
 CASSANDRA_HINTED_HANDOFF=true
+# A SIGKILLed node must come back with its schema (found: with unsafesystem it forgot the test keyspaces and
+# failed every read it took part in).
+CASSANDRA_UNSAFE_SYSTEM=false
 # Five seconds instead of 30: a restarted node needs less to learn the ring of two live peers on loopback.
 CASSANDRA_EXTRA_JVM_OPTS=(-Dcassandra.ring_delay_ms=5000)
 
@@ -97,7 +100,7 @@ addr_port_in_use() {
 # A hung JMX call must not hang the caller: every nodetool run is bounded.
 nodetool_cmd() {
   timeout 60 "$JAVA_BIN" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "-Dlogback.configurationFile=$CONF_DIR/logback.xml" \
-    -Dcassandra.logdir="$LOG_DIR" --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
+    -Dcassandra.logdir="$LOG_DIR/nodetool" --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
     --add-exports java.base/jdk.internal.misc=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED \
     --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED -cp "$CONF_DIR:$LIB_DIR/*" org.apache.cassandra.tools.NodeTool \
     -h 127.0.0.1 -p "$CASSANDRA_JMX_PORT" "$@"

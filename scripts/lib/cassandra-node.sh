@@ -301,9 +301,11 @@ jvm_options() {
     # quick single-node start-up
     -Dcassandra.skip_wait_for_gossip_to_settle=0
     -Dcassandra.load_ring_state=false
-    -Dcassandra.unsafesystem=true
     -Dcassandra.superuser_setup_delay_ms=0
   )
+  # System tables without the commit log start faster, but a killed node then forgets schema changes: only for
+  # the single node, which is never killed (CASSANDRA_UNSAFE_SYSTEM=false in scripts/cluster.sh).
+  [[ ${CASSANDRA_UNSAFE_SYSTEM:-true} == true ]] && JVM_OPTS+=(-Dcassandra.unsafesystem=true)
   # e.g. the cluster's shorter ring delay
   JVM_OPTS+=(${CASSANDRA_EXTRA_JVM_OPTS[@]+"${CASSANDRA_EXTRA_JVM_OPTS[@]}"})
   # The distribution adds these when a full JDK (javac) is present.
