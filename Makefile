@@ -9,7 +9,7 @@ NODE_TESTS ?= test/*.test.ts
 
 .PHONY: help deps build run serve migrate archive test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
-        cassandra-up cassandra-down cassandra-status cassandra-reset \
+        cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster \
         tools chart-test bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
 help: ## list targets
@@ -33,6 +33,13 @@ cassandra-status: ## say what runs where
 	scripts/cassandra.sh status
 cassandra-reset: ## stop Cassandra and wipe its data
 	scripts/cassandra.sh reset
+
+cluster-up: ## three-node Cassandra ring on 127.0.0.2-4 (CLUSTER_ADDRESSES), separate from cassandra-up
+	scripts/cluster.sh up
+cluster-down: ## stop the three nodes
+	scripts/cluster.sh down
+cluster-status: ## each node's pid, RSS and CQL answer, and the ring (UN/DN)
+	scripts/cluster.sh status
 
 migrate: build cassandra-up ## apply CQL migrations
 	node dist/cli.js migrate
@@ -58,6 +65,14 @@ test-node: deps cassandra-up ## node:test suites against the real Cassandra
 
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
+
+# Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
+# CLUSTER_KEEP=1, and keeps the test's exit status.
+test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node partitioned, under load; history checked
+	scripts/cluster.sh up
+	rc=0; node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
+	  test/cluster/*.test.ts || rc=$$?; \
+	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/cluster.sh down; fi; exit $$rc
 
 promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses
 	scripts/promtool-test.sh

@@ -3,10 +3,16 @@ import assert from 'node:assert/strict';
 import { uniqueUser } from '../support/harness.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { check, errorBurst } from './checker.js';
-import { cluster, historyFile, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable } from './cluster-control.js';
+import { cluster, historyFile, sleep, twoServices, unreadable } from './cluster-control.js';
 import { History } from './history.js';
 import { drain, startLoad } from './load.js';
 import { publish } from './report.js';
+
+/**
+ * A silent partition (dropped packets, no reset) costs a statement its full 2 s client timeout before the driver
+ * gives the node up, and a list runs several statements in sequence: measured slowest, see README.
+ */
+const PARTITION_SLOWEST_MS = 10_000;
 
 describe('one Cassandra node partitioned from its peers and the clients (RF 3, LOCAL_QUORUM)', () => {
   let a: ServiceProcess;
@@ -54,6 +60,6 @@ describe('one Cassandra node partitioned from its peers and the clients (RF 3, L
     assert.equal(report.inbox.duplicated, 0);
     assert.equal(report.inbox.unexpected, 0);
     assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
-    assert.ok(burst.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung (slowest ${burst.slowestMs} ms)`);
+    assert.ok(burst.slowestMs <= PARTITION_SLOWEST_MS, `no request hung (slowest ${burst.slowestMs} ms)`);
   });
 });
