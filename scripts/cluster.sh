@@ -262,6 +262,23 @@ cmd_heal() {
   fi
 }
 
+# SIGTERM to every running node at once (each drains for seconds), then wait for all.
+cmd_down() {
+  local n pid pids=() t0=$SECONDS
+  for n in 1 2 3; do
+    select_node "$n"
+    if pid=$(node_pid); then say "node $n ($HOST, pid $pid): SIGTERM"; kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+    rm -f "$PID_FILE"
+  done
+  for pid in ${pids[@]+"${pids[@]}"}; do
+    while kill -0 "$pid" 2>/dev/null; do
+      (( SECONDS - t0 < CASSANDRA_STOP_TIMEOUT )) || kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+    done
+  done
+  say "cluster stopped in $(( SECONDS - t0 ))s"
+}
+
 cmd_status() {
   local n pid rc=0 ver
   for n in 1 2 3; do
@@ -273,6 +290,7 @@ cmd_status() {
       echo "node $n  $HOST  stopped"; rc=3
     fi
   done
+  (( rc == 3 )) && [[ -z $(for n in 1 2 3; do select_node "$n"; node_pid || true; done) ]] && return 3
   check_java
   for n in 1 2 3; do
     if ring=$(ring_of "$n"); then
@@ -290,7 +308,7 @@ main() {
   [[ $# -gt 0 ]] && shift
   case $cmd in
     up)       cmd_up ;;
-    down)     for n in 3 2 1; do stop_one TERM "$n"; done ;;
+    down)     cmd_down ;;
     status)   cmd_status ;;
     cached)   [[ -f $LIB_MARKER && -f $LIB_DIR/cassandra-all-$CASSANDRA_VERSION.jar ]] ;;
     start)    check_java; resolve_libs; start_one "${1:?node number}"; wait_nodes "$1" ;;
@@ -299,7 +317,7 @@ main() {
     nodetool) check_java; select_node "${1:?node number}"; shift; nodetool_cmd "$@" ;;
     partition) cmd_partition "${1:?node number}" ;;
     heal)     cmd_heal "${1:?node number}"; check_java; wait_nodes "$1" ;;
-    reset)    for n in 3 2 1; do stop_one TERM "$n"; done; rm -rf "${CLUSTER_DIR:?}"; say "removed $CLUSTER_DIR" ;;
+    reset)    cmd_down; rm -rf "${CLUSTER_DIR:?}"; say "removed $CLUSTER_DIR" ;;
     -h|--help|help) usage ;;
     *)        usage >&2; exit 2 ;;
   esac
