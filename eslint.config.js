@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'loadtest/', 'charts/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'loadtest/k6/', 'loadtest/*.mjs', 'loadtest/results/', 'loadtest/data/', 'charts/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# Run a k6 script against a service this script starts itself (for `make test` / CI, where nothing serves yet),
-# or against BASE_URL when that is set.
+# Run a vegeta load test (loadtest/vegeta/attack.ts) against BASE_URL, or against a service this script starts
+# itself when BASE_URL is unset (for `make test` / CI, where nothing serves yet).
 #
-#   loadtest/run.sh smoke                 # loadtest/smoke.js against a fresh `node dist/cli.js serve`
-#   loadtest/run.sh mix -e RATE=500       # loadtest/mix.js; extra arguments go to `k6 run`
+#   loadtest/run.sh smoke                          # 20 req/s for 10 s, every response checked, own service
+#   RATE=500 DURATION=30s loadtest/run.sh mix      # the mix; settings as environment variables
 #   BASE_URL=http://127.0.0.1:8080 loadtest/run.sh mix
 #
 # The started service uses its own keyspaces (LOADTEST_HOT_KEYSPACE / LOADTEST_COLD_KEYSPACE, default
 # ephemera_perf_hot / ephemera_perf_cold, migrated first), listens on 127.0.0.1:${LOADTEST_PORT:-18090} and is
 # stopped with SIGTERM afterwards. Needs dist/ (npx tsc -p tsconfig.build.json) and a running Cassandra.
-# Exit status: k6's (0 pass, 99 a threshold failed, other = error).
+# vegeta is built once by scripts/tools.sh (go install, MIT). Exit status: 0 pass, 99 a threshold failed
+# (the report names it), other = error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-script=${1:?usage: loadtest/run.sh smoke|mix [k6 run options]}
-shift
-[[ -f loadtest/$script.js ]] || { echo "loadtest/run.sh: no loadtest/$script.js" >&2; exit 64; }
+scenario=${1:?usage: loadtest/run.sh smoke|mix}
+case $scenario in smoke | mix) ;; *) echo "loadtest/run.sh: unknown scenario $scenario (smoke|mix)" >&2; exit 64 ;; esac
 log() { printf '==> loadtest: %s\n' "$*" >&2; }
+
+scripts/tools.sh vegeta
 
 pid=
 # shellcheck disable=SC2317  # invoked by the EXIT trap
@@ -39,7 +41,8 @@ if [[ -z ${BASE_URL:-} ]]; then
   log "starting the service on 127.0.0.1:$port"
   PORT=$port HOST=127.0.0.1 LOG_LEVEL=${LOG_LEVEL:-warn} node dist/cli.js serve &
   pid=$!
-  BASE_URL=http://127.0.0.1:$port
+  export SERVICE_PID=$pid
+  export BASE_URL=http://127.0.0.1:$port
   for i in $(seq 1 120); do
     if curl -fsS "$BASE_URL/readyz" >/dev/null 2>&1; then break; fi
     kill -0 "$pid" 2>/dev/null || { echo "loadtest/run.sh: the service exited during start-up" >&2; exit 1; }
@@ -48,9 +51,9 @@ if [[ -z ${BASE_URL:-} ]]; then
   done
 fi
 
-log "k6 run loadtest/$script.js against $BASE_URL"
+log "$scenario against $BASE_URL"
 set +e
-scripts/k6.sh run -e "BASE_URL=$BASE_URL" "$@" "loadtest/$script.js"
+node --import tsx loadtest/vegeta/attack.ts "$scenario"
 code=$?
 set -e
 exit $code

@@ -2,8 +2,9 @@
  * `make bench` / `npx tsx scripts/bench.ts`: one run on this machine that measures
  *
  *   (a) the service: closed-loop maximum throughput per endpoint and for the mix (HTTP keep-alive, CONCURRENCY
- *       requests in flight), then the sustainable open-loop rate of the mix with k6 at stepped arrival rates
- *       (each step judged by loadtest/mix.js's thresholds: < 0.1 % failed, p95 < 25 ms, p99 < 50 ms, no drops);
+ *       requests in flight), then the sustainable open-loop rate of the mix with vegeta at stepped arrival rates
+ *       (each step judged by `make loadtest`'s thresholds: < 0.1 % failed, p95 < 25 ms, p99 < 50 ms, the
+ *       generator kept the rate);
  *   (b) the raw limit: the same work done by the data layer (src/inbox: MessageService over its stores,
  *       i.e. the same prepared CQL statements through cassandra-driver) in this process, without HTTP, at the
  *       same concurrency.
@@ -17,7 +18,7 @@
  *   WORKERS=1            >1: start it in cluster mode (serve --workers N; summed metrics on BENCH_PORT+1)
  *   CONCURRENCY=64       requests/operations in flight in the closed-loop phases
  *   OPS=20000            operations per closed-loop phase (create, get, mix; list = OPS/2 users)
- *   STEPS=100,250,500,750,1000,1250,1500,2000   k6 arrival rates (req/s); STEP_SECONDS=20; SKIP_K6=1 to skip
+ *   STEPS=100,250,500,750,1000,1250,1500,2000   vegeta arrival rates (req/s); STEP_SECONDS=20; SKIP_STEPS=1 to skip
  *   BENCH_NAME           output file name (default bench-<date>[-w<WORKERS>])
  *   CASSANDRA_*          as for the service; keyspaces default to ephemera_perf_hot / ephemera_perf_cold
  */
@@ -279,50 +280,45 @@ async function stopService(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-// ---- k6 steps ---------------------------------------------------------------------------------------------
+// ---- open-loop steps (vegeta) ------------------------------------------------------------------------------
 
-interface K6Digest {
-  rps: number; failed_rate: number; dropped_iterations: number; passed: boolean;
-  latency_ms: Record<string, number> | null; endpoints: Record<string, { rps: number; ms: Record<string, number> }>;
+interface LoadDigest {
+  rps: number; send_rate: number; failed_rate: number; passed: boolean; latency_ms: Record<string, number> | null;
+  endpoints: Record<string, { rps: number; ms: Record<string, number> }>;
+  thresholds: Array<{ name: string; ok: boolean }>; cpu: Record<string, number | null>;
 }
 
-async function k6Step(baseUrl: string, rate: number, servicePid: number | null, cassandraPid: number | null) {
-  const out = path.join(RESULTS, `${NAME}-k6-${rate}rps.json`);
-  const args = ['run', '--quiet', '-e', `RATE=${rate}`, '-e', `DURATION=${STEP_SECONDS}s`, '-e', `BASE_URL=${baseUrl}`,
-    '-e', `SUMMARY_JSON=${out}`, '-e', `USER_PREFIX=bench-${RUN}-k6-${rate}`, 'loadtest/mix.js'];
-  const baseline = await cassandraBaseline(cassandraPid);
-  const svc0 = servicePid ? cpuSeconds(servicePid) : 0;
-  const cas0 = cassandraPid ? cpuSeconds(cassandraPid) : 0;
+/**
+ * One step: loadtest/vegeta/attack.ts (the `make loadtest` runner) at `rate` for STEP_SECONDS. It measures the
+ * CPU per request of vegeta, its target generator, the service (SERVICE_PID) and Cassandra over the attack.
+ */
+async function loadStep(baseUrl: string, rate: number, servicePid: number | null) {
+  const out = path.join(RESULTS, `${NAME}-vegeta-${rate}rps.json`);
   const stall0 = cpuStallMicros();
   const t0 = Date.now();
-  const child = spawn(path.join(ROOT, 'scripts', 'k6.sh'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/vegeta/attack.ts', 'mix'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env, RATE: String(rate), DURATION: `${STEP_SECONDS}s`, BASE_URL: baseUrl, SUMMARY_JSON: out,
+      USER_PREFIX: `bench-${RUN}-v-${rate}`, ...(servicePid ? { SERVICE_PID: String(servicePid) } : {}),
+    },
+  });
   let text = '';
   child.stdout!.on('data', (c: Buffer) => { text += c.toString(); });
-  // k6.sh execs k6, so the child's pid is k6's: sample its CPU while it lives (/proc is gone after exit).
-  let k6Cpu = 0;
-  const poll = setInterval(() => { if (child.pid) k6Cpu = Math.max(k6Cpu, cpuSeconds(child.pid)); }, 500);
   const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)));
-  clearInterval(poll);
   const cpuStall = stallShare(stall0, Date.now() - t0);
-  const casCpu = cassandraPid ? cpuSeconds(cassandraPid) - cas0 : 0;
-  const wall = (Date.now() - t0) / 1000;
   if (code !== 0 && code !== 99) {
     process.stdout.write(text);
-    throw new Error(`k6 exited ${code}`);
+    throw new Error(`loadtest/vegeta/attack.ts exited ${code}`);
   }
-  const d = JSON.parse(readFileSync(out, 'utf8')) as K6Digest;
-  const n = d.rps * STEP_SECONDS;
+  const d = JSON.parse(readFileSync(out, 'utf8')) as LoadDigest;
   return {
-    target_rps: rate, exit_code: code, passed: d.passed, rps: round(d.rps), failed_rate: d.failed_rate,
-    dropped_iterations: d.dropped_iterations, latency_ms: d.latency_ms,
+    target_rps: rate, exit_code: code, passed: d.passed, rps: round(d.rps), send_rate: round(d.send_rate),
+    failed_rate: d.failed_rate, failed_thresholds: d.thresholds.filter((t) => !t.ok).map((t) => t.name),
+    latency_ms: d.latency_ms,
     endpoints: Object.fromEntries(Object.entries(d.endpoints).map(([k, v]) => [k, { rps: round(v.rps), ms: v.ms }])),
-    cpu: {
-      service_ms_per_req: servicePid ? round((cpuSeconds(servicePid) - svc0) * 1000 / n, 3) : null,
-      cassandra_ms_per_req: cassandraPid ? round((casCpu * 1000) / n, 3) : null,
-      cassandra_net_ms_per_req: cassandraPid ? round((Math.max(0, casCpu - baseline * wall) * 1000) / n, 3) : null,
-      cassandra_baseline_cores: cassandraPid ? round(baseline) : null,
-      k6_ms_per_req: round((k6Cpu * 1000) / n, 3),
-    },
+    cpu: d.cpu,
     load1: round(os.loadavg()[0]!),
     cpu_stall: cpuStall,
     summary: path.relative(ROOT, out),
@@ -381,16 +377,18 @@ async function main(): Promise<void> {
     }
     await lease.stop();
 
-    const steps: Awaited<ReturnType<typeof k6Step>>[] = [];
-    if (env.SKIP_K6 !== '1') {
+    const steps: Awaited<ReturnType<typeof loadStep>>[] = [];
+    if (env.SKIP_STEPS !== '1') {
       let failures = 0;
       for (const rate of STEPS) {
-        say(`k6 mix at ${rate} req/s for ${STEP_SECONDS}s`);
-        const st = await k6Step(baseUrl, rate, servicePid, cassandraPid);
+        say(`vegeta mix at ${rate} req/s for ${STEP_SECONDS}s`);
+        const st = await loadStep(baseUrl, rate, servicePid);
         steps.push(st);
         say(`   ${st.passed ? 'PASS' : 'FAIL'} ${st.rps} req/s, p50 ${st.latency_ms?.med} p95 ${st.latency_ms?.['p(95)']} `
-          + `p99 ${st.latency_ms?.['p(99)']} ms, failed ${(st.failed_rate * 100).toFixed(3)} %, dropped ${st.dropped_iterations}`
-          + `; CPU ms/req: service ${st.cpu.service_ms_per_req} cassandra ${st.cpu.cassandra_net_ms_per_req} (net) k6 ${st.cpu.k6_ms_per_req}`
+          + `p99 ${st.latency_ms?.['p(99)']} ms, failed ${(st.failed_rate * 100).toFixed(3)} %, sent at ${st.send_rate} req/s`
+          + `${st.failed_thresholds.length ? ` (failed: ${st.failed_thresholds.join(', ')})` : ''}`
+          + `; CPU ms/req: service ${st.cpu.service_ms_per_req} cassandra ${st.cpu.cassandra_net_ms_per_req} (net) `
+          + `vegeta ${st.cpu.vegeta_ms_per_req} generator ${st.cpu.generator_ms_per_req}`
           + `; CPU stall ${st.cpu_stall}`);
         failures = st.passed ? 0 : failures + 1;
         if (failures >= 2 || st.rps < rate * 0.8) break;
@@ -413,7 +411,8 @@ async function main(): Promise<void> {
         command: `npx tsx scripts/bench.ts${WORKERS > 1 ? ` (WORKERS=${WORKERS})` : ''}`,
       },
       closed_loop: closed,
-      k6_steps: steps,
+      load_generator: 'vegeta v12.13.0 (loadtest/vegeta/attack.ts)',
+      load_steps: steps,
       sustainable_rps: sustainable,
     };
     const file = path.join(RESULTS, `${NAME}.json`);

@@ -18,7 +18,8 @@ CASSANDRA_TIMER_SLACK_NS=${CASSANDRA_TIMER_SLACK_NS:-500000}
 CASSANDRA_START_TIMEOUT=${CASSANDRA_START_TIMEOUT:-300}
 CASSANDRA_STOP_TIMEOUT=${CASSANDRA_STOP_TIMEOUT:-60}
 
-readonly HOST=127.0.0.1
+# 127.0.0.1 unless a container image (scripts/cassandra-image.sh) says otherwise.
+readonly HOST=${CASSANDRA_LISTEN_ADDRESS:-127.0.0.1}
 readonly DATACENTER=datacenter1
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/cassandra-node.sh
@@ -36,6 +37,7 @@ Runs a single-node Apache Cassandra $CASSANDRA_VERSION on $HOST for local develo
 Commands:
   up       resolve the server jars once (Maven), start Cassandra in the background and
            wait until CQL answers. Reuses a healthy running node.
+  foreground  run it in the foreground (a container's entry point; exec java)
   down     stop it (SIGTERM, SIGKILL after \$CASSANDRA_STOP_TIMEOUT s)
   status   running or not, pid, ports, answered version, dirs, disk use
            (exit 0: running and answering, 1: process up but CQL not answering, 3: stopped)
@@ -231,6 +233,23 @@ stop_node() {
   say "stopped after $(( SECONDS - t0 ))s"
 }
 
+# In the foreground, as a container's main process (scripts/cassandra-image.sh): same config and JVM options
+# as `up`, no pid file, no readiness wait (the container's healthcheck does that); JVM_EXTRA_OPTS is appended
+# as in the official image. exec: the JVM is PID 1 and gets the runtime's SIGTERM.
+cmd_foreground() {
+  check_java
+  resolve_libs
+  write_config
+  jvm_options
+  rm -rf "${TMP_DIR:?}"/* 2>/dev/null || true
+  mkdir -p "$TMP_DIR"
+  say "Cassandra $CASSANDRA_VERSION in the foreground (heap $CASSANDRA_HEAP, CQL $HOST:$CASSANDRA_PORT, storage $CASSANDRA_STORAGE_PORT, JMX $CASSANDRA_JMX_PORT; log $SYSTEM_LOG)"
+  cd "$RUN_DIR"
+  # shellcheck disable=SC2086 # JVM_EXTRA_OPTS is a list of words, as in cassandra-env.sh
+  exec "$JAVA_BIN" "${JVM_OPTS[@]}" ${JVM_EXTRA_OPTS:-} \
+    -cp "$CONF_DIR:$LIB_DIR/*" org.apache.cassandra.service.CassandraDaemon
+}
+
 cmd_down() {
   take_lock
   stop_node
@@ -287,6 +306,7 @@ main() {
   [[ $# -gt 0 ]] && shift
   case $cmd in
     up)     cmd_up ;;
+    foreground) cmd_foreground ;;
     down)   cmd_down ;;
     status) cmd_status ;;
     reset)  cmd_reset ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Draws the performance chart of docs/performance.md from bench JSON results (scripts/bench.ts):
-//   left:  k6 steps of the mix, achieved throughput (req/s) against latency p50 / p95 / p99 (log scale), one
+//   left:  open-loop steps of the mix (vegeta; k6 in older files), achieved throughput (req/s) against latency p50 / p95 / p99 (log scale), one
 //          colour per result file (e.g. one worker vs. two), with the p99 and p95 bounds;
 //   right: closed-loop maximum throughput per endpoint, raw data layer against the service.
 //
@@ -20,7 +20,7 @@ for (let i = 0; i < args.length; i++) {
 }
 if (files.length === 0) {
   const dir = 'loadtest/results';
-  const found = readdirSync(dir).filter((f) => /^bench-.*\.json$/.test(f) && !/-k6-/.test(f))
+  const found = readdirSync(dir).filter((f) => /^bench-.*\.json$/.test(f) && !/-(k6|vegeta)-/.test(f))
     .map((f) => path.join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (!found.length) { process.stderr.write('perf-chart: no loadtest/results/bench-*.json; run make bench\n'); process.exit(1); }
   files.push(found[0]);
@@ -28,9 +28,12 @@ if (files.length === 0) {
 const runs = files.map((f) => ({ file: f, ...JSON.parse(readFileSync(f, 'utf8')) }));
 
 const W = 980;
-/** Mean CPU stall (share of time some task waited for a CPU) over the k6 steps: how busy the machine was. */
+/** The open-loop steps of a bench file: `load_steps` (vegeta), `k6_steps` in files made before the switch. */
+const stepsOf = (r) => r.load_steps ?? r.k6_steps ?? [];
+const generators = [...new Set(runs.map((r) => (r.load_steps ? 'vegeta' : 'k6')))].join(' / ');
+/** Mean CPU stall (share of time some task waited for a CPU) over the open-loop steps: how busy the machine was. */
 const stallOf = (r) => {
-  const v = (r.k6_steps ?? []).map((s) => s.cpu_stall).filter((x) => typeof x === 'number');
+  const v = stepsOf(r).map((s) => s.cpu_stall).filter((x) => typeof x === 'number');
   return v.length ? `${Math.round((100 * v.reduce((a, b) => a + b, 0)) / v.length)} %` : 'n/a';
 };
 const H = 500;
@@ -43,7 +46,7 @@ const line = (x1, y1, x2, y2, o = {}) => parts.push(`<line x1="${x1}" y1="${y1}"
 
 // ---- left panel: throughput vs latency ---------------------------------------------------------------------
 const L = { x: 70, y: 50, w: 470, h: 300 };
-const steps = runs.flatMap((r) => r.k6_steps ?? []);
+const steps = runs.flatMap(stepsOf);
 const maxX = Math.max(500, ...steps.map((s) => s.rps), ...steps.map((s) => s.target_rps)) * 1.05;
 const lat = steps.flatMap((s) => [s.latency_ms?.med, s.latency_ms?.['p(95)'], s.latency_ms?.['p(99)']]).filter((v) => v > 0);
 const minY = 1;
@@ -51,7 +54,7 @@ const maxY = Math.max(100, ...lat) * 1.3;
 const sx = (v) => L.x + (v / maxX) * L.w;
 const sy = (v) => L.y + L.h - (Math.log10(Math.max(v, minY)) - Math.log10(minY)) / (Math.log10(maxY) - Math.log10(minY)) * L.h;
 
-text(L.x + L.w / 2, 24, 'Mix at constant arrival rates (k6): latency vs achieved throughput', { anchor: 'middle', size: 13, weight: 'bold' });
+text(L.x + L.w / 2, 24, `Mix at constant arrival rates (${generators}): latency vs achieved throughput`, { anchor: 'middle', size: 13, weight: 'bold' });
 for (const v of [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000].filter((v) => v <= maxY)) {
   line(L.x, sy(v), L.x + L.w, sy(v), { stroke: '#eee' });
   text(L.x - 6, sy(v) + 4, v >= 1000 ? `${v / 1000}s` : `${v}ms`, { anchor: 'end', size: 10 });
@@ -65,14 +68,14 @@ line(L.x, L.y + L.h, L.x + L.w, L.y + L.h, { stroke: '#333' });
 line(L.x, L.y, L.x, L.y + L.h, { stroke: '#333' });
 text(L.x + L.w / 2, L.y + L.h + 34, 'achieved requests/s (mix: 50 % POST /chat, 30 % GET /chat/:id, 20 % GET /chats/:username)', { anchor: 'middle', size: 10 });
 text(18, L.y + L.h / 2, 'latency (log scale)', { anchor: 'middle', size: 10, rotate: -90 });
-const bounds = runs[0]?.k6_steps?.[0] ? [[50, 'p99 bound 50 ms'], [25, 'p95 bound 25 ms']] : [];
+const bounds = (runs[0] && stepsOf(runs[0])[0]) ? [[50, 'p99 bound 50 ms'], [25, 'p95 bound 25 ms']] : [];
 for (const [v, label] of bounds) {
   line(L.x, sy(v), L.x + L.w, sy(v), { stroke: '#f0a000', dash: '4 4' });
   text(L.x + L.w - 4, sy(v) - 4, label, { anchor: 'end', size: 9, fill: '#b07000' });
 }
 runs.forEach((r, i) => {
   const c = COLORS[i % COLORS.length];
-  const pts = (r.k6_steps ?? []).slice().sort((a, b) => a.target_rps - b.target_rps);
+  const pts = stepsOf(r).slice().sort((a, b) => a.target_rps - b.target_rps);
   for (const [key, stat] of [['p50', 'med'], ['p95', 'p(95)'], ['p99', 'p(99)']]) {
     const xy = pts.filter((s) => s.latency_ms?.[stat] > 0).map((s) => `${sx(s.rps).toFixed(1)},${sy(s.latency_ms[stat]).toFixed(1)}`);
     if (xy.length) parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" ${DASH[key] ? `stroke-dasharray="${DASH[key]}"` : ''} points="${xy.join(' ')}"/>`);

@@ -77,10 +77,32 @@ const schema = z.object({
   RATE_LIMIT_CLIENT_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_USERNAME_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(1).default(2),
+  // GET /chat/:username as other deployments have it (off by default: the public contract has /chats/:username).
+  CHAT_PATH_USERNAMES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  OPENSEARCH_URL: z.string().url().default('http://127.0.0.1:9200'),
+  OPENSEARCH_USERNAME: z.string().optional(),
+  OPENSEARCH_PASSWORD: z.string().optional(),
+  OPENSEARCH_INDEX_PREFIX: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a lower-case index name prefix')
+    .default('ephemera'),
+  OPENSEARCH_REQUEST_TIMEOUT_MS: int(50, 60_000).default(2_000),
+  OPENSEARCH_BULK_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  OPENSEARCH_SHARDS: int(1, 1024).default(1),
+  OPENSEARCH_REPLICAS: int(0, 16).default(0),
+  // 256 at most: OpenSearch 2.19 refuses to build the automaton of longer repetitive patterns (`*a…a*` of 384).
+  SEARCH_QUERY_MAX_CHARS: int(1, 256).default(256),
   AUTH_MODE: z.enum(['none', 'jwt']).default('none'),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWT_ISSUER: z.string().optional(),
   AUTH_JWT_AUDIENCE: z.string().optional(),
+  // Chat applications (README "Chat applications").
+  CHAT_MAX_NAME_LENGTH: int(1, 1024).default(255),
+  CHAT_MAX_BODY_BYTES: int(1, 1024 * 1024).default(64 * 1024),
+  CHAT_NUMBERING: z.enum(['coalesced', 'single']).default('coalesced'),
+  CHAT_LOG_RETENTION_SECONDS: int(3600).default(7 * 86_400),
+  COUNTS_RECONCILE_SECONDS: int(60, 3600).default(1800),
+  COUNTS_LOCK_TTL_SECONDS: int(5).default(30),
+  // A SIGKILLed indexer's lock blocks the next one this long (2 s minimum: one renewal per bucket must fit).
+  SEARCH_INDEXER_LOCK_TTL_SECONDS: int(2).default(30),
 }).superRefine((c, ctx) => {
   if (c.WORKERS > 1 && c.METRICS_PORT === 0) {
     ctx.addIssue({
@@ -90,6 +112,9 @@ const schema = z.object({
   }
   if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+  }
+  if (c.OPENSEARCH_PASSWORD && !c.OPENSEARCH_USERNAME) {
+    ctx.addIssue({ code: 'custom', path: ['OPENSEARCH_USERNAME'], message: 'is required when OPENSEARCH_PASSWORD is set' });
   }
   if (ackDeadlineMs(c) < 2 * c.CASSANDRA_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({

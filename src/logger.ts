@@ -1,11 +1,15 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import { trace } from '@opentelemetry/api';
+import { prettyDestination } from './log-format.js';
 
 export type { Logger };
 
-/** JSON lines on stdout; the active trace id is stamped on every line when tracing is on. */
-export function createLogger(level: string, name = 'ephemera'): Logger {
-  return pino({
+/**
+ * JSON lines on stdout; the active trace id is stamped on every line when tracing is on. `pretty` (the CLI sets
+ * it when stdout is a terminal) prints the same entries as human-readable lines instead.
+ */
+export function createLogger(level: string, name = 'ephemera', opts: { pretty?: boolean } = {}): Logger {
+  const options: LoggerOptions = {
     name,
     level,
     base: { pid: process.pid },
@@ -17,5 +21,6 @@ export function createLogger(level: string, name = 'ephemera'): Logger {
       const { traceId, spanId } = span.spanContext();
       return { trace_id: traceId, span_id: spanId };
     },
-  });
+  };
+  return opts.pretty ? pino(options, prettyDestination(process.stdout)) : pino(options);
 }

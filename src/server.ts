@@ -13,6 +13,12 @@ import { createValidators } from './inbox/validation.js';
 import { createApp } from './http/app.js';
 import { chatRoutes } from './http/chat-routes.js';
 import { healthRoutes } from './http/health-routes.js';
+import { openApiRoutes } from './http/openapi/routes.js';
+import { applicationsRoutes } from './http/applications-routes.js';
+import { searchRoutes } from './http/search-routes.js';
+import { createSearch } from './search/search.js';
+import { createChats } from './chats/module.js';
+import { chatsSettings } from './chats/settings.js';
 import { clientRateLimit } from './http/rate-limit.js';
 import { collectDefaultMetrics, registry } from './observability/metrics.js';
 
@@ -71,9 +77,16 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
   };
 
+  const chats = createChats(db, chatsSettings(config), log);
+  const search = createSearch(config, log);
   const app = createApp(log, [
     healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),
     chatRoutes(service, createValidators(config), config, log),
+    openApiRoutes(config),
+    // Search first: `/messages/search` must not be taken for `/messages/:message`.
+    ...['/applications', '/api/applications'].map((prefix) => searchRoutes(chats, search.searcher, { prefix })),
+    ...['/applications', '/api/applications'].map((prefix) =>
+      applicationsRoutes(chats, { prefix, maxBodyBytes: config.MAX_BODY_BYTES })),
   ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
   const server = http.createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS * 2;

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, uniqueUser, postChat, getJson, type Listed, type MessageView } from './support/harness.js';
+import { contractFetch, startTestServer, uniqueUser, postChat, getJson, type Listed, type MessageView } from './support/harness.js';
 import type { RunningServer } from '../src/server.js';
 
 const DATE_FORMAT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
@@ -125,7 +125,7 @@ describe('message API contract', () => {
 
   it('when an id is not a number, then 400, never 5xx', async () => {
     for (const bad of ['abc', '-1', '1.5', '99999999999999999999', '%zz', '1e3']) {
-      const res = await fetch(`${url}/chat/${bad}`);
+      const res = await contractFetch(`${url}/chat/${bad}`);
       assert.equal(res.status, 400, `id ${bad}`);
       const body = await res.json() as { error: { code: string; message: string } };
       assert.ok(body.error.code && body.error.message);
@@ -133,12 +133,15 @@ describe('message API contract', () => {
   });
 
   it('when a route does not exist or the method is wrong, then a JSON 404/405', async () => {
-    const missing = await fetch(`${url}/nope`);
+    const missing = await contractFetch(`${url}/nope`);
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found');
-    const wrong = await fetch(`${url}/chat`, { method: 'GET' });
+    const wrong = await contractFetch(`${url}/chat`, { method: 'GET' });
     assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'POST');
     assert.ok(((await wrong.json()) as { error: object }).error);
+    const unknown = await contractFetch(`${url}/chat`, { method: 'PROPFIND' });
+    assert.equal(unknown.status, 501);
   });
 
   const badBodies: Array<[string, unknown, string]> = [
@@ -155,7 +158,6 @@ describe('message API contract', () => {
     ['a string timeout', { username: 'u', text: 'x', timeout: '60' }, 'invalid_timeout'],
     ['a negative timeout', { username: 'u', text: 'x', timeout: -1 }, 'invalid_timeout'],
     ['a fractional timeout', { username: 'u', text: 'x', timeout: 1.5 }, 'invalid_timeout'],
-    ['a null timeout', { username: 'u', text: 'x', timeout: null }, 'invalid_timeout'],
     ['a timeout above the maximum', { username: 'u', text: 'x', timeout: 604_801 }, 'invalid_timeout'],
     ['a too long username', { username: 'u'.repeat(129), text: 'x' }, 'invalid_username'],
     ['a too long text', { username: 'u', text: 'x'.repeat(64 * 1024 + 1) }, 'invalid_text'],
@@ -174,8 +176,8 @@ describe('message API contract', () => {
     });
   }
 
-  it('when the content type is not JSON, then 415', async () => {
-    const res = await fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"username":"a","text":"b"}' });
+  it('when the content type is one the service cannot read (XML), then 415', async () => {
+    const res = await contractFetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' });
     assert.equal(res.status, 415);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unsupported_media_type');
   });
@@ -187,7 +189,7 @@ describe('message API contract', () => {
   });
 
   it('when any response is sent, then it carries security headers and a request id', async () => {
-    const res = await fetch(`${url}/healthz`);
+    const res = await contractFetch(`${url}/healthz`);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.ok(res.headers.get('x-request-id'));

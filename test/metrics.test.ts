@@ -79,7 +79,9 @@ const DOCUMENTED: Record<string, string> = {
   ephemera_nodejs_gc_duration_seconds: 'histogram',
 };
 const HTTP_BUCKETS = ['0.001', '0.0025', '0.005', '0.01', '0.02', '0.03', '0.05', '0.075', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
-const ROUTES = new Set(['/chat', '/chat/:id', '/chats/:username', '/healthz', '/readyz', '/metrics', 'unmatched']);
+// /openapi.json: the contract check in the test helpers fetches it; /docs and its assets are templates too.
+const ROUTES = new Set(['/chat', '/chat/:id', '/chats/:username', '/healthz', '/readyz', '/metrics', '/openapi.json', '/docs',
+  '/docs/assets/:file', 'unmatched']);
 
 describe('Prometheus metrics at GET /metrics', () => {
   let server: RunningServer;

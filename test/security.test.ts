@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
-import { getJson, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
+import { contractFetch, getJson, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
 import type { RunningServer } from '../src/server.js';
 
 
@@ -57,13 +57,13 @@ describe('rate limiting (opt-in)', () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 12; i++) {
-      const res = await fetch(`${server.url}/chat/1`);
+      const res = await contractFetch(`${server.url}/chat/1`);
       statuses.push(res.status);
       if (res.status === 429) retryAfter = res.headers.get('retry-after');
     }
     assert.ok(statuses.includes(429), `statuses ${statuses.join(',')}`);
     assert.ok(Number(retryAfter) >= 1);
-    assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+    assert.equal((await contractFetch(`${server.url}/readyz`)).status, 200);
   });
 });
 
@@ -78,12 +78,12 @@ describe('bearer-token mode (opt-in)', () => {
   it('when the list is read without, with a foreign, or with the owner\'s token, then 401, 403, 200', async () => {
     const user = uniqueUser('auth');
     await postChat(server.url, { username: user, text: 'private' });
-    assert.equal((await fetch(`${server.url}/chats/${user}`)).status, 401);
-    const bad = await fetch(`${server.url}/chats/${user}`, { headers: { authorization: 'Bearer x.y.z' } });
+    assert.equal((await contractFetch(`${server.url}/chats/${user}`)).status, 401);
+    const bad = await contractFetch(`${server.url}/chats/${user}`, { headers: { authorization: 'Bearer x.y.z' } });
     assert.equal(bad.status, 401);
-    const foreign = await fetch(`${server.url}/chats/${user}`, { headers: { authorization: `Bearer ${await token('someone-else')}` } });
+    const foreign = await contractFetch(`${server.url}/chats/${user}`, { headers: { authorization: `Bearer ${await token('someone-else')}` } });
     assert.equal(foreign.status, 403);
-    const own = await fetch(`${server.url}/chats/${user}`, { headers: { authorization: `Bearer ${await token(user)}` } });
+    const own = await contractFetch(`${server.url}/chats/${user}`, { headers: { authorization: `Bearer ${await token(user)}` } });
     assert.equal(own.status, 200);
     assert.deepEqual(((await own.json()) as Listed).map((m) => m.text), ['private']);
   });

@@ -13,7 +13,9 @@ export function createApp(log: Logger, routers: Router[], guards: Koa.Middleware
   for (const g of guards) app.use(g);
   for (const r of routers) {
     app.use(r.routes());
-    app.use(r.allowedMethods({ throw: true }));
+    // Not thrown: the router then sets Allow on its 405/501 (it omits it when throwing), and errorHandler
+    // turns the empty answer into the JSON error envelope.
+    app.use(r.allowedMethods());
   }
   return app;
 }

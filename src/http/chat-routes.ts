@@ -1,43 +1,49 @@
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
-import bodyParser from 'koa-bodyparser';
-import type { Context, Next } from 'koa';
-import { AppError } from '../errors.js';
+import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
 import type { Config } from '../config.js';
 import type { MessageService, Delivered } from '../inbox/message-service.js';
 import type { Validators } from '../inbox/validation.js';
 import { formatExpiration } from '../inbox/message.js';
 import { usernameLimiter } from './rate-limit.js';
+import { isMessageId, parseIdempotencyKey, parseMessageId } from './request-parsing.js';
 import { listAuthorizer } from './auth.js';
+import { lenientBody } from './body-reader.js';
 
 /** Thin entry points: parse, validate, call the service, shape the JSON. */
 export function chatRoutes(service: MessageService, validate: Validators, config: Config, log: Logger): Router {
   const router = new Router();
-  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: `${config.MAX_BODY_BYTES}b`, strict: true });
+  const readBody = lenientBody({ limit: config.MAX_BODY_BYTES, numericFields: ['timeout'] });
 
   const limitUsername = usernameLimiter(config.RATE_LIMIT_USERNAME_RPS, config.RATE_LIMIT_BURST_SECONDS);
   const authorizeList = listAuthorizer(config);
 
-  router.post('/chat', requireJson, parseJson, async (ctx) => {
+  router.post('/chat', readBody, async (ctx) => {
     const input = validate.newMessage(ctx.request.body);
     limitUsername(input.username);
     const key = ctx.get('idempotency-key');
     const { id, replayed } = key
-      ? await service.createIdempotent(input, validate.idempotencyKey(key))
+      ? await service.createIdempotent(input, parseIdempotencyKey(key))
       : { id: await service.create(input), replayed: false };
     if (replayed) ctx.set('idempotent-replayed', 'true');
     ctx.status = 201;
     ctx.body = { id };
   });
 
+  // The variant of other deployments (CHAT_PATH_USERNAMES=true): a segment that is not a valid id is a username
+  // to list and consume. An all-digit username that is also a valid id can only be listed at /chats/:username.
   router.get('/chat/:id', async (ctx) => {
-    const m = await service.get(validate.id(ctx.params.id!));
+    const segment = ctx.params.id!;
+    if (config.CHAT_PATH_USERNAMES && !isMessageId(segment)) return listAndConsume(ctx, segment);
+    const m = await service.get(parseMessageId(segment));
     ctx.body = { username: m.username, text: m.text, expiration_date: formatExpiration(m.expiresAt) };
   });
 
-  router.get('/chats/:username', async (ctx) => {
-    const username = validate.username(ctx.params.username!);
+  router.get('/chats/:username', (ctx) => listAndConsume(ctx, ctx.params.username!));
+
+  async function listAndConsume(ctx: Context, segment: string): Promise<void> {
+    const username = validate.username(segment);
     await authorizeList(ctx, username);
     limitUsername(username);
     const batches = service.consume(username);
@@ -53,17 +59,9 @@ export function chatRoutes(service: MessageService, validate: Validators, config
     // bracket and the final chunk, so every client sees a broken response, never a short but valid array.
     body.on('error', () => ctx.res.destroy());
     ctx.body = body;
-  });
+  }
 
   return router;
-}
-
-async function requireJson(ctx: Context, next: Next): Promise<void> {
-  const type = ctx.request.type;
-  if (type !== 'application/json' && !type.endsWith('+json')) {
-    throw new AppError(415, 'unsupported_media_type', 'the body must be application/json');
-  }
-  await next();
 }
 
 async function* streamArray(first: Delivered[], rest: AsyncGenerator<Delivered[]>, log: Logger, reqId: string) {

@@ -15,6 +15,10 @@ export function errorHandler(log: Logger) {
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
       }
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
+        const allow = ctx.response.get('allow');
+        throw new AppError(ctx.status, CODES[ctx.status]!, `${ctx.method} is not allowed here; allowed: ${allow}`, { allow });
+      }
     } catch (err) {
       const { status, code, message, headers } = toResponse(err);
       if (status >= 500 && status !== 503) log.error({ err, reqId: ctx.state.reqId }, 'request failed');

@@ -25,7 +25,8 @@ export function createValidators(config: Config) {
       .int('timeout must be an integer number of seconds')
       .min(0, 'timeout must not be negative')
       .max(config.MAX_TIMEOUT_SECONDS, `timeout must be at most ${config.MAX_TIMEOUT_SECONDS} seconds`)
-      .default(DEFAULT_TIMEOUT_SECONDS),
+      // null (JSON) and an empty form field mean "the default", like an absent timeout.
+      .nullish().transform((t) => t ?? DEFAULT_TIMEOUT_SECONDS),
   });
 
   return {
@@ -45,18 +46,6 @@ export function createValidators(config: Config) {
       const result = username.safeParse(input);
       if (!result.success) throw badRequest('invalid_username', result.error.issues[0]!.message);
       return result.data;
-    },
-    idempotencyKey(input: string): string {
-      if (!/^[\x21-\x7e]{1,200}$/.test(input)) {
-        throw badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1-200 visible ASCII characters');
-      }
-      return input;
-    },
-    id(input: string): number {
-      if (!/^\d{1,16}$/.test(input) || !Number.isSafeInteger(Number(input))) {
-        throw badRequest('invalid_id', 'id must be a positive integer');
-      }
-      return Number(input);
     },
   };
 }

@@ -18,6 +18,11 @@ export interface ExecOptions {
   fetchSize?: number;
   pageState?: string;
   traceQuery?: boolean;
+  /**
+   * false for conditional (IF ...) statements: the driver must never re-send a compare-and-set, since a retry
+   * of an applied CAS answers "not applied" and hides that it was ours. Default true (plain writes are upserts).
+   */
+  idempotent?: boolean;
 }
 
 /**
@@ -139,7 +144,7 @@ export class Db {
       fetchSize: opts.fetchSize,
       pageState: opts.pageState,
       traceQuery: opts.traceQuery,
-      isIdempotent: !lwt,
+      isIdempotent: opts.idempotent ?? !lwt,
     }));
   }
 

@@ -4,6 +4,7 @@ import { decideCas } from './cas.js';
 /**
  * A lease row claimed with a lightweight transaction and kept alive by conditional renewals. The row's TTL
  * frees the lock when its holder dies; every change is conditional on the holder, so two holders never coexist.
+ * Conditional writes are never re-sent by the driver (a re-sent applied CAS would answer "not applied").
  */
 export class LwtLock {
   constructor(
@@ -27,13 +28,13 @@ export class LwtLock {
   async renew(): Promise<boolean> {
     const rs = await this.db.execute('lock_renew',
       `UPDATE ${this.db.hot}.locks USING TTL ? SET holder = ?, acquired_at = ? WHERE name = ? IF holder = ?`,
-      [this.ttlSeconds, this.holder, new Date(), this.name, this.holder]);
+      [this.ttlSeconds, this.holder, new Date(), this.name, this.holder], { idempotent: false });
     return rs.wasApplied();
   }
 
   async release(): Promise<void> {
     await this.db.execute('lock_release',
-      `DELETE FROM ${this.db.hot}.locks WHERE name = ? IF holder = ?`, [this.name, this.holder]);
+      `DELETE FROM ${this.db.hot}.locks WHERE name = ? IF holder = ?`, [this.name, this.holder], { idempotent: false });
   }
 
   async currentHolder(): Promise<string | null> {

@@ -77,6 +77,51 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 6,
+    name: 'chat applications: numbered chats and messages, counters, counts, the bucketed change log',
+    statements: [
+      // Keyed by the public token; app_id (internal, never in a response) keys everything below it.
+      `CREATE TABLE IF NOT EXISTS {hot}.chat_applications (
+         app_token text PRIMARY KEY, app_id uuid, name text, version int, created_at timestamp, updated_at timestamp
+       )`,
+      // Chats and messages are bucketed by number range (1000 numbers per partition): a 10 M-message chat is
+      // 10,000 bounded partitions, never one unbounded one.
+      `CREATE TABLE IF NOT EXISTS {hot}.chats (
+         app_id uuid, bucket int, number bigint, name text, version int, created_at timestamp, updated_at timestamp,
+         PRIMARY KEY ((app_id, bucket), number)
+       ) WITH CLUSTERING ORDER BY (number ASC)`,
+      `CREATE TABLE IF NOT EXISTS {hot}.chat_messages (
+         app_id uuid, chat_number bigint, bucket int, number bigint, body text, version int,
+         created_at timestamp, updated_at timestamp,
+         PRIMARY KEY ((app_id, chat_number, bucket), number)
+       ) WITH CLUSTERING ORDER BY (number ASC)`,
+      // chat_number 0 = the application's chat counter; n > 0 = chat n's message counter.
+      `CREATE TABLE IF NOT EXISTS {hot}.number_counters (
+         app_id uuid, chat_number bigint, next bigint, PRIMARY KEY ((app_id, chat_number))
+       )`,
+      `CREATE TABLE IF NOT EXISTS {hot}.chat_idempotency_keys (
+         app_id uuid, chat_number bigint, key text, number bigint, fingerprint text,
+         PRIMARY KEY ((app_id, chat_number, key))
+       ) WITH ${TTL_TABLE}`,
+      // Derived counts: rows per number bucket (recounted from the source partition), and their totals.
+      `CREATE TABLE IF NOT EXISTS {hot}.chat_bucket_counts (
+         app_id uuid, chat_number bigint, bucket int, row_count int, PRIMARY KEY ((app_id, chat_number), bucket)
+       )`,
+      `CREATE TABLE IF NOT EXISTS {hot}.chat_counts (
+         app_id uuid, bucket int, chat_number bigint, total bigint, counted_at timestamp,
+         PRIMARY KEY ((app_id, bucket), chat_number)
+       )`,
+      // A durable, time-bucketed log: appended, never deleted (TTL only), walked by consumers from checkpoints.
+      `CREATE TABLE IF NOT EXISTS {hot}.bucketed_log (
+         log text, bucket bigint, shard int, entry timeuuid, body text,
+         PRIMARY KEY ((log, bucket, shard), entry)
+       ) WITH ${TTL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS {hot}.bucketed_log_checkpoints (
+         log text, consumer text, done_until bigint, updated_at timestamp, PRIMARY KEY ((log), consumer)
+       )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

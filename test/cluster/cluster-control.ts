@@ -18,6 +18,7 @@ export const CLUSTER_ENV: Record<string, string> = {
   CASSANDRA_SERIAL_CONSISTENCY: 'LOCAL_SERIAL',
   CASSANDRA_HOT_KEYSPACE: process.env.CLUSTER_HOT_KEYSPACE ?? 'cluster_hot',
   CASSANDRA_COLD_KEYSPACE: process.env.CLUSTER_COLD_KEYSPACE ?? 'cluster_cold',
+  OPENSEARCH_INDEX_PREFIX: 'cluster',
 };
 /** The service's own limit per request (its default): nothing may hang longer. */
 export const REQUEST_TIMEOUT_MS = 5_000;
@@ -73,4 +74,16 @@ export async function untilServing(url: string, user: string, limitMs: number): 
     if (Date.now() - t0 > limitMs) throw new Error(`no 201 within ${limitMs} ms (last: ${res?.status ?? 'no answer'})`);
     await sleep(500);
   }
+}
+
+/** A fresh application with one chat: the path its messages are numbered under. */
+export async function newChatPath(url: string): Promise<string> {
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+    return await res.json() as { token?: string; number?: number };
+  };
+  const { token } = await post('/applications', { name: 'cluster' });
+  const { number } = await post(`/applications/${token}/chats`, { name: 'numbered' });
+  return `/applications/${token}/chats/${number}/messages`;
 }

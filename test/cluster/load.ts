@@ -11,6 +11,8 @@ export interface LoadOptions {
   history: History;
   writers?: number;
   readers?: number;
+  /** Chat message paths (`/applications/:token/chats/:n/messages`): two workers number messages in them. */
+  chats?: string[];
   /** Pause between one worker's operations: keeps CPU low on a shared 2-core machine. */
   pauseMs?: number;
   /** Client-side limit, far above the service's own request timeout: reaching it means a hang. */
@@ -53,6 +55,22 @@ export async function list(h: History, url: string, user: string, timeoutMs: num
   }
 }
 
+/** One chat message create: the number it was given is the history's value (numbering checked for gaps vs duplicates). */
+export async function numbered(h: History, url: string, path: string, body: string, timeoutMs: number): Promise<void> {
+  const done = h.invoke('number', url, path, body);
+  try {
+    const res = await fetch(`${url}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ body }), signal: AbortSignal.timeout(timeoutMs),
+    });
+    const reply = await res.json() as { number?: number };
+    if (res.status === 201) done('ok', { value: reply.number, status: 201 });
+    else done(res.status < 500 ? 'fail' : 'info', { status: res.status, error: JSON.stringify(reply) });
+  } catch (err) {
+    done('info', { error: errText(err) });
+  }
+}
+
 export function startLoad(o: LoadOptions): { stop(): Promise<void>; acknowledged(): number } {
   const writers = o.writers ?? 4;
   const readers = o.readers ?? 2;
@@ -68,6 +86,12 @@ export function startLoad(o: LoadOptions): { stop(): Promise<void>; acknowledged
         await sleep(pause);
       }
     }),
+    ...(o.chats ?? []).flatMap((path) => Array.from({ length: 2 }, async (_, n) => {
+      for (let i = 0; running; i++) {
+        await numbered(o.history, o.urls[(n + i) % o.urls.length]!, path, `n${n}-${i}`, timeout);
+        await sleep(pause * 2);
+      }
+    })),
     // Each reader sticks to one process and walks the users: two processes race on the same cursors.
     ...Array.from({ length: readers }, async (_, r) => {
       for (let i = 0; running; i++) {

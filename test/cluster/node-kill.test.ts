@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { uniqueUser } from '../support/harness.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { check, errorBurst } from './checker.js';
-import { cluster, historyFile, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable } from './cluster-control.js';
+import { cluster, historyFile, newChatPath, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable } from './cluster-control.js';
 import { History } from './history.js';
 import { drain, startLoad } from './load.js';
 import { publish } from './report.js';
@@ -27,7 +27,7 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     const users = [uniqueUser('kill'), uniqueUser('kill'), uniqueUser('kill')];
     const urls = [a.url, b.url];
     const h = new History(historyFile('node-kill'));
-    const load = startLoad({ urls, users, history: h });
+    const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
 
     await sleep(8_000);
     h.mark('kill node 2');
@@ -51,6 +51,7 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
     assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
     assert.equal(report.inbox.duplicated, 0, 'no message delivered twice');
+    assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
     assert.equal(report.inbox.unexpected, 0, 'nothing delivered that was never created');
     assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
     assert.ok(burst.spanMs <= BURST_BOUND_MS, `errors span ${burst.spanMs} ms (${burst.errors} errors)`);

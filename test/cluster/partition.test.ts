@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { uniqueUser } from '../support/harness.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { check, errorBurst } from './checker.js';
-import { cluster, historyFile, sleep, twoServices, unreadable } from './cluster-control.js';
+import { cluster, historyFile, newChatPath, sleep, twoServices, unreadable } from './cluster-control.js';
 import { History } from './history.js';
 import { drain, startLoad } from './load.js';
 import { publish } from './report.js';
@@ -31,7 +31,7 @@ describe('one Cassandra node partitioned from its peers and the clients (RF 3, L
     const users = [uniqueUser('part'), uniqueUser('part'), uniqueUser('part')];
     const urls = [a.url, b.url];
     const h = new History(historyFile('partition'));
-    const load = startLoad({ urls, users, history: h });
+    const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
 
     await sleep(6_000);
     const cutAt = h.now();
@@ -58,6 +58,7 @@ describe('one Cassandra node partitioned from its peers and the clients (RF 3, L
     assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
     assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
     assert.equal(report.inbox.duplicated, 0);
+    assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
     assert.equal(report.inbox.unexpected, 0);
     assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
     assert.ok(burst.slowestMs <= PARTITION_SLOWEST_MS, `no request hung (slowest ${burst.slowestMs} ms)`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { uniqueUser } from '../support/harness.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { check } from './checker.js';
-import { cluster, historyFile, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable, untilServing } from './cluster-control.js';
+import { cluster, historyFile, newChatPath, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable, untilServing } from './cluster-control.js';
 import { History, type HistoryEvent } from './history.js';
 import { drain, startLoad } from './load.js';
 import { publish } from './report.js';
@@ -37,7 +37,7 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
     const users = [uniqueUser('quorum'), uniqueUser('quorum'), uniqueUser('quorum')];
     const urls = [a.url, b.url];
     const h = new History(historyFile('quorum-loss'));
-    const load = startLoad({ urls, users, history: h });
+    const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
 
     await sleep(6_000);
     h.mark('kill nodes 2 and 3');
@@ -71,6 +71,7 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
     assert.ok(slowest <= REQUEST_TIMEOUT_MS + 1_000, `no request hung past the request timeout (slowest ${slowest} ms)`);
     assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
     assert.equal(report.inbox.duplicated, 0);
+    assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
     assert.equal(report.inbox.unexpected, 0);
     assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
   });

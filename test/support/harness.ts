@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { checkResponse } from './contract.js';
+
+export { contractFetch } from './contract.js';
+import { EXTERNAL_BASE_URL, externalServer } from './external.js';
 
 /** Response shapes of the contract. */
 export type Listed = Array<{ id: number; text: string }>;
@@ -13,6 +18,8 @@ export type MessageView = { username: string; text: string; expiration_date: str
 export const TEST_ENV: Record<string, string> = {
   CASSANDRA_HOT_KEYSPACE: process.env.TEST_HOT_KEYSPACE ?? 'ephemera_test_hot',
   CASSANDRA_COLD_KEYSPACE: process.env.TEST_COLD_KEYSPACE ?? 'ephemera_test_cold',
+  // Never make run's index (`ephemera`): services and `migrate` children of the tests use their own prefix.
+  OPENSEARCH_INDEX_PREFIX: process.env.TEST_SEARCH_PREFIX ?? 'ephemera_test',
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   PORT: '0',
   HOST: '127.0.0.1',
@@ -35,7 +42,12 @@ export function ensureSchema(config = testConfig()): Promise<void> {
   return migrated;
 }
 
+/** An in-process server on its own port, or (TEST_BASE_URL set) the service already running there. */
 export async function startTestServer(overrides: Record<string, string> = {}): Promise<RunningServer> {
+  if (EXTERNAL_BASE_URL) {
+    await waitReady(EXTERNAL_BASE_URL);
+    return externalServer(EXTERNAL_BASE_URL, testConfig(), log, overrides);
+  }
   const config = testConfig(overrides);
   await ensureSchema(config);
   const server = await startServer(config, log);
@@ -57,16 +69,45 @@ export async function waitReady(url: string, timeoutMs = 30_000): Promise<void> 
 
 export const uniqueUser = (prefix = 'user') => `${prefix}-${randomUUID().slice(0, 12)}`;
 
+/** POST /chat with a JSON body; the response is checked against the OpenAPI document (contract.ts). */
 export async function postChat(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${url}/chat`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() as Record<string, unknown>, headers: res.headers };
+  const text = await res.text();
+  await checkResponse('POST', `${url}/chat`, res.status, res.headers, text);
+  return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
 }
 
-export async function getJson<T = unknown>(url: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url);
-  return { status: res.status, body: await res.json() as T };
+/** GET a JSON answer; the response is checked against the OpenAPI document (contract.ts). */
+export async function getJson<T = unknown>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  await checkResponse('GET', url, res.status, res.headers, text);
+  return { status: res.status, body: JSON.parse(text) as T, headers: res.headers };
+}
+
+/**
+ * A POST through node:http (response checked against the OpenAPI document), so that exactly the given headers are sent (fetch adds a Content-Type to string
+ * bodies; Python's requests, for one, sends none).
+ */
+export function postRaw(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>((resolve, reject) => {
+    const sized = 'transfer-encoding' in headers ? headers : { 'content-length': String(Buffer.byteLength(body)), ...headers };
+    const req = http.request(url, { method: 'POST', headers: sized }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const out = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') out.set(k, v);
+        const text = Buffer.concat(chunks).toString('utf8');
+        checkResponse('POST', url, res.statusCode!, out, text).then(
+          () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, unknown>, headers: out }), reject);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

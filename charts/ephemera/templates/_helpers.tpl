@@ -84,6 +84,33 @@ Secret (cassandra.existingSecret), or none (no authentication).
 {{- default (printf "%s-cassandra" (include "ephemera.fullname" .)) .Values.cassandra.existingSecret }}
 {{- end }}
 
+{{/*
+OpenSearch credentials, the same three ways: chart-managed Secret, existing Secret, or none.
+*/}}
+{{- define "ephemera.opensearchAuth" -}}
+{{- if or .Values.opensearch.existingSecret .Values.opensearch.username }}true{{- end }}
+{{- end }}
+
+{{- define "ephemera.opensearchSecretName" -}}
+{{- default (printf "%s-opensearch" (include "ephemera.fullname" .)) .Values.opensearch.existingSecret }}
+{{- end }}
+
+{{/* The Secret holding AUTH_JWT_SECRET: chart-managed (auth.jwtSecret) or existing (auth.existingSecret). */}}
+{{- define "ephemera.authSecretName" -}}
+{{- default (printf "%s-auth" (include "ephemera.fullname" .)) .Values.auth.existingSecret }}
+{{- end }}
+
+{{/* AUTH_JWT_SECRET as a secretKeyRef env entry: only the API container gets it, only in jwt mode. */}}
+{{- define "ephemera.authEnv" -}}
+{{- if eq .Values.auth.mode "jwt" }}
+- name: AUTH_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ephemera.authSecretName" . }}
+      key: {{ .Values.auth.existingSecretKey }}
+{{- end }}
+{{- end }}
+
 {{/* Environment from docs/interfaces.md, as a flat YAML map of strings (ConfigMap data). */}}
 {{- define "ephemera.configData" -}}
 {{- $c := .Values.cassandra }}
@@ -102,6 +129,21 @@ CASSANDRA_REPLICATION: {{ $c.replication | quote }}
 CASSANDRA_CONSISTENCY: {{ $c.consistency | quote }}
 CASSANDRA_SERIAL_CONSISTENCY: {{ $c.serialConsistency | quote }}
 CASSANDRA_REQUEST_TIMEOUT_MS: {{ $c.requestTimeoutMs | quote }}
+{{- $os := .Values.opensearch }}
+OPENSEARCH_URL: {{ $os.url | quote }}
+OPENSEARCH_INDEX_PREFIX: {{ $os.indexPrefix | quote }}
+OPENSEARCH_REQUEST_TIMEOUT_MS: {{ $os.requestTimeoutMs | quote }}
+OPENSEARCH_BULK_TIMEOUT_MS: {{ $os.bulkTimeoutMs | quote }}
+OPENSEARCH_SHARDS: {{ $os.shards | quote }}
+OPENSEARCH_REPLICAS: {{ $os.replicas | quote }}
+SEARCH_QUERY_MAX_CHARS: {{ $os.queryMaxChars | quote }}
+AUTH_MODE: {{ .Values.auth.mode | quote }}
+{{- with .Values.auth.issuer }}
+AUTH_JWT_ISSUER: {{ . | quote }}
+{{- end }}
+{{- with .Values.auth.audience }}
+AUTH_JWT_AUDIENCE: {{ . | quote }}
+{{- end }}
 HOT_GRACE_SECONDS: {{ $cfg.hotGraceSeconds | quote }}
 MAX_TIMEOUT_SECONDS: {{ $cfg.maxTimeoutSeconds | quote }}
 ARCHIVER_LOCK: {{ .Values.archiver.lock | quote }}
@@ -146,6 +188,19 @@ NODE_OPTIONS: {{ . | quote }}
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ .ctx.Values.cassandra.existingSecretPasswordKey }}
+{{- end }}
+{{- if include "ephemera.opensearchAuth" .ctx }}
+{{- $os := .ctx.Values.opensearch }}
+- name: OPENSEARCH_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ephemera.opensearchSecretName" .ctx }}
+      key: {{ $os.existingSecretUsernameKey }}
+- name: OPENSEARCH_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ephemera.opensearchSecretName" .ctx }}
+      key: {{ $os.existingSecretPasswordKey }}
 {{- end }}
 {{- end }}
 
@@ -198,6 +253,17 @@ imagePullSecrets:
 {{- end }}
 {{- if and .Values.cassandra.username (not .Values.cassandra.existingSecret) (not .Values.cassandra.password) }}
 {{- fail "cassandra.password is required when cassandra.username is set (or use cassandra.existingSecret)" }}
+{{- end }}
+{{- if and .Values.opensearch.username (not .Values.opensearch.existingSecret) (not .Values.opensearch.password) }}
+{{- fail "opensearch.password is required when opensearch.username is set (or use opensearch.existingSecret)" }}
+{{- end }}
+{{- if and (eq .Values.auth.mode "jwt") (not .Values.auth.existingSecret) (lt (len .Values.auth.jwtSecret) 32) }}
+{{- fail "auth.jwtSecret (at least 32 characters) or auth.existingSecret is required when auth.mode is jwt" }}
+{{- end }}
+{{- range $k, $_ := .Values.config.extraEnv }}
+{{- if regexMatch "(SECRET|PASSWORD|TOKEN|USERNAME)" $k }}
+{{- fail (printf "config.extraEnv.%s looks secret-like: it would land in the ConfigMap; use the chart's Secret-backed values" $k) }}
+{{- end }}
 {{- end }}
 {{- if and (eq .Values.autoscaling.mode "cpu") (le (int .Values.autoscaling.targetCPUUtilizationPercentage) 0) }}
 {{- fail "autoscaling.targetCPUUtilizationPercentage must be > 0 in cpu mode" }}

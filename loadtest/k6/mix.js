@@ -1,6 +1,12 @@
+// @ts-check
 // The request mix at a constant arrival rate: the 1000 requests/s validation of issue 8.
 //
-//   scripts/k6.sh run -e RATE=1000 -e DURATION=60s -e BASE_URL=http://127.0.0.1:8080 loadtest/mix.js
+//   k6 run -e RATE=1000 -e DURATION=60s -e BASE_URL=http://127.0.0.1:8080 loadtest/k6/mix.js
+//
+// For people who run their own k6 (this project does not build or fetch it: k6 is AGPL). The project's own
+// load tests use vegeta with the same mix and thresholds: loadtest/vegeta/, `make loadtest`. Type-checked
+// against @types/k6 by `make k6-typecheck`. Run it from the repository root (k6 does not create
+// loadtest/results/: mkdir -p it first).
 //
 // 50 % POST /chat, 30 % GET /chat/:id of ids created moments before, 20 % GET /chats/:username, over USERS
 // users (default 10 000) whose popularity follows Zipf(ZIPF_S = 1): rank r is picked with weight 1/r^s, so the

@@ -1,3 +1,4 @@
+// @ts-check
 // End-of-test summary for the Ephemera k6 scripts: a compact text report on stdout and a JSON file.
 //
 // k6's own text summary is not callable from handleSummary without a remote jslib import (this machine has

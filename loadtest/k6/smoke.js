@@ -1,8 +1,9 @@
+// @ts-check
 // Smoke: a short, low-rate run that checks every response's status and JSON shape, plus an end-to-end
 // round trip per second (create, read back, list once = delivered, list again = gone). Fails (exit 99)
-// when a check or threshold fails. Meant for `make test` and as a quick "is it up and correct" probe.
+// when a check or threshold fails. A quick "is it up and correct" probe (`make test` runs the vegeta smoke).
 //
-//   scripts/k6.sh run -e BASE_URL=http://127.0.0.1:8080 loadtest/smoke.js      (20 req/s for 10 s)
+//   k6 run -e BASE_URL=http://127.0.0.1:8080 loadtest/k6/smoke.js      (20 req/s for 10 s; your own k6, see mix.js)
 //
 // Same knobs as mix.js; latency bounds default to P95_MS=500 and P99_MS=1000 here: the smoke judges
 // correctness (every check, < 0.1 % failed, no dropped iterations) and gross slowness, and must not flake on a
@@ -56,6 +57,7 @@ export function roundtrip() {
     const id = createMessage(cfg, user, text, 120);
     if (id === null) { check(null, { 'round trip: created': () => false }); return; }
     const got = getMessage(cfg, id, true);
+    /** @type {any} */
     let body;
     try { body = got.json(); } catch (_) { body = undefined; }
     check(body, { 'round trip: GET /chat/:id returns what was sent': (b) => b && b.username === user && b.text === text });

@@ -1,3 +1,4 @@
+// @ts-check
 // Shared pieces of the Ephemera k6 scripts: configuration from the environment, the user population with
 // Zipf-like popularity, the three API calls with their checks, and the request mix.
 import http from 'k6/http';
@@ -11,7 +12,10 @@ const num = (name, dflt) => {
   return v;
 };
 
-/** Everything a run can be told through `-e NAME=value` (or the process environment with --include-system-env-vars). */
+/**
+ * Everything a run can be told through `-e NAME=value` (or the process environment with --include-system-env-vars).
+ * @param {{ RATE?: number, DURATION?: string, CHECK?: string }} [defaults]
+ */
 export function loadConfig(defaults = {}) {
   const d = { RATE: 1000, DURATION: '60s', ...defaults };
   const cfg = {
@@ -213,11 +217,14 @@ export function mixIteration(cfg) {
 
 /** A few messages made before the run, so GET /chat/:id has ids from the first iteration on. */
 export function seed(cfg, n = 64) {
+  /** @type {import('k6/http').ObjectBatchRequest[]} */
   const reqs = [];
   for (let i = 0; i < n; i++) {
-    reqs.push(['POST', `${cfg.baseUrl}/chat`,
-      JSON.stringify({ username: username(cfg, zipfRank(cfg)), text: `seed ${i}`, timeout: 3600 }),
-      { headers: JSON_HEADERS, responseType: 'text', tags: { name: 'setup', endpoint: 'setup' } }]);
+    reqs.push({
+      method: 'POST', url: `${cfg.baseUrl}/chat`,
+      body: JSON.stringify({ username: username(cfg, zipfRank(cfg)), text: `seed ${i}`, timeout: 3600 }),
+      params: { headers: JSON_HEADERS, responseType: 'text', tags: { name: 'setup', endpoint: 'setup' } },
+    });
   }
   const ids = [];
   for (const res of http.batch(reqs)) {

@@ -1,0 +1,57 @@
+/**
+ * CPU time spent during the attack, per request: vegeta's (a child of this process: its time is added to
+ * this process's cutime/cstime when it is reaped), this generator's own, the service's (SERVICE_PID) and the
+ * local Cassandra's (found by its CQL port), the latter also net of its idle rate just before, since other
+ * clients share it on this machine.
+ */
+import { readFileSync } from 'node:fs';
+import { cpuSeconds, findCassandraPid } from '../../scripts/measure.js';
+
+const TICK = 100; // USER_HZ
+function reapedChildrenSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / TICK; // cutime + cstime
+}
+const round = (v: number) => Math.round(v * 1000) / 1000;
+
+export async function cpuMeter(cassandraBaseline: boolean) {
+  const servicePid = Number(process.env.SERVICE_PID) || null;
+  const cqlPort = Number(/:(\d+)$/.exec(process.env.CASSANDRA_CONTACT_POINTS ?? '')?.[1] ?? 9042);
+  const cassandraPid = findCassandraPid(cqlPort);
+  let idleCores = 0;
+  if (cassandraBaseline && cassandraPid) {
+    const c0 = cpuSeconds(cassandraPid);
+    await new Promise((r) => setTimeout(r, 2000));
+    idleCores = (cpuSeconds(cassandraPid) - c0) / 2;
+  }
+  const t0 = Date.now();
+  const kids0 = reapedChildrenSeconds();
+  const me0 = process.cpuUsage();
+  const svc0 = servicePid ? cpuSeconds(servicePid) : 0;
+  const cas0 = cassandraPid ? cpuSeconds(cassandraPid) : 0;
+  let used: Record<string, number | null> | null = null;
+  return {
+    /** Call right after vegeta attack exited (before any other child is reaped). */
+    stop() {
+      const wall = (Date.now() - t0) / 1000;
+      const me = process.cpuUsage(me0);
+      const cas = cassandraPid ? cpuSeconds(cassandraPid) - cas0 : null;
+      used = {
+        vegeta: reapedChildrenSeconds() - kids0,
+        generator: (me.user + me.system) / 1e6,
+        service: servicePid ? cpuSeconds(servicePid) - svc0 : null,
+        cassandra: cas,
+        cassandra_net: cas === null ? null : Math.max(0, cas - idleCores * wall),
+      };
+    },
+    /** ms of CPU per request for each party (null: not measured). */
+    perRequest(requests: number): Record<string, number | null> {
+      if (!used) throw new Error('cpuMeter: stop() was not called');
+      const out: Record<string, number | null> = {};
+      for (const [k, v] of Object.entries(used)) out[`${k}_ms_per_req`] = v === null || !requests ? null : round((v * 1000) / requests);
+      out.cassandra_idle_cores = cassandraPid ? round(idleCores) : null;
+      return out;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The response checks of the smoke: status and JSON shape per endpoint, as the API contract in the README
+ * states them. A check is a name and a predicate over (status, body text).
+ */
+export type Endpoint = 'create' | 'get' | 'list';
+
+export interface ShapeCheck { name: string; ok: (status: number, body: string) => boolean }
+
+const parse = (body: string): unknown => { try { return JSON.parse(body); } catch { return undefined; } };
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const SHAPE_CHECKS: Record<Endpoint, ShapeCheck[]> = {
+  create: [
+    { name: 'POST /chat: 201', ok: (s) => s === 201 },
+    {
+      name: 'POST /chat: {id: positive integer}',
+      ok: (_s, b) => { const v = parse(b); return isObject(v) && Number.isSafeInteger(v.id) && (v.id as number) > 0; },
+    },
+  ],
+  get: [
+    { name: 'GET /chat/:id: 200', ok: (s) => s === 200 },
+    {
+      name: 'GET /chat/:id: {username, text, expiration_date}',
+      ok: (_s, b) => {
+        const v = parse(b);
+        return isObject(v) && typeof v.username === 'string' && typeof v.text === 'string'
+          && typeof v.expiration_date === 'string' && /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(v.expiration_date);
+      },
+    },
+  ],
+  list: [
+    { name: 'GET /chats/:username: 200', ok: (s) => s === 200 },
+    {
+      name: 'GET /chats/:username: [{id, text}]',
+      ok: (_s, b) => {
+        const v = parse(b);
+        return Array.isArray(v) && v.every((m) => isObject(m) && Number.isSafeInteger(m.id) && typeof m.text === 'string'
+          && Object.keys(m).length === 2);
+      },
+    },
+  ],
+};
+
+/** Which endpoint a request went to, from its method and URL path. */
+export function endpointOf(method: string, url: string): Endpoint | null {
+  const path = url.replace(/^[a-z]+:\/\/[^/]+/i, '');
+  if (method === 'POST' && path === '/chat') return 'create';
+  if (method === 'GET' && path.startsWith('/chat/')) return 'get';
+  if (method === 'GET' && path.startsWith('/chats/')) return 'list';
+  return null;
+}

@@ -1,0 +1,70 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { AppError, notFound } from '../errors.js';
+import type { ApplicationStore } from './application-store.js';
+import type { CountStore } from './count-store.js';
+import { APP_SCOPE, BoundedMap } from './numbered.js';
+import type { Application, NumberedPage } from './types.js';
+import { chatEntitiesCreated } from '../observability/chat-metrics.js';
+
+export type ApplicationView = Application & { chatsCount: number };
+
+/** 192 bits from the CSPRNG, base64url: 32 URL-safe characters, unguessable. */
+export const newToken = (): string => randomBytes(24).toString('base64url');
+
+/** Applications: created with a fresh token, found by it; the internal id never leaves the service. */
+export class ApplicationService {
+  /** token -> application id: immutable once created, so a process may remember it. */
+  private readonly ids = new BoundedMap<string, string>(10_000);
+
+  constructor(private readonly store: ApplicationStore, private readonly counts: CountStore) {}
+
+  async create(name: string): Promise<ApplicationView> {
+    const now = new Date();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const app: Application = { token: newToken(), appId: randomUUID(), name, version: 1, createdAt: now, updatedAt: now };
+      if (await this.store.insert(app)) {
+        chatEntitiesCreated.inc({ entity: 'application' });
+        return { ...app, chatsCount: 0 };
+      }
+    }
+    throw new AppError(500, 'internal', 'could not create a unique token');
+  }
+
+  /** The internal id of the application with this token, or 404. */
+  async resolve(token: string): Promise<string> {
+    const cached = this.ids.get(token);
+    if (cached) return cached;
+    return (await this.find(token)).appId;
+  }
+
+  async get(token: string): Promise<ApplicationView> {
+    const app = await this.find(token);
+    return { ...app, chatsCount: await this.counts.total(app.appId, APP_SCOPE) };
+  }
+
+  async list(afterToken: string | null, limit: number): Promise<NumberedPage<ApplicationView>> {
+    const page = await this.store.page(afterToken, limit);
+    const items = await Promise.all(page.items.map(async (app) =>
+      ({ ...app, chatsCount: await this.counts.total(app.appId, APP_SCOPE) })));
+    return { items, more: page.more };
+  }
+
+  /** Compare-and-set on the version, re-read on a lost race (the editing issue exposes it as If-Match). */
+  async rename(token: string, name: string): Promise<ApplicationView> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const app = await this.find(token);
+      const at = new Date();
+      if (await this.store.rename(token, name, app.version, at)) {
+        return { ...app, name, version: app.version + 1, updatedAt: at, chatsCount: await this.counts.total(app.appId, APP_SCOPE) };
+      }
+    }
+    throw new AppError(409, 'conflict', 'the application is being changed concurrently; retry');
+  }
+
+  private async find(token: string): Promise<Application> {
+    const app = await this.store.find(token);
+    if (!app) throw notFound('no application with this token');
+    this.ids.set(token, app.appId);
+    return app;
+  }
+}

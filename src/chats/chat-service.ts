@@ -1,0 +1,86 @@
+import { AppError, notFound } from '../errors.js';
+import type { ApplicationService } from './application-service.js';
+import type { ChangeLog } from './changes.js';
+import type { ChatStore } from './chat-store.js';
+import type { CountStore } from './count-store.js';
+import type { CounterStore } from './counter-store.js';
+import type { NumberedCreator, Created } from './numbered-create.js';
+import { APP_SCOPE, BoundedMap, numberBucket, pageByNumber } from './numbered.js';
+import type { Chat, NumberedPage } from './types.js';
+import { chatEntitiesCreated } from '../observability/chat-metrics.js';
+
+export type ChatView = Chat & { messagesCount: number };
+
+/** Chats of an application, numbered from 1 per application. */
+export class ChatService {
+  /** (application, chat) pairs known to exist: chats are never deleted, so this never goes stale. */
+  private readonly existing = new BoundedMap<string, true>(50_000);
+
+  constructor(private readonly apps: ApplicationService, private readonly store: ChatStore,
+    private readonly counters: CounterStore, private readonly counts: CountStore,
+    private readonly creator: NumberedCreator, private readonly changes: ChangeLog) {}
+
+  async create(token: string, name: string | null, key?: string): Promise<Created<ChatView>> {
+    const appId = await this.apps.resolve(token);
+    const now = new Date();
+    const created = await this.creator.create(appId, APP_SCOPE, {
+      content: { name },
+      insert: async (number) => {
+        const r = await this.store.insert(appId, { number, name, version: 1, createdAt: now, updatedAt: now });
+        return { applied: r.applied, item: r.chat };
+      },
+      changed: (number) => this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number,
+        message: 0, version: 1, at: now.getTime() }),
+    }, key);
+    if (!created.replayed) chatEntitiesCreated.inc({ entity: 'chat' });
+    this.existing.set(`${appId}/${created.item.number}`, true);
+    const messagesCount = created.replayed ? await this.counts.total(appId, created.item.number) : 0;
+    return { item: { ...created.item, messagesCount }, replayed: created.replayed };
+  }
+
+  /** The application's internal id, once the chat is known to exist (404 otherwise). */
+  async resolve(token: string, number: number): Promise<string> {
+    const appId = await this.apps.resolve(token);
+    if (!this.existing.has(`${appId}/${number}`)) await this.find(appId, number);
+    return appId;
+  }
+
+  async get(token: string, number: number): Promise<ChatView> {
+    const appId = await this.apps.resolve(token);
+    const chat = await this.find(appId, number);
+    return { ...chat, messagesCount: await this.counts.total(appId, number) };
+  }
+
+  async list(token: string, after: number, limit: number): Promise<NumberedPage<ChatView>> {
+    const appId = await this.apps.resolve(token);
+    const last = ((await this.counters.read(appId, APP_SCOPE)) ?? 1) - 1;
+    const page = await pageByNumber(after, limit, last, (bucket, from, n) => this.store.slice(appId, bucket, from, n));
+    const totals = new Map<number, number>();
+    for (const bucket of new Set(page.items.map((c) => numberBucket(c.number)))) {
+      const inBucket = page.items.filter((c) => numberBucket(c.number) === bucket);
+      for (const [k, v] of await this.counts.totals(appId, inBucket[0]!.number, inBucket.at(-1)!.number)) totals.set(k, v);
+    }
+    return { items: page.items.map((c) => ({ ...c, messagesCount: totals.get(c.number) ?? 0 })), more: page.more };
+  }
+
+  async rename(token: string, number: number, name: string | null): Promise<ChatView> {
+    const appId = await this.apps.resolve(token);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const chat = await this.find(appId, number);
+      const at = new Date();
+      if (await this.store.rename(appId, number, name, chat.version, at)) {
+        await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,
+          version: chat.version + 1, at: at.getTime() });
+        return { ...chat, name, version: chat.version + 1, updatedAt: at, messagesCount: await this.counts.total(appId, number) };
+      }
+    }
+    throw new AppError(409, 'conflict', 'the chat is being changed concurrently; retry');
+  }
+
+  private async find(appId: string, number: number): Promise<Chat> {
+    const chat = await this.store.find(appId, number);
+    if (!chat) throw notFound(`no chat number ${number} in this application`);
+    this.existing.set(`${appId}/${number}`, true);
+    return chat;
+  }
+}

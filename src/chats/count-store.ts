@@ -1,0 +1,67 @@
+import { num, type Db } from '../storage/cassandra.js';
+import { APP_SCOPE, numberBucket } from './numbered.js';
+
+/** Cassandra write timestamps are µs; a count computed later always wins over one computed earlier. */
+const micros = (at: Date) => at.getTime() * 1000;
+
+/**
+ * Derived counts. Rows per number range are recounted from the source partition and stored per range; a total
+ * is the sum of its ranges. Both are written `USING TIMESTAMP <when the count was read>`, so whichever of the
+ * counts worker and the reconciliation wrote last, the most recent computation is what stays. Scope 0 = the
+ * application's chats, scope n = chat n's messages.
+ */
+export class CountStore {
+  constructor(private readonly db: Db) {}
+
+  /** Rows stored now in one number-range partition (at most BUCKET_SIZE, so the count is bounded). */
+  async countRange(appId: string, scope: number, bucket: number): Promise<number> {
+    const rs = scope === APP_SCOPE
+      ? await this.db.execute('count_chats_range',
+        `SELECT COUNT(*) AS n FROM ${this.db.hot}.chats WHERE app_id = ? AND bucket = ?`, [appId, bucket])
+      : await this.db.execute('count_messages_range',
+        `SELECT COUNT(*) AS n FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ?`,
+        [appId, scope, bucket]);
+    return num(rs.first()?.get('n'));
+  }
+
+  async writeRange(appId: string, scope: number, bucket: number, rows: number, countedAt: Date): Promise<void> {
+    await this.db.execute('count_range_write',
+      `INSERT INTO ${this.db.hot}.chat_bucket_counts (app_id, chat_number, bucket, row_count) VALUES (?, ?, ?, ?)
+       USING TIMESTAMP ?`, [appId, scope, bucket, rows, micros(countedAt)]);
+  }
+
+  async sumRanges(appId: string, scope: number): Promise<number> {
+    let total = 0;
+    let pageState: string | undefined;
+    do {
+      const rs = await this.db.execute('count_ranges_read',
+        `SELECT row_count FROM ${this.db.hot}.chat_bucket_counts WHERE app_id = ? AND chat_number = ?`, [appId, scope],
+        { fetchSize: 1000, pageState });
+      pageState = rs.pageState ?? undefined;
+      for (const r of rs.rows) total += (r.get('row_count') as number | null) ?? 0;
+    } while (pageState);
+    return total;
+  }
+
+  async writeTotal(appId: string, scope: number, total: number, countedAt: Date): Promise<void> {
+    await this.db.execute('count_total_write',
+      `INSERT INTO ${this.db.hot}.chat_counts (app_id, bucket, chat_number, total, counted_at) VALUES (?, ?, ?, ?, ?)
+       USING TIMESTAMP ?`, [appId, numberBucket(scope), scope, total, countedAt, micros(countedAt)]);
+  }
+
+  async total(appId: string, scope: number): Promise<number> {
+    const row = (await this.db.execute('count_total_read',
+      `SELECT total FROM ${this.db.hot}.chat_counts WHERE app_id = ? AND bucket = ? AND chat_number = ?`,
+      [appId, numberBucket(scope), scope])).first();
+    return row ? num(row.get('total')) : 0;
+  }
+
+  /** Totals of the chats numbered first..last, which lie in one number range. */
+  async totals(appId: string, first: number, last: number): Promise<Map<number, number>> {
+    const rs = await this.db.execute('count_totals_read',
+      `SELECT chat_number, total FROM ${this.db.hot}.chat_counts
+       WHERE app_id = ? AND bucket = ? AND chat_number >= ? AND chat_number <= ?`,
+      [appId, numberBucket(first), first, last]);
+    return new Map(rs.rows.map((r) => [num(r.get('chat_number')), num(r.get('total'))]));
+  }
+}

@@ -1,0 +1,26 @@
+import { num, type Db } from '../storage/cassandra.js';
+
+export interface KeyClaim { applied: boolean; number: number; fingerprint: string }
+
+/** Idempotency-Key -> number per parent (chat number 0 = the application's chat creates), claimed with an LWT. */
+export class ChatIdempotencyStore {
+  constructor(private readonly db: Db) {}
+
+  async find(appId: string, scope: number, key: string, serial = false): Promise<Omit<KeyClaim, 'applied'> | null> {
+    const row = (await this.db.execute(serial ? 'chat_key_read_serial' : 'chat_key_read',
+      `SELECT number, fingerprint FROM ${this.db.hot}.chat_idempotency_keys WHERE app_id = ? AND chat_number = ? AND key = ?`,
+      [appId, scope, key], serial ? { consistency: this.db.serial } : {})).first();
+    return row ? { number: num(row.get('number')), fingerprint: row.get('fingerprint') as string } : null;
+  }
+
+  async claim(appId: string, scope: number, key: string, number: number, fingerprint: string,
+    ttlSeconds: number): Promise<KeyClaim> {
+    const rs = await this.db.execute('chat_key_claim',
+      `INSERT INTO ${this.db.hot}.chat_idempotency_keys (app_id, chat_number, key, number, fingerprint)
+       VALUES (?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?`,
+      [appId, scope, key, number, fingerprint, ttlSeconds], { idempotent: false });
+    if (rs.wasApplied()) return { applied: true, number, fingerprint };
+    const row = rs.first();
+    return { applied: false, number: num(row.get('number')), fingerprint: row.get('fingerprint') as string };
+  }
+}

@@ -1,0 +1,36 @@
+import type { Db } from '../storage/cassandra.js';
+import type { Logger } from '../logger.js';
+import { ApplicationService } from './application-service.js';
+import { ApplicationStore } from './application-store.js';
+import { changeLog } from './changes.js';
+import { ChatService } from './chat-service.js';
+import { ChatStore } from './chat-store.js';
+import { CountStore } from './count-store.js';
+import { CounterStore } from './counter-store.js';
+import { ChatIdempotencyStore } from './idempotency-store.js';
+import { ChatMessageService } from './message-service.js';
+import { ChatMessageStore } from './message-store.js';
+import { NumberedCreator } from './numbered-create.js';
+import { NumberAllocator } from './numbering.js';
+import type { ChatsSettings } from './settings.js';
+import { chatValidators } from './validation.js';
+
+export interface Chats {
+  applications: ApplicationService;
+  chats: ChatService;
+  messages: ChatMessageService;
+  validate: ReturnType<typeof chatValidators>;
+}
+
+/** Wires the chat-applications product: stores over one Db, one number allocator per process, services. */
+export function createChats(db: Db, settings: ChatsSettings, log: Logger): Chats {
+  const counters = new CounterStore(db);
+  const counts = new CountStore(db);
+  const changes = changeLog(db, settings.logRetentionSeconds);
+  const numbers = new NumberAllocator(counters, { coalesce: settings.coalesceNumbering, maxAttempts: 50 }, log);
+  const creator = new NumberedCreator(numbers, new ChatIdempotencyStore(db), settings.idempotencyTtlSeconds, log);
+  const applications = new ApplicationService(new ApplicationStore(db), counts);
+  const chats = new ChatService(applications, new ChatStore(db), counters, counts, creator, changes);
+  const messages = new ChatMessageService(chats, new ChatMessageStore(db), counters, creator, changes);
+  return { applications, chats, messages, validate: chatValidators(settings) };
+}

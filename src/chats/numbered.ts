@@ -1,0 +1,38 @@
+/**
+ * Chats and messages live in partitions of BUCKET_SIZE consecutive numbers: a chat with 10 M messages is 10,000
+ * partitions of at most 1,000 rows (at most 64 MiB with the largest bodies, ~200 KB with typical ones), and a
+ * page (at most 500 rows) spans at most two of them. Fixed: changing it would orphan rows already written.
+ */
+export const BUCKET_SIZE = 1000;
+
+export const numberBucket = (n: number): number => Math.floor(n / BUCKET_SIZE);
+
+/** The chat counter lives under chat number 0 (chat numbers start at 1). */
+export const APP_SCOPE = 0;
+
+/** A small bounded map (insertion order = age): caches of facts that never change once true. */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly limit: number) { super(); }
+  override set(key: K, value: V): this {
+    super.delete(key);
+    super.set(key, value);
+    if (this.size > this.limit) super.delete(this.keys().next().value!);
+    return this;
+  }
+}
+
+/**
+ * Up to `limit` rows numbered above `after`, walking the number ranges in order and reading only what the page
+ * needs (constant memory whatever the parent's size). `lastNumber` is the highest number ever claimed.
+ */
+export async function pageByNumber<T extends { number: number }>(after: number, limit: number, lastNumber: number,
+  slice: (bucket: number, after: number, limit: number) => Promise<T[]>): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
+  let cursor = after;
+  for (let bucket = numberBucket(after + 1); items.length < limit && bucket <= numberBucket(lastNumber); bucket++) {
+    const rows = await slice(bucket, cursor, limit - items.length);
+    items.push(...rows);
+    if (rows.length > 0) cursor = rows.at(-1)!.number;
+  }
+  return { items, more: items.length === limit && cursor < lastNumber };
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { badRequest } from '../errors.js';
+
+export interface ChatLimits { maxNameLength: number; maxBodyBytes: number }
+
+/** Domain rules for names and bodies; the limits are documented in the README (Chat applications). */
+export function chatValidators(limits: ChatLimits) {
+  const text = (field: string) => z.string({
+    error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`),
+  }).refine((s) => s.isWellFormed(), `${field} must be valid UTF-8 text`);
+  const name = text('name')
+    .refine((s) => s.trim().length > 0, 'name must not be empty')
+    .refine((s) => [...s].length <= limits.maxNameLength, `name must be at most ${limits.maxNameLength} characters`);
+  const body = text('body')
+    .refine((s) => s.length > 0, 'body must not be empty')
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= limits.maxBodyBytes,
+      `body must be at most ${limits.maxBodyBytes} bytes of UTF-8`);
+
+  const parse = <T>(schema: z.ZodType<T>, input: unknown): T => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw badRequest('invalid_body', 'the body must be a JSON object');
+    }
+    const result = schema.safeParse(input);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      throw badRequest(`invalid_${String(issue.path[0] ?? 'body')}`, issue.message);
+    }
+    return result.data;
+  };
+  const application = z.object({ name });
+  const chat = z.object({ name: name.nullable().optional() });
+  const chatRename = z.object({ name: name.nullable() });
+  const message = z.object({ body });
+
+  return {
+    application: (input: unknown): { name: string } => parse(application, input),
+    newChat: (input: unknown): { name: string | null } => ({ name: parse(chat, input ?? {}).name ?? null }),
+    chatRename: (input: unknown): { name: string | null } => parse(chatRename, input),
+    message: (input: unknown): { body: string } => parse(message, input),
+  };
+}
+
+export type ChatValidators = ReturnType<typeof chatValidators>;

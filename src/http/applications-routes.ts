@@ -1,0 +1,87 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Chats } from '../chats/module.js';
+import * as req from './applications-schemas.js';
+import { lenientBody } from './body-reader.js';
+
+/**
+ * The chat-applications API under `prefix` (mounted at /applications and /api/applications): thin entry points
+ * that parse, call a service and shape JSON. A create answers 201 once its rows are durable in Cassandra.
+ */
+export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBodyBytes: number }): Router {
+  const router = new Router({ prefix: opts.prefix });
+  // The inbox's lenient reader: a JSON object whatever the Content-Type says, or form fields; 415 for XML/multipart.
+  const json = lenientBody({ limit: opts.maxBodyBytes });
+  const { applications, validate } = chats;
+  const created = (ctx: Context, location: string, replayed: boolean) => {
+    ctx.status = 201;
+    ctx.set('location', location);
+    if (replayed) ctx.set('idempotent-replayed', 'true');
+  };
+
+  router.post('/', json, async (ctx) => {
+    const app = await applications.create(validate.application(ctx.request.body).name);
+    created(ctx, `${ctx.path.replace(/\/$/, '')}/${app.token}`, false);
+    ctx.body = req.applicationView(app);
+  });
+  router.get('/', async (ctx) => {
+    const limit = req.limit(ctx.query);
+    const page = await applications.list(req.cursor(ctx.query), limit);
+    if (page.more) req.setNextLink(ctx, { limit, cursor: req.encodeCursor(page.items.at(-1)!.token) });
+    ctx.body = page.items.map(req.applicationView);
+  });
+  router.get('/:token', async (ctx) => {
+    ctx.body = req.applicationView(await applications.get(req.token(ctx.params.token!)));
+  });
+  const rename = async (ctx: Context) => {
+    const token = req.token(ctx.params.token!);
+    ctx.body = req.applicationView(await applications.rename(token, validate.application(ctx.request.body).name));
+  };
+  router.put('/:token', json, rename);
+  router.patch('/:token', json, rename);
+
+  router.post('/:token/chats', json, async (ctx) => {
+    const token = req.token(ctx.params.token!);
+    const input = validate.newChat(ctx.request.body);
+    const { item, replayed } = await chats.chats.create(token, input.name, req.idempotencyKey(ctx));
+    created(ctx, `${ctx.path}/${item.number}`, replayed);
+    ctx.body = req.chatView(item);
+  });
+  router.get('/:token/chats', async (ctx) => {
+    const limit = req.limit(ctx.query);
+    const page = await chats.chats.list(req.token(ctx.params.token!), req.after(ctx.query), limit);
+    if (page.more) req.setNextLink(ctx, { limit, after: page.items.at(-1)!.number });
+    ctx.body = page.items.map(req.chatView);
+  });
+  router.get('/:token/chats/:number', async (ctx) => {
+    ctx.body = req.chatView(await chats.chats.get(req.token(ctx.params.token!), req.number(ctx.params.number!, 'chat')));
+  });
+  const renameChat = async (ctx: Context) => {
+    const token = req.token(ctx.params.token!);
+    const number = req.number(ctx.params.number!, 'chat');
+    ctx.body = req.chatView(await chats.chats.rename(token, number, validate.chatRename(ctx.request.body).name));
+  };
+  router.put('/:token/chats/:number', json, renameChat);
+  router.patch('/:token/chats/:number', json, renameChat);
+
+  router.post('/:token/chats/:number/messages', json, async (ctx) => {
+    const token = req.token(ctx.params.token!);
+    const chat = req.number(ctx.params.number!, 'chat');
+    const { body } = validate.message(ctx.request.body);
+    const { item, replayed } = await chats.messages.create(token, chat, body, req.idempotencyKey(ctx));
+    created(ctx, `${ctx.path}/${item.number}`, replayed);
+    ctx.body = req.messageView(item);
+  });
+  router.get('/:token/chats/:number/messages', async (ctx) => {
+    const limit = req.limit(ctx.query);
+    const page = await chats.messages.list(req.token(ctx.params.token!), req.number(ctx.params.number!, 'chat'),
+      req.after(ctx.query), limit);
+    if (page.more) req.setNextLink(ctx, { limit, after: page.items.at(-1)!.number });
+    ctx.body = page.items.map(req.messageView);
+  });
+  router.get('/:token/chats/:number/messages/:message', async (ctx) => {
+    ctx.body = req.messageView(await chats.messages.get(req.token(ctx.params.token!),
+      req.number(ctx.params.number!, 'chat'), req.number(ctx.params.message!, 'message')));
+  });
+  return router;
+}

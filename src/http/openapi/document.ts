@@ -1,0 +1,69 @@
+import type { Config } from '../../config.js';
+import { ref, sharedComponents, type ComponentKind, type Json, type PathModule } from './components.js';
+import { inboxPaths } from './inbox.js';
+import { healthPaths } from './health.js';
+import { docsPaths } from './docs.js';
+import { DOCS_ASSETS } from './assets.js';
+
+export type DocumentConfig = Pick<Config, 'MAX_USERNAME_LENGTH' | 'MAX_TEXT_BYTES' | 'MAX_TIMEOUT_SECONDS' |
+  'MAX_BODY_BYTES' | 'CHAT_PATH_USERNAMES'>;
+
+/**
+ * The OpenAPI 3.1 document, built from one module per group of routes. To describe more routes (the chat
+ * applications: ETag, If-Match, Lease-Token and Link are already in the shared components), add a module
+ * returning a PathModule and list it here.
+ */
+export function openApiDocument(config: DocumentConfig): Json {
+  const modules: PathModule[] = [
+    inboxPaths(config, { pathUsernames: config.CHAT_PATH_USERNAMES }),
+    healthPaths(),
+    docsPaths(Object.keys(DOCS_ASSETS)),
+  ];
+  const components = sharedComponents(config);
+  const paths: Record<string, Json> = {};
+  for (const m of modules) {
+    for (const [path, item] of Object.entries(m.paths)) {
+      if (paths[path]) throw new Error(`OpenAPI: ${path} is described by two modules`);
+      paths[path] = item;
+    }
+    for (const [kind, entries] of Object.entries(m.components ?? {})) {
+      for (const [name, value] of Object.entries(entries)) {
+        const section = components[kind as ComponentKind];
+        if (section[name]) throw new Error(`OpenAPI: components.${kind}.${name} is defined twice`);
+        section[name] = value;
+      }
+    }
+  }
+  addRequestIdHeader([...Object.values(paths).flatMap((item) => Object.values(item) as Json[])
+    .map((operation) => operation.responses as Json), components.responses]);
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Ephemera API',
+      version: '1.0.0',
+      summary: 'Ephemeral text messages: post, read by id, list and consume.',
+      description: 'Every error is `{"error": {"code", "message"}}`. Every answer carries `X-Request-Id`.',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+    },
+    servers: [{ url: '/', description: 'this service' }],
+    tags: modules.flatMap((m) => m.tags),
+    security: [{}],
+    paths,
+    components: {
+      ...components,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'AUTH_MODE=jwt only: HS256, subject = username.' },
+      },
+    },
+  };
+}
+
+/** Every answer carries X-Request-Id: added to each response here rather than written in every module. */
+function addRequestIdHeader(responseMaps: Json[]): void {
+  for (const responses of responseMaps) {
+    for (const response of Object.values(responses) as Json[]) {
+      if ('$ref' in response) continue; // a shared response: it gets the header in components.responses
+      response.headers = { 'X-Request-Id': ref('headers', 'RequestId'), ...(response.headers as Json | undefined) };
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import type { Db } from '../storage/cassandra.js';
+import type { Logger } from '../logger.js';
+import { LwtLock } from '../storage/lwt-lock.js';
+import type { ConsumeResult } from '../storage/bucketed-log.js';
+import { ApplicationStore } from '../chats/application-store.js';
+import { changeLog, type ChangeLog } from '../chats/changes.js';
+import { ChatStore } from '../chats/chat-store.js';
+import { CountStore } from '../chats/count-store.js';
+import { CounterStore } from '../chats/counter-store.js';
+import { APP_SCOPE, numberBucket, pageByNumber } from '../chats/numbered.js';
+import type { ChangeEntry } from '../chats/types.js';
+import { countsRecounted } from '../observability/chat-metrics.js';
+
+export interface CountsSettings {
+  holder: string;
+  lockTtlSeconds: number;
+  logRetentionSeconds: number;
+}
+
+export const CONSUMER = 'counts';
+/** Parents recounted at once. */
+const WIDTH = 16;
+/** A consumer without a checkpoint starts an hour back (360 ten-second buckets); older history is the reconciliation's. */
+const BACKLOG_BUCKETS = 360;
+
+interface Target { app: string; scope: number; buckets: Set<number> }
+
+/**
+ * chats_count and messages_count, derived and exact once settled. Both passes recount rows from the source
+ * partitions (never add or subtract), so repeating one is harmless and a lost change entry is repaired by
+ * the next reconciliation:
+ * - `consumeLog`: for each settled bucket of the change log, recount the number ranges its entries touched;
+ * - `reconcile`: recount every number range of every application and chat.
+ */
+export class CountsWorker {
+  readonly changes: ChangeLog;
+  private readonly counts: CountStore;
+  private readonly counters: CounterStore;
+  private readonly apps: ApplicationStore;
+  private readonly chats: ChatStore;
+
+  constructor(private readonly db: Db, private readonly settings: CountsSettings, private readonly log: Logger) {
+    this.changes = changeLog(db, settings.logRetentionSeconds);
+    this.counts = new CountStore(db);
+    this.counters = new CounterStore(db);
+    this.apps = new ApplicationStore(db);
+    this.chats = new ChatStore(db);
+  }
+
+  consumeLog(now?: number): Promise<ConsumeResult | null> {
+    return this.changes.consume(CONSUMER, (entries) => this.recountTouched(entries), {
+      holder: this.settings.holder, lockTtlSeconds: this.settings.lockTtlSeconds, now,
+      // Further behind than an hour, the reconciliation (at start and at least hourly) has that history.
+      backlogBuckets: BACKLOG_BUCKETS, maxBehindBuckets: BACKLOG_BUCKETS,
+    });
+  }
+
+  async lagSeconds(now = Date.now()): Promise<number | null> {
+    const done = await this.changes.checkpoint(CONSUMER);
+    return done === null ? null : this.changes.lagSeconds(done, now);
+  }
+
+  /** Recounts everything; null when another process is reconciling. */
+  async reconcile(): Promise<{ applications: number; chats: number } | null> {
+    const lock = new LwtLock(this.db, 'counts-reconcile', this.settings.holder, this.settings.lockTtlSeconds);
+    if (!(await lock.tryAcquire())) return null;
+    let applications = 0;
+    let chats = 0;
+    try {
+      for await (const app of this.apps.all()) {
+        if (!(await lock.renew())) throw new Error('reconciliation lock lost');
+        const lastChat = ((await this.counters.read(app.appId, APP_SCOPE)) ?? 1) - 1;
+        await this.recount('reconcile', app.appId, APP_SCOPE, rangeBuckets(lastChat));
+        let after = 0;
+        for (;;) {
+          const page = await pageByNumber(after, 500, lastChat, (b, from, n) => this.chats.slice(app.appId, b, from, n));
+          await inParallel(page.items, WIDTH, async (chat) => {
+            const lastMessage = ((await this.counters.read(app.appId, chat.number)) ?? 1) - 1;
+            await this.recount('reconcile', app.appId, chat.number, rangeBuckets(lastMessage));
+          });
+          chats += page.items.length;
+          if (!page.more || page.items.length === 0) break;
+          after = page.items.at(-1)!.number;
+        }
+        applications += 1;
+      }
+      return { applications, chats };
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  }
+
+  private async recountTouched(entries: ChangeEntry[]): Promise<void> {
+    const targets = new Map<string, Target>();
+    for (const e of entries) {
+      const scope = e.entity === 'chat' ? APP_SCOPE : e.chat;
+      const key = `${e.app}/${scope}`;
+      const t = targets.get(key) ?? { app: e.app, scope, buckets: new Set<number>() };
+      t.buckets.add(numberBucket(e.entity === 'chat' ? e.chat : e.message));
+      targets.set(key, t);
+    }
+    await inParallel([...targets.values()], WIDTH, (t) => this.recount('log', t.app, t.scope, [...t.buckets]));
+  }
+
+  /** Recounts the given ranges of one parent, then its total; written with the time the count started. */
+  private async recount(kind: string, app: string, scope: number, buckets: number[]): Promise<void> {
+    const at = new Date();
+    await inParallel(buckets, WIDTH, async (bucket) => {
+      await this.counts.writeRange(app, scope, bucket, await this.counts.countRange(app, scope, bucket), at);
+    });
+    countsRecounted.inc({ kind }, buckets.length);
+    await this.counts.writeTotal(app, scope, await this.counts.sumRanges(app, scope), at);
+  }
+}
+
+const rangeBuckets = (last: number): number[] =>
+  last < 1 ? [] : Array.from({ length: numberBucket(last) + 1 }, (_, i) => i);
+
+async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
