@@ -10,7 +10,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
-        cassandra-up cassandra-down cassandra-status cassandra-reset \
+        cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
         openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench test-faults clean
 
@@ -35,6 +35,13 @@ cassandra-status: ## say what runs where
 	scripts/cassandra.sh status
 cassandra-reset: ## stop Cassandra and wipe its data
 	scripts/cassandra.sh reset
+
+cluster-up: ## three-node Cassandra ring on 127.0.0.2-4 (CLUSTER_ADDRESSES), separate from cassandra-up
+	scripts/cluster.sh up
+cluster-down: ## stop the three nodes
+	scripts/cluster.sh down
+cluster-status: ## each node's pid, RSS and CQL answer, and the ring (UN/DN)
+	scripts/cluster.sh status
 
 search-up: ## start (or reuse) the local OpenSearch on 127.0.0.1:9200
 	scripts/opensearch.sh up
@@ -88,6 +95,14 @@ test-search: deps cassandra-up search-up ## search suites (index, endpoint, inde
 
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
+
+# Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
+# CLUSTER_KEEP=1, and keeps the test's exit status.
+test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node partitioned, under load; history checked
+	scripts/cluster.sh up
+	rc=0; node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
+	  test/cluster/*.test.ts || rc=$$?; \
+	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/cluster.sh down; fi; exit $$rc
 
 promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses
 	scripts/promtool-test.sh
