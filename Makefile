@@ -8,9 +8,10 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
-        k8s-build k8s-up k8s-down k8s-status test-k8s test-image \
-        cassandra-up cassandra-down cassandra-status cassandra-reset \
-        search-up search-down search-status search-reset test-search bench-search \
+        k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
+        cassandra-image skaffold skaffold-check \
+        cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster \
+        search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
         openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench bench-cpu test-faults clean
 
 help: ## list targets
@@ -35,6 +36,13 @@ cassandra-status: ## say what runs where
 cassandra-reset: ## stop Cassandra and wipe its data
 	scripts/cassandra.sh reset
 
+cluster-up: ## three-node Cassandra ring on 127.0.0.2-4 (CLUSTER_ADDRESSES), separate from cassandra-up
+	scripts/cluster.sh up
+cluster-down: ## stop the three nodes
+	scripts/cluster.sh down
+cluster-status: ## each node's pid, RSS and CQL answer, and the ring (UN/DN)
+	scripts/cluster.sh status
+
 search-up: ## start (or reuse) the local OpenSearch on 127.0.0.1:9200
 	scripts/opensearch.sh up
 search-down: ## stop the local OpenSearch (SIGTERM)
@@ -44,19 +52,22 @@ search-status: ## say what runs where
 search-reset: ## stop OpenSearch and wipe its data
 	scripts/opensearch.sh reset
 
-migrate: build cassandra-up ## apply CQL migrations
+migrate: build cassandra-up search-up ## apply CQL migrations and the search index migration
 	node dist/cli.js migrate
 
 run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
 	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30} \
-	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5}
+	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1}
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive
 
 counts: build cassandra-up ## one chat counts pass and a full reconciliation against the local stack
 	node dist/cli.js counts --once
+
+reindex: build cassandra-up search-up ## rebuild the local search index from Cassandra (TOKEN=... for one application)
+	node dist/cli.js reindex $${TOKEN:+--token $$TOKEN}
 
 lint: deps ## eslint
 	npx eslint .
@@ -79,11 +90,19 @@ docs-screenshot: deps cassandra-up chromium ## refresh docs/api-docs.png from th
 test-node: deps cassandra-up chromium ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
-test-search: deps search-up ## search suites against the real OpenSearch
+test-search: deps cassandra-up search-up ## search suites (index, endpoint, indexer faults) against the real OpenSearch and Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search/*.test.ts
 
 test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
+
+# Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
+# CLUSTER_KEEP=1, and keeps the test's exit status.
+test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node partitioned, under load; history checked
+	scripts/cluster.sh up
+	rc=0; node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
+	  test/cluster/*.test.ts || rc=$$?; \
+	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/cluster.sh down; fi; exit $$rc
 
 promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses
 	scripts/promtool-test.sh
@@ -97,7 +116,13 @@ prometheus-down: ## stop it
 tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate, vegeta into $(EPHEMERA_CACHE)/bin
 	scripts/tools.sh all
 
-chart-test: ## Helm chart: lint, render, strict offline validation (k8s 1.31-1.34 + CRDs), helm-unittest
+skaffold: ## build skaffold v2.24.0 from its Go module once (~12 CPU-minutes); skaffold-check then runs
+	scripts/tools.sh skaffold
+
+skaffold-check: ## skaffold diagnose, build --dry-run, render (validated like the chart); only if skaffold is built
+	scripts/skaffold-check.sh
+
+chart-test: ## Helm chart: lint, render, strict validation (k8s 1.31-1.34 + CRDs), dashboard model, helm-unittest
 	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate
 	scripts/chart-test.sh
 
@@ -113,6 +138,9 @@ bench-archiver: deps cassandra-up ## messages archived per second vs raw cold wr
 
 bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p50/p99, search latency
 	npx tsx scripts/bench-search.ts --messages $${MESSAGES:-20000}
+
+bench-freshness: deps cassandra-up search-up ## search freshness: create's 201 -> first search hit, p50/p99 at RATE (50)/s for DURATION (30) s
+	npx tsx scripts/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30}
 
 loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke
@@ -148,10 +176,25 @@ test-k8s: deps ## chart install/upgrade/uninstall, CronJob -> Job, archiver Leas
 image: ## build the container image offline with buildah (as root; base image built locally once)
 	scripts/image.sh build
 
-test-image: deps cassandra-up image ## run the image's entry point read-only as uid 10001: migrate, serve, probes, SIGTERM
+test-image: deps cassandra-up image ## the image under podman (runc, read-only, uid 10001, no caps): migrate, serve, round trip, SIGTERM
 	scripts/image.sh test
 
-test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up license-check promtool-test chart-test test-node test-search test-faults loadtest-smoke test-image ## everything CI runs
+cassandra-image: ## local stand-in for cassandra:5.0 from the cached Maven jars (for compose without a registry)
+	scripts/cassandra-image.sh
+
+compose-config: ## validate compose.yaml (+ compose.hostnet.yaml, + profile search) with docker-compose config -q
+	scripts/compose.sh config
+
+test-compose: deps ## compose stack under podman's Docker API: up --wait, API conformance + archiver, down -v
+	scripts/compose.sh test
+
+compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1:18180), left running
+	scripts/compose.sh up
+
+compose-down: ## stop it and drop its volumes
+	scripts/compose.sh down
+
+test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up license-check promtool-test chart-test compose-config test-node test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

@@ -8,6 +8,9 @@
 #        from the CRDs in the shared k8s-schemas dir)
 #        python jsonschema against the same CRDs, and cross-object invariants
 #   4. skaffold.yaml against the shared skaffold JSON schema
+#   4b. files/dashboard.json against Grafana's dashboard model (scripts/dashboard-check: Apache-2.0
+#       grafana-foundation-sdk, strict decoding + Validate())
+#   (skaffold's own checks of skaffold.yaml: scripts/skaffold-check.sh, make skaffold-check)
 #   5. negative controls: each validator must reject a deliberately broken input
 #   6. helm-unittest suites in charts/ephemera/tests
 # Needs scripts/tools.sh (run here; cached). Exits non-zero on any failure.
@@ -129,6 +132,14 @@ check "invariants k8s/cassandra.yaml" $VALIDATE invariants k8s/cassandra.yaml
 step "skaffold.yaml against $SCHEMAS/skaffold/v4beta14.json"
 check "skaffold.yaml schema" $VALIDATE schema "$SCHEMAS/skaffold/v4beta14.json" skaffold.yaml
 
+step "dashboard.json against Grafana's dashboard model (grafana-foundation-sdk v0.0.22)"
+DASHBOARD_CHECK=$WORK/dashboard-check
+if (cd scripts/dashboard-check && CGO_ENABLED=0 go build -o "$DASHBOARD_CHECK" .) >"$WORK/dashboard-build.log" 2>&1; then
+  check "dashboard.json strict decode + Validate()" "$DASHBOARD_CHECK" "$CHART/files/dashboard.json"
+else
+  bad "build scripts/dashboard-check"; sed 's/^/         /' "$WORK/dashboard-build.log" | tail -20
+fi
+
 step "negative controls (each must be rejected)"
 prod=$WORK/rendered-production-$highest.yaml
 # A ServiceMonitor endpoint with a misspelt field.
@@ -165,6 +176,21 @@ expect_fail "chart rejects a username without password" "cassandra.password is r
 sed 's/^portForward:/portForwards:/' skaffold.yaml >"$WORK/bad-skaffold.yaml"
 expect_fail "skaffold schema rejects an unknown top-level field" "portForwards" \
   $VALIDATE schema "$SCHEMAS/skaffold/v4beta14.json" "$WORK/bad-skaffold.yaml"
+
+# A stat panel option Grafana does not know, and a dashboard without its required title.
+"$PY" - "$CHART/files/dashboard.json" "$WORK" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+stat = next(p for p in d["panels"] if p["type"] == "stat")
+stat["options"]["colorModee"] = stat["options"].pop("colorMode")
+json.dump(d, open(sys.argv[2] + "/bad-dashboard-field.json", "w"))
+d = json.load(open(sys.argv[1]))
+d["panels"][1]["gridPos"]["h"] = "8"
+json.dump(d, open(sys.argv[2] + "/bad-dashboard-type.json", "w"))
+PYEOF
+expect_fail "dashboard-check rejects an unknown stat panel option" "unexpected field 'colorModee'" \
+  "$DASHBOARD_CHECK" "$WORK/bad-dashboard-field.json"
+expect_fail "dashboard-check rejects a mistyped gridPos" "gridPos" "$DASHBOARD_CHECK" "$WORK/bad-dashboard-type.json"
 
 step "helm-unittest ($CHART/tests)"
 if helm-unittest --strict --color=false "$CHART" 2>&1 | tee "$WORK/unittest.log" | grep -Ev '^\s*$'; then

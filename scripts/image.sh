@@ -46,6 +46,14 @@ resolve_storage() {
 say()  { printf '==> %s\n' "$*" >&2; }
 die()  { printf '==> ERROR: %s\n' "$*" >&2; exit 1; }
 bb()   { buildah --root "$STORAGE_ROOT" --runroot "$RUN_ROOT" --storage-driver "$STORAGE_DRIVER" "$@"; }
+# podman on the same storage, with the project's containers.conf/storage.conf (runc, cgroupfs, host network,
+# the ulimit workaround) instead of the machine's /etc/containers.
+pm()   {
+  CONTAINERS_CONF=${CONTAINERS_CONF:-$REPO_ROOT/scripts/podman/containers.conf} \
+  CONTAINERS_STORAGE_CONF=${CONTAINERS_STORAGE_CONF:-$REPO_ROOT/scripts/podman/storage.conf} \
+    podman --root "$STORAGE_ROOT" --runroot "$RUN_ROOT" --storage-driver "$STORAGE_DRIVER" \
+      --tmpdir "$IMAGE_CACHE/podman-tmp" "$@"
+}
 now()  { echo "$EPOCHREALTIME"; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
@@ -61,8 +69,10 @@ Commands:
                    (or if the machine's Node version changed), then build $IMAGE
   base [--force]   only the base image: Debian $DEBIAN_SUITE minbase rootfs (debootstrap from the
                    machine's apt mirror, tarball cached) + the machine's node $NODE_MAJOR.x and npm
-  test             run test/image/*.test.ts: the image's entry point in a read-only chroot as its
-                   USER, 'migrate' then 'serve' against the local Cassandra, /healthz, /readyz, SIGTERM
+  test             run test/image/*.test.ts: the image under podman (runc, --read-only, --user 10001,
+                   --cap-drop=ALL, host network): 'migrate', then 'serve' against the local Cassandra,
+                   /healthz, /readyz, a create/read/list round trip, SIGTERM -> exit 0
+  podman ARGS...   run podman with this storage and scripts/podman/*.conf (e.g. 'podman ps -a')
   size             image and base sizes (uncompressed, and gzip-compressed layers)
   prune            remove stray containers and untagged images (this drops the layer cache)
   clean            remove all buildah storage (keeps the rootfs tarball)
@@ -75,6 +85,18 @@ auto = overlay if it can be mounted here, else vfs), IMAGE_LAYERS (0|1; default 
 0 with vfs), NO_CACHE=1 (ignore the layer cache).
 Logs of the last runs: $LOG_DIR/
 EOF
+}
+
+ensure_podman() {
+  command -v podman >/dev/null && command -v runc >/dev/null && return 0
+  say "installing podman and runc (apt-get)"
+  mkdir -p "$LOG_DIR"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+           podman runc conmon catatonit containernetworking-plugins uidmap fuse-overlayfs slirp4netns; } \
+      >"$LOG_DIR/apt-podman.log" 2>&1; then
+    tail -n 30 "$LOG_DIR/apt-podman.log" >&2
+    die "apt-get install podman failed (log: $LOG_DIR/apt-podman.log)"
+  fi
 }
 
 need_root() { [[ $EUID -eq 0 ]] || die "buildah with vfs storage and chroot isolation needs root here (run as root)"; }
@@ -271,7 +293,7 @@ run_tests() {
   command -v node >/dev/null || die "node is needed to run the test"
   [[ -d $REPO_ROOT/node_modules/tsx ]] || die "run 'make deps' first (the test runs with tsx)"
   bb inspect --type image "$IMAGE" >/dev/null 2>&1 || die "$IMAGE is not built: run 'scripts/image.sh build' first"
-  say "test: $IMAGE entry point in a read-only chroot against the local Cassandra"
+  say "test: $IMAGE under podman (runc, read-only, uid 10001, no capabilities) against the local Cassandra"
   cd "$REPO_ROOT"
   IMAGE="$IMAGE" IMAGE_SCRIPT="$REPO_ROOT/scripts/image.sh" \
     node --import tsx --test --test-concurrency=1 --test-reporter=spec test/image/*.test.ts
@@ -296,7 +318,8 @@ resolve_storage
 case $cmd in
   build)   ensure_tools; build_base; build_image ;;
   base)    ensure_tools; build_base "${2:-}" ;;
-  test)    ensure_tools; run_tests ;;
+  test)    ensure_tools; ensure_podman; mkdir -p "$IMAGE_CACHE/podman-tmp"; run_tests ;;
+  podman)  ensure_podman; mkdir -p "$IMAGE_CACHE/podman-tmp"; shift; pm "$@" ;;
   size)    ensure_tools; show_size ;;
   prune)   ensure_tools; bb rm --all >/dev/null; bb rmi --prune >/dev/null || true; say "pruned ($(du -sh "$STORAGE_ROOT" | cut -f1) in $STORAGE_ROOT)" ;;
   clean)   if command -v buildah >/dev/null; then bb rm --all >/dev/null 2>&1 || true; fi

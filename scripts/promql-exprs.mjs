@@ -43,11 +43,12 @@ const APP_METRICS = {
     'messages_consumed_total', 'messages_archived_total', 'archiver_swept_total', 'archiver_runs_total',
     'process_cpu_seconds_total', 'process_cpu_user_seconds_total', 'process_cpu_system_seconds_total',
     'chat_numbering_cas_total', 'chat_numbering_skipped_total', 'chat_created_total', 'counts_runs_total',
-    'counts_recounted_buckets_total'],
+    'counts_recounted_buckets_total', 'search_indexer_runs_total', 'search_documents_applied_total',
+    'search_bulk_errors_total'],
   gauge: ['http_requests_in_flight', 'cassandra_pool_open_connections', 'cassandra_pool_in_flight_queries',
     'archiver_lag_seconds', 'archiver_last_success_timestamp_seconds', 'archiver_run_duration_seconds',
     'writer_lease_held', 'writer_id',
-    'counts_lag_seconds', 'log_consumer_lag_seconds', 'counts_reconcile_last_success_timestamp_seconds',
+    'counts_lag_seconds', 'log_consumer_lag_seconds', 'search_indexer_lag_seconds', 'counts_reconcile_last_success_timestamp_seconds',
     'process_start_time_seconds', 'process_resident_memory_bytes', 'process_virtual_memory_bytes',
     'process_heap_bytes', 'process_open_fds', 'process_max_fds',
     'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_min_seconds', 'nodejs_eventloop_lag_max_seconds',
@@ -57,7 +58,7 @@ const APP_METRICS = {
     'nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes',
     'nodejs_version_info'],
   histogram: ['http_request_duration_seconds', 'cassandra_query_duration_seconds', 'nodejs_gc_duration_seconds',
-    'chat_numbering_claim_size'],
+    'chat_numbering_claim_size', 'search_request_duration_seconds'],
 };
 const RECORDED = ['ephemera_http_requests_per_second'];
 const FOREIGN = ['up', 'kube_deployment_status_replicas_available'];

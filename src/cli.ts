@@ -10,19 +10,26 @@ const HELP = `ephemera: ephemeral text messages on Cassandra
 Usage: ephemera <command> [options]
 
 Commands:
-  serve [--archive-every <seconds>] [--counts-every <seconds>] [--workers <n>|auto]
+  serve [--archive-every <seconds>] [--counts-every <seconds>] [--index-every <seconds>] [--workers <n>|auto]
                                       serve the HTTP API on $PORT (default 8080); with --archive-every,
                                       also run the archiver on that timer (local development); with
-                                      --counts-every, also the chat counts worker (local development); with
+                                      --counts-every, also the chat counts worker, with --index-every, also
+                                      the search indexer (local development); with
                                       --workers (or WORKERS), n processes share the port (one per core
                                       with auto) and their summed metrics are on $METRICS_PORT
-  migrate                             create keyspaces and apply pending CQL migrations (idempotent)
+  migrate                             create keyspaces and apply pending CQL migrations, then create the
+                                      current search index version and its alias in OpenSearch (idempotent;
+                                      OpenSearch unreachable: a warning, the indexer creates it later)
   archive                             one archiver pass: move timed-out messages from hot to cold storage
                                       exit 0 done, 1 failed, 2 another archiver holds the lock
   counts [--every <seconds>] [--once]
                                       the chat counts worker: walks the change log every --every seconds
                                       (default 5) and reconciles every COUNTS_RECONCILE_SECONDS; --once:
                                       one log pass and one reconciliation, exit 0 done, 1 failed
+  index [--every <seconds>] [--once]  the search indexer: applies the change log's message entries to the
+                                      OpenSearch index every --every seconds (default 1); --once: one pass,
+                                      exit 0 done, 1 failed or OpenSearch unavailable
+  reindex [--token <token>]           rebuild the search index of one application (or of all) from Cassandra
 
 Options:
   -h, --help                          show this help
@@ -39,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       help: { type: 'boolean', short: 'h' }, 'archive-every': { type: 'string' }, workers: { type: 'string' },
       'counts-every': { type: 'string' }, every: { type: 'string' }, once: { type: 'boolean' },
+      'index-every': { type: 'string' }, token: { type: 'string' },
     },
   });
   const command = positionals[0];
@@ -74,15 +82,16 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const every = values['archive-every'] === undefined ? 0 : Number(values['archive-every']);
       const countsEvery = values['counts-every'] === undefined ? 0 : Number(values['counts-every']);
-      if (!Number.isInteger(every) || every < 0 || !Number.isInteger(countsEvery) || countsEvery < 0) {
-        process.stderr.write('ephemera: --archive-every and --counts-every take a whole number of seconds\n');
+      const indexEvery = values['index-every'] === undefined ? 0 : Number(values['index-every']);
+      if (![every, countsEvery, indexEvery].every((n) => Number.isInteger(n) && n >= 0)) {
+        process.stderr.write('ephemera: --archive-every, --counts-every and --index-every take a whole number of seconds\n');
         return 64;
       }
       if (config.WORKERS > 1 && cluster.isPrimary) {
         const { supervise } = await import('./cluster.js');
         return supervise(config.WORKERS, config, log);
       }
-      return serve(config, log, every, countsEvery);
+      return serve(config, log, every, countsEvery, indexEvery);
     }
     case 'migrate':
       return migrateCommand(config, log);
@@ -97,13 +106,26 @@ async function main(argv: string[]): Promise<number> {
       const { countsCommand } = await import('./workers/counts-command.js');
       return countsCommand(config, log, { every, once: values.once ?? false });
     }
+    case 'index': {
+      const every = values.every === undefined ? 1 : Number(values.every);
+      if (!Number.isInteger(every) || every < 1) {
+        process.stderr.write('ephemera: --every takes a whole number of seconds (at least 1)\n');
+        return 64;
+      }
+      const { indexCommand } = await import('./workers/indexer-command.js');
+      return indexCommand(config, log, { every, once: values.once ?? false });
+    }
+    case 'reindex': {
+      const { reindexCommand } = await import('./workers/indexer-command.js');
+      return reindexCommand(config, log, { token: values.token });
+    }
     default:
       process.stderr.write(`ephemera: unknown command "${command}"\n\n${HELP}`);
       return 64;
   }
 }
 
-async function serve(config: Config, log: Logger, archiveEvery: number, countsEvery = 0): Promise<number> {
+async function serve(config: Config, log: Logger, archiveEvery: number, countsEvery = 0, indexEvery = 0): Promise<number> {
   const { workerIndex, joinCluster } = await import('./cluster.js');
   const worker = workerIndex();
   if (worker !== null) joinCluster();
@@ -132,6 +154,11 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
     const { startCounts } = await import('./workers/counts-command.js');
     counts = startCounts(server.db, config, log, countsEvery);
   }
+  let indexer: { stop(): Promise<void> } | null = null;
+  if (indexEvery > 0 && (worker === null || worker === 0)) {
+    const { startIndexer } = await import('./workers/indexer-command.js');
+    indexer = startIndexer(server.db, config, log, indexEvery);
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => { log.info({ signal }, 'shutting down'); resolve(); };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -139,6 +166,7 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
   });
   if (timer) clearInterval(timer);
   await counts?.stop();
+  await indexer?.stop();
   await server.close();
   await tracing.shutdown();
   return 0;
@@ -153,6 +181,16 @@ async function migrateCommand(config: Config, log: Logger): Promise<number> {
     await db.connect();
     const { applied, version } = await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
     log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema already current');
+    const { createSearch } = await import('./search/search.js');
+    const { AppError } = await import('./errors.js');
+    try {
+      log.info(await createSearch(config, log).migrate(), 'search index current');
+    } catch (err) {
+      // Search is not on the path of any other endpoint: an unreachable OpenSearch must not block a deploy. The
+      // indexer runs the same migration before its first pass, so the index appears once OpenSearch answers.
+      if (!(err instanceof AppError && err.status === 503)) throw err;
+      log.warn({ err: err.message }, 'search index not migrated (OpenSearch unavailable); the indexer will create it');
+    }
     return 0;
   } catch (err) {
     log.error({ err }, 'migration failed');

@@ -60,6 +60,7 @@ const schema = z.object({
   CASSANDRA_SERIAL_CONSISTENCY: z.enum(SERIAL_CONSISTENCIES).default('LOCAL_SERIAL'),
   CASSANDRA_REQUEST_TIMEOUT_MS: int(100).default(2_000),
   CASSANDRA_CONNECT_TIMEOUT_MS: int(100).default(5_000),
+  CASSANDRA_DEFUNCT_READ_TIMEOUTS: int(1, 1024).default(64),
   HOT_GRACE_SECONDS: int(60, 31_536_000).default(259_200),
   DELIVERY_SETTLE_MS: int(1_000).default(10_000),
   LIST_PAGE_SIZE: int(10, 10_000).default(500),
@@ -101,8 +102,12 @@ const schema = z.object({
   CHAT_MAX_BODY_BYTES: int(1, 1024 * 1024).default(64 * 1024),
   CHAT_NUMBERING: z.enum(['coalesced', 'single']).default('coalesced'),
   CHAT_LOG_RETENTION_SECONDS: int(3600).default(7 * 86_400),
+  // true: PUT/PATCH/DELETE of applications, chats and messages without If-Match answer 428 (RFC 6585).
+  REQUIRE_IF_MATCH: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   COUNTS_RECONCILE_SECONDS: int(60, 3600).default(1800),
   COUNTS_LOCK_TTL_SECONDS: int(5).default(30),
+  // A SIGKILLed indexer's lock blocks the next one this long (2 s minimum: one renewal per bucket must fit).
+  SEARCH_INDEXER_LOCK_TTL_SECONDS: int(2).default(30),
 }).superRefine((c, ctx) => {
   if (c.WORKERS > 1 && c.METRICS_PORT === 0) {
     ctx.addIssue({

@@ -15,6 +15,8 @@ import { chatRoutes } from './http/chat-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { openApiRoutes } from './http/openapi/routes.js';
 import { applicationsRoutes } from './http/applications-routes.js';
+import { searchRoutes } from './http/search-routes.js';
+import { createSearch } from './search/search.js';
 import { createChats } from './chats/module.js';
 import { chatsSettings } from './chats/settings.js';
 import { clientRateLimit } from './http/rate-limit.js';
@@ -76,10 +78,13 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
   };
 
   const chats = createChats(db, chatsSettings(config), log);
+  const search = createSearch(config, log);
   const app = createApp(log, [
     healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),
     chatRoutes(service, createValidators(config), config, log),
     openApiRoutes(config),
+    // Search first: `/messages/search` must not be taken for `/messages/:message`.
+    ...['/applications', '/api/applications'].map((prefix) => searchRoutes(chats, search.searcher, { prefix })),
     ...['/applications', '/api/applications'].map((prefix) =>
       applicationsRoutes(chats, { prefix, maxBodyBytes: config.MAX_BODY_BYTES })),
   ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);

@@ -9,6 +9,11 @@ import { MessageService, type Clock } from '../src/inbox/message-service.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
 import { AppError } from '../src/errors.js';
 import type { Config } from '../src/config.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../src/http/app.js';
+import { chatRoutes } from '../src/http/chat-routes.js';
+import { createValidators } from '../src/inbox/validation.js';
 
 /**
  * The review's defects (../shared/reviews/inbox-correctness.md), each reproduced on the single node by injecting
@@ -141,5 +146,29 @@ describe('correctness under injected faults (review defects D1-D4, D6)', () => {
     delivered.push(...await drain(service(), user));
     assert.ok(!delivered.includes(expiredAtBirth), 'timeout 0 is never listed');
     assert.deepEqual([...delivered].sort(), [...backlog].sort());
+  });
+
+  it('when a later page\'s claim has an outcome nobody can settle, then GET /chats is cut short, never a complete-looking array', async () => {
+    const user = uniqueUser('d1-stream');
+    for (let i = 0; i < 120; i++) await service().create({ username: user, text: `s${i}`, timeout: 600 });
+    let claims = 0;
+    const broken = faultyDb(db, {
+      beforeSend: (st) => {
+        // Second page on: the claim's answer is lost, and so is every SERIAL read that could settle it.
+        if ((st === 'cursor_advance' || st === 'cursor_create') && ++claims > 1) throw new CasOutcomeUnknown(st);
+        if (st === 'select_cursor' && claims > 1) throw new AppError(503, 'unavailable', 'injected');
+      },
+    });
+    const app = createApp(log, [chatRoutes(service(broken.db), createValidators(config), config, log)]);
+    const server = http.createServer(app.callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/chats/${user}`);
+      assert.equal(res.status, 200, 'the first page was claimed and streams');
+      await assert.rejects(res.text(), 'the body ends without its closing bracket: the client sees a failure');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -3,8 +3,10 @@ import { AppError, notFound } from '../errors.js';
 import type { ApplicationStore } from './application-store.js';
 import type { CountStore } from './count-store.js';
 import { APP_SCOPE, BoundedMap } from './numbered.js';
+import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import type { Application, NumberedPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
+import { decideCas } from '../storage/cas.js';
 
 export type ApplicationView = Application & { chatsCount: number };
 
@@ -16,7 +18,8 @@ export class ApplicationService {
   /** token -> application id: immutable once created, so a process may remember it. */
   private readonly ids = new BoundedMap<string, string>(10_000);
 
-  constructor(private readonly store: ApplicationStore, private readonly counts: CountStore) {}
+  constructor(private readonly store: ApplicationStore, private readonly counts: CountStore,
+    private readonly ifMatchRequired = false) {}
 
   async create(name: string): Promise<ApplicationView> {
     const now = new Date();
@@ -49,12 +52,25 @@ export class ApplicationService {
     return { items, more: page.more };
   }
 
-  /** Compare-and-set on the version, re-read on a lost race (the editing issue exposes it as If-Match). */
-  async rename(token: string, name: string): Promise<ApplicationView> {
+  /**
+   * Compare-and-set on the version; a lost race re-reads, so with If-Match it becomes a 412 and without it the
+   * rename applies on the new version (REQUIRE_IF_MATCH=true: 428 without If-Match).
+   */
+  async rename(token: string, name: string, cond: WriteConditions = NO_CONDITIONS): Promise<ApplicationView> {
+    requireIfMatch(this.ifMatchRequired, cond);
     for (let attempt = 0; attempt < 10; attempt++) {
       const app = await this.find(token);
+      if (cond.ifMatch !== null) {
+        const view = async () => ({ ...app, chatsCount: await this.counts.total(app.appId, APP_SCOPE) });
+        if (!matches(cond.ifMatch, app.version)) throw new Stale(await view());
+      }
       const at = new Date();
-      if (await this.store.rename(token, name, app.version, at)) {
+      // An unknown outcome is settled by a SERIAL read that looks for our own write (version, name, time).
+      const applied = await decideCas(() => this.store.rename(token, name, app.version, at), async () => {
+        const now = await this.store.find(token, true);
+        return now?.version === app.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime();
+      });
+      if (applied) {
         return { ...app, name, version: app.version + 1, updatedAt: at, chatsCount: await this.counts.total(app.appId, APP_SCOPE) };
       }
     }

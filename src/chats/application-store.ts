@@ -19,9 +19,11 @@ export class ApplicationStore {
     return rs.wasApplied();
   }
 
-  async find(token: string): Promise<Application | null> {
-    const row = (await this.db.execute('chat_app_select',
-      `SELECT ${COLUMNS} FROM ${this.db.hot}.chat_applications WHERE app_token = ?`, [token])).first();
+  /** `serial` reads through Paxos (settles a conditional write in flight). */
+  async find(token: string, serial = false): Promise<Application | null> {
+    const row = (await this.db.execute(serial ? 'chat_app_select_serial' : 'chat_app_select',
+      `SELECT ${COLUMNS} FROM ${this.db.hot}.chat_applications WHERE app_token = ?`, [token],
+      serial ? { consistency: this.db.serial } : {})).first();
     return row ? toApplication(row) : null;
   }
 

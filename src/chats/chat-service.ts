@@ -7,7 +7,9 @@ import type { CounterStore } from './counter-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { APP_SCOPE, BoundedMap, numberBucket, pageByNumber } from './numbered.js';
 import type { Chat, NumberedPage } from './types.js';
+import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
+import { decideCas } from '../storage/cas.js';
 
 export type ChatView = Chat & { messagesCount: number };
 
@@ -18,7 +20,8 @@ export class ChatService {
 
   constructor(private readonly apps: ApplicationService, private readonly store: ChatStore,
     private readonly counters: CounterStore, private readonly counts: CountStore,
-    private readonly creator: NumberedCreator, private readonly changes: ChangeLog) {}
+    private readonly creator: NumberedCreator, private readonly changes: ChangeLog,
+    private readonly ifMatchRequired = false) {}
 
   async create(token: string, name: string | null, key?: string): Promise<Created<ChatView>> {
     const appId = await this.apps.resolve(token);
@@ -63,12 +66,21 @@ export class ChatService {
     return { items: page.items.map((c) => ({ ...c, messagesCount: totals.get(c.number) ?? 0 })), more: page.more };
   }
 
-  async rename(token: string, number: number, name: string | null): Promise<ChatView> {
+  /** Like an application rename: CAS on the version, If-Match (412) and REQUIRE_IF_MATCH (428). */
+  async rename(token: string, number: number, name: string | null, cond: WriteConditions = NO_CONDITIONS): Promise<ChatView> {
+    requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.apps.resolve(token);
     for (let attempt = 0; attempt < 10; attempt++) {
       const chat = await this.find(appId, number);
+      if (cond.ifMatch !== null && !matches(cond.ifMatch, chat.version)) {
+        throw new Stale({ ...chat, messagesCount: await this.counts.total(appId, number) });
+      }
       const at = new Date();
-      if (await this.store.rename(appId, number, name, chat.version, at)) {
+      const applied = await decideCas(() => this.store.rename(appId, number, name, chat.version, at), async () => {
+        const now = await this.store.find(appId, number, true);
+        return now?.version === chat.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime();
+      });
+      if (applied) {
         await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,
           version: chat.version + 1, at: at.getTime() });
         return { ...chat, name, version: chat.version + 1, updatedAt: at, messagesCount: await this.counts.total(appId, number) };

@@ -23,10 +23,11 @@ export class ChatStore {
     return rs.wasApplied() ? { applied: true, chat } : { applied: false, chat: toChat(rs.first()) };
   }
 
-  async find(appId: string, number: number): Promise<Chat | null> {
-    const row = (await this.db.execute('chat_select',
+  /** `serial` reads through Paxos (settles a conditional write in flight). */
+  async find(appId: string, number: number, serial = false): Promise<Chat | null> {
+    const row = (await this.db.execute(serial ? 'chat_select_serial' : 'chat_select',
       `SELECT ${COLUMNS} FROM ${this.db.hot}.chats WHERE app_id = ? AND bucket = ? AND number = ?`,
-      [appId, numberBucket(number), number])).first();
+      [appId, numberBucket(number), number], serial ? { consistency: this.db.serial } : {})).first();
     return row ? toChat(row) : null;
   }
 

@@ -1,5 +1,5 @@
 import { num, type Db } from '../storage/cassandra.js';
-import { APP_SCOPE, numberBucket } from './numbered.js';
+import { APP_SCOPE, BUCKET_SIZE, numberBucket } from './numbered.js';
 
 /** Cassandra write timestamps are µs; a count computed later always wins over one computed earlier. */
 const micros = (at: Date) => at.getTime() * 1000;
@@ -13,15 +13,27 @@ const micros = (at: Date) => at.getTime() * 1000;
 export class CountStore {
   constructor(private readonly db: Db) {}
 
-  /** Rows stored now in one number-range partition (at most BUCKET_SIZE, so the count is bounded). */
+  /**
+   * Live rows stored now in one number-range partition (at most BUCKET_SIZE, so the count is bounded). A
+   * deleted message keeps its row with `deleted_at` set, which CQL cannot filter on without ALLOW FILTERING,
+   * so the range's `deleted_at` cells are read (one page of at most 1,000 small cells) and counted here.
+   */
   async countRange(appId: string, scope: number, bucket: number): Promise<number> {
-    const rs = scope === APP_SCOPE
-      ? await this.db.execute('count_chats_range',
-        `SELECT COUNT(*) AS n FROM ${this.db.hot}.chats WHERE app_id = ? AND bucket = ?`, [appId, bucket])
-      : await this.db.execute('count_messages_range',
-        `SELECT COUNT(*) AS n FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ?`,
-        [appId, scope, bucket]);
-    return num(rs.first()?.get('n'));
+    if (scope === APP_SCOPE) {
+      const rs = await this.db.execute('count_chats_range',
+        `SELECT COUNT(*) AS n FROM ${this.db.hot}.chats WHERE app_id = ? AND bucket = ?`, [appId, bucket]);
+      return num(rs.first()?.get('n'));
+    }
+    let live = 0;
+    let pageState: string | undefined;
+    do {
+      const rs = await this.db.execute('count_messages_range',
+        `SELECT deleted_at FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ?`,
+        [appId, scope, bucket], { fetchSize: BUCKET_SIZE, pageState });
+      pageState = rs.pageState ?? undefined;
+      for (const r of rs.rows) if (r.get('deleted_at') == null) live += 1;
+    } while (pageState);
+    return live;
   }
 
   async writeRange(appId: string, scope: number, bucket: number, rows: number, countedAt: Date): Promise<void> {

@@ -5,7 +5,7 @@ import type { CounterStore } from './counter-store.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { pageByNumber } from './numbered.js';
-import type { ChatMessage, NumberedPage } from './types.js';
+import { publicPart, type ChatMessage, type NumberedPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 
 /** Messages of a chat, numbered from 1 per chat. */
@@ -21,7 +21,9 @@ export class ChatMessageService {
       content: { body },
       insert: async (number) => {
         const r = await this.store.insert(appId, chat, { number, body, version: 1, createdAt: now, updatedAt: now });
-        return { applied: r.applied, item: r.message };
+        // An Idempotency-Key replay of a create whose message was deleted since: the number stays taken.
+        if (r.message.deletedAt) throw notFound(`message number ${number}, created with this key, was deleted`);
+        return { applied: r.applied, item: publicPart(r.message) };
       },
       changed: (number) => this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat,
         message: number, version: 1, at: now.getTime() }),
@@ -33,8 +35,8 @@ export class ChatMessageService {
   async get(token: string, chat: number, number: number): Promise<ChatMessage> {
     const appId = await this.chats.resolve(token, chat);
     const m = await this.store.find(appId, chat, number);
-    if (!m) throw notFound(`no message number ${number} in this chat`);
-    return m;
+    if (!m || m.deletedAt) throw notFound(`no message number ${number} in this chat`);
+    return publicPart(m);
   }
 
   async list(token: string, chat: number, after: number, limit: number): Promise<NumberedPage<ChatMessage>> {

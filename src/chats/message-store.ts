@@ -1,43 +1,103 @@
-import type { Db, Row } from '../storage/cassandra.js';
+import type { Db, Row, Params } from '../storage/cassandra.js';
 import { num } from '../storage/cassandra.js';
 import { numberBucket } from './numbered.js';
-import type { ChatMessage } from './types.js';
+import type { ChatMessage, StoredMessage } from './types.js';
 
 const COLUMNS = 'number, body, version, created_at, updated_at';
+const ALL = `${COLUMNS}, deleted_at, lease_token, lease_expires_at`;
+export const KEY = 'app_id = ? AND chat_number = ? AND bucket = ? AND number = ?';
 
-const toMessage = (r: Row): ChatMessage => ({
-  number: num(r.get('number')), body: r.get('body') as string, version: r.get('version') as number,
-  createdAt: r.get('created_at') as Date, updatedAt: r.get('updated_at') as Date,
-});
+export const toMessage = (r: Row): StoredMessage => {
+  const token = (r.get('lease_token') as string | null | undefined) ?? null;
+  return {
+    number: num(r.get('number')), body: r.get('body') as string, version: r.get('version') as number,
+    createdAt: r.get('created_at') as Date, updatedAt: r.get('updated_at') as Date,
+    deletedAt: (r.get('deleted_at') as Date | null | undefined) ?? null,
+    lease: token ? { token, expiresAt: r.get('lease_expires_at') as Date } : null,
+  };
+};
+
+/** The primary key of one message, in KEY's order. */
+export const keyOf = (appId: string, chat: number, number: number): Params => [appId, chat, numberBucket(number), number];
+
+/** What a not-applied conditional write found (its condition columns); `version` null = no such row. */
+export interface CasMiss { version: number | null; lease: string | null; deleted: boolean }
+export type CasResult = { applied: true } | ({ applied: false } & CasMiss);
+
+export const casResult = (row: Row): CasResult => row.get('[applied]') as boolean
+  ? { applied: true }
+  : {
+    applied: false, version: (row.get('version') as number | null | undefined) ?? null,
+    lease: (row.get('lease_token') as string | null | undefined) ?? null, deleted: row.get('deleted_at') != null,
+  };
 
 /**
  * Chat messages, partitioned by (application, chat, number range). Every write to a message row is conditional
- * (a create is IF NOT EXISTS), so edits can use `IF version = ?` without ever mixing plain and Paxos writes.
+ * (create IF NOT EXISTS; edit, delete and leases IF version/lease_token), never a plain write: Paxos and plain
+ * writes on one row would race on timestamps. A delete keeps the row with `deleted_at` set (see README Editing).
  */
 export class ChatMessageStore {
   constructor(private readonly db: Db) {}
 
-  async insert(appId: string, chat: number, m: ChatMessage): Promise<{ applied: boolean; message: ChatMessage }> {
+  async insert(appId: string, chat: number, m: ChatMessage): Promise<{ applied: boolean; message: StoredMessage }> {
     const rs = await this.db.execute('chat_message_insert',
       `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, ${COLUMNS})
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
       [appId, chat, numberBucket(m.number), m.number, m.body, m.version, m.createdAt, m.updatedAt],
       { idempotent: false });
-    return rs.wasApplied() ? { applied: true, message: m } : { applied: false, message: toMessage(rs.first()) };
+    return rs.wasApplied()
+      ? { applied: true, message: { ...m, deletedAt: null, lease: null } }
+      : { applied: false, message: toMessage(rs.first()) };
   }
 
-  async find(appId: string, chat: number, number: number): Promise<ChatMessage | null> {
-    const row = (await this.db.execute('chat_message_select',
-      `SELECT ${COLUMNS} FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ? AND number = ?`,
-      [appId, chat, numberBucket(number), number])).first();
+  /** The row, deleted or not; `serial` reads through Paxos (settles a conditional write in flight). */
+  async find(appId: string, chat: number, number: number, serial = false): Promise<StoredMessage | null> {
+    const row = (await this.db.execute(serial ? 'chat_message_select_serial' : 'chat_message_select',
+      `SELECT ${ALL} FROM ${this.db.hot}.chat_messages WHERE ${KEY}`, keyOf(appId, chat, number),
+      serial ? { consistency: this.db.serial } : {})).first();
     return row ? toMessage(row) : null;
   }
 
+  /**
+   * Up to `limit` live messages of one number range with numbers above `after`. Deleted rows are skipped, so
+   * the range is read on in pages until the page is full or the range ends (at most 1,000 rows).
+   */
   async slice(appId: string, chat: number, bucket: number, after: number, limit: number): Promise<ChatMessage[]> {
-    const rs = await this.db.execute('chat_message_slice',
-      `SELECT ${COLUMNS} FROM ${this.db.hot}.chat_messages
-       WHERE app_id = ? AND chat_number = ? AND bucket = ? AND number > ? LIMIT ?`,
-      [appId, chat, bucket, after, limit]);
-    return rs.rows.map(toMessage);
+    const out: ChatMessage[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.db.execute('chat_message_slice',
+        `SELECT ${COLUMNS}, deleted_at FROM ${this.db.hot}.chat_messages
+         WHERE app_id = ? AND chat_number = ? AND bucket = ? AND number > ?`,
+        [appId, chat, bucket, after], { fetchSize: limit, pageState });
+      pageState = rs.pageState ?? undefined;
+      for (const r of rs.rows) {
+        if (r.get('deleted_at') == null && out.length < limit) out.push(toMessage(r));
+      }
+    } while (pageState && out.length < limit);
+    return out;
+  }
+
+  /** Body edit from `version` to `version + 1`, only while the lease cell equals `lease` (null: no lease). */
+  async edit(appId: string, chat: number, number: number, change: { body: string; version: number; at: Date },
+    lease: string | null): Promise<CasResult> {
+    const rs = await this.db.execute('chat_message_edit',
+      `UPDATE ${this.db.hot}.chat_messages SET body = ?, version = ?, updated_at = ? WHERE ${KEY}
+       IF version = ? AND lease_token = ? AND deleted_at = null`,
+      [change.body, change.version + 1, change.at, ...keyOf(appId, chat, number), change.version, lease]);
+    return casResult(rs.first());
+  }
+
+  /**
+   * Delete from `version`: the row stays, with `deleted_at`, version + 1 and an empty body (an empty string,
+   * not null: overwriting writes no tombstone and frees the body's space at compaction).
+   */
+  async delete(appId: string, chat: number, number: number, change: { version: number; at: Date },
+    lease: string | null): Promise<CasResult> {
+    const rs = await this.db.execute('chat_message_delete',
+      `UPDATE ${this.db.hot}.chat_messages SET body = '', version = ?, updated_at = ?, deleted_at = ? WHERE ${KEY}
+       IF version = ? AND lease_token = ? AND deleted_at = null`,
+      [change.version + 1, change.at, change.at, ...keyOf(appId, chat, number), change.version, lease]);
+    return casResult(rs.first());
   }
 }

@@ -10,6 +10,9 @@ import { CounterStore } from './counter-store.js';
 import { ChatIdempotencyStore } from './idempotency-store.js';
 import { ChatMessageService } from './message-service.js';
 import { ChatMessageStore } from './message-store.js';
+import { ChatMessageEditor } from './message-editor.js';
+import { LeaseService } from './lease-service.js';
+import { LeaseStore } from './lease-store.js';
 import { NumberedCreator } from './numbered-create.js';
 import { NumberAllocator } from './numbering.js';
 import type { ChatsSettings } from './settings.js';
@@ -19,6 +22,8 @@ export interface Chats {
   applications: ApplicationService;
   chats: ChatService;
   messages: ChatMessageService;
+  editor: ChatMessageEditor;
+  leases: LeaseService;
   validate: ReturnType<typeof chatValidators>;
 }
 
@@ -29,8 +34,12 @@ export function createChats(db: Db, settings: ChatsSettings, log: Logger): Chats
   const changes = changeLog(db, settings.logRetentionSeconds);
   const numbers = new NumberAllocator(counters, { coalesce: settings.coalesceNumbering, maxAttempts: 50 }, log);
   const creator = new NumberedCreator(numbers, new ChatIdempotencyStore(db), settings.idempotencyTtlSeconds, log);
-  const applications = new ApplicationService(new ApplicationStore(db), counts);
-  const chats = new ChatService(applications, new ChatStore(db), counters, counts, creator, changes);
-  const messages = new ChatMessageService(chats, new ChatMessageStore(db), counters, creator, changes);
-  return { applications, chats, messages, validate: chatValidators(settings) };
+  const applications = new ApplicationService(new ApplicationStore(db), counts, settings.requireIfMatch);
+  const chats = new ChatService(applications, new ChatStore(db), counters, counts, creator, changes,
+    settings.requireIfMatch);
+  const messageStore = new ChatMessageStore(db);
+  const messages = new ChatMessageService(chats, messageStore, counters, creator, changes);
+  const editor = new ChatMessageEditor(chats, messageStore, changes, settings.requireIfMatch);
+  const leases = new LeaseService(chats, new LeaseStore(db), messageStore);
+  return { applications, chats, messages, editor, leases, validate: chatValidators(settings) };
 }

@@ -7,6 +7,8 @@ export interface ChatsSettings {
   idempotencyTtlSeconds: number;
   coalesceNumbering: boolean;
   logRetentionSeconds: number;
+  /** PUT/PATCH/DELETE without If-Match: 428 instead of last-writer-wins (REQUIRE_IF_MATCH). */
+  requireIfMatch: boolean;
 }
 
 export function chatsSettings(config: Config): ChatsSettings {
@@ -16,5 +18,6 @@ export function chatsSettings(config: Config): ChatsSettings {
     idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     coalesceNumbering: config.CHAT_NUMBERING === 'coalesced',
     logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+    requireIfMatch: config.REQUIRE_IF_MATCH,
   };
 }

@@ -1,4 +1,4 @@
-/** Plain objects of the chat-applications product. `appId` is internal: it never leaves the service. */
+/** Plain objects (and their one projection) of the chat-applications product. `appId` is internal: it never leaves the service. */
 export interface Application {
   appId: string;
   token: string;
@@ -23,6 +23,19 @@ export interface ChatMessage {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** An edit lease: one editor at a time, until `expiresAt` (the lease cells' TTL). */
+export interface EditLease { token: string; expiresAt: Date }
+
+/** A message row as stored: deleted rows stay (numbers are never reused), with the lease, if one is held. */
+export interface StoredMessage extends ChatMessage {
+  deletedAt: Date | null;
+  lease: EditLease | null;
+}
+
+/** The part of a stored message a client may see. */
+export const publicPart = (m: StoredMessage): ChatMessage =>
+  ({ number: m.number, body: m.body, version: m.version, createdAt: m.createdAt, updatedAt: m.updatedAt });
 
 /** A page of numbered rows and whether rows after its last one exist. */
 export interface NumberedPage<T> { items: T[]; more: boolean }

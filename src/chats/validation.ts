@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from '../errors.js';
+import { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS } from './lease-service.js';
 
 export interface ChatLimits { maxNameLength: number; maxBodyBytes: number }
 
@@ -31,12 +32,20 @@ export function chatValidators(limits: ChatLimits) {
   const chat = z.object({ name: name.nullable().optional() });
   const chatRename = z.object({ name: name.nullable() });
   const message = z.object({ body });
+  // A form field arrives as text: digits are read as the number they spell.
+  const ttl = z.preprocess((v) => (typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : v),
+    z.number({ error: 'ttl_seconds must be a whole number of seconds' }).int('ttl_seconds must be a whole number of seconds')
+      .min(1, 'ttl_seconds must be at least 1').max(MAX_LEASE_SECONDS, `ttl_seconds must be at most ${MAX_LEASE_SECONDS}`));
+  const lease = z.object({ ttl_seconds: ttl.nullable().optional() });
 
   return {
     application: (input: unknown): { name: string } => parse(application, input),
     newChat: (input: unknown): { name: string | null } => ({ name: parse(chat, input ?? {}).name ?? null }),
     chatRename: (input: unknown): { name: string | null } => parse(chatRename, input),
     message: (input: unknown): { body: string } => parse(message, input),
+    /** A lease request; the body is optional (no body = the default length). */
+    lease: (input: unknown): { ttlSeconds: number } =>
+      ({ ttlSeconds: parse(lease, input ?? {}).ttl_seconds ?? DEFAULT_LEASE_SECONDS }),
   };
 }
 

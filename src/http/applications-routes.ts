@@ -3,6 +3,8 @@ import type { Context } from 'koa';
 import type { Chats } from '../chats/module.js';
 import * as req from './applications-schemas.js';
 import { lenientBody } from './body-reader.js';
+import { conditions, orStale, setETag } from './conditional-headers.js';
+import { messageEditRoutes } from './message-edit-routes.js';
 
 /**
  * The chat-applications API under `prefix` (mounted at /applications and /api/applications): thin entry points
@@ -22,6 +24,7 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
   router.post('/', json, async (ctx) => {
     const app = await applications.create(validate.application(ctx.request.body).name);
     created(ctx, `${ctx.path.replace(/\/$/, '')}/${app.token}`, false);
+    setETag(ctx, app.version);
     ctx.body = req.applicationView(app);
   });
   router.get('/', async (ctx) => {
@@ -31,12 +34,16 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     ctx.body = page.items.map(req.applicationView);
   });
   router.get('/:token', async (ctx) => {
-    ctx.body = req.applicationView(await applications.get(req.token(ctx.params.token!)));
+    const app = await applications.get(req.token(ctx.params.token!));
+    setETag(ctx, app.version);
+    ctx.body = req.applicationView(app);
   });
-  const rename = async (ctx: Context) => {
+  const rename = (ctx: Context) => orStale(req.applicationView, async () => {
     const token = req.token(ctx.params.token!);
-    ctx.body = req.applicationView(await applications.rename(token, validate.application(ctx.request.body).name));
-  };
+    const app = await applications.rename(token, validate.application(ctx.request.body).name, conditions(ctx));
+    setETag(ctx, app.version);
+    ctx.body = req.applicationView(app);
+  });
   router.put('/:token', json, rename);
   router.patch('/:token', json, rename);
 
@@ -45,6 +52,7 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     const input = validate.newChat(ctx.request.body);
     const { item, replayed } = await chats.chats.create(token, input.name, req.idempotencyKey(ctx));
     created(ctx, `${ctx.path}/${item.number}`, replayed);
+    setETag(ctx, item.version);
     ctx.body = req.chatView(item);
   });
   router.get('/:token/chats', async (ctx) => {
@@ -54,13 +62,17 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     ctx.body = page.items.map(req.chatView);
   });
   router.get('/:token/chats/:number', async (ctx) => {
-    ctx.body = req.chatView(await chats.chats.get(req.token(ctx.params.token!), req.number(ctx.params.number!, 'chat')));
+    const chat = await chats.chats.get(req.token(ctx.params.token!), req.number(ctx.params.number!, 'chat'));
+    setETag(ctx, chat.version);
+    ctx.body = req.chatView(chat);
   });
-  const renameChat = async (ctx: Context) => {
+  const renameChat = (ctx: Context) => orStale(req.chatView, async () => {
     const token = req.token(ctx.params.token!);
     const number = req.number(ctx.params.number!, 'chat');
-    ctx.body = req.chatView(await chats.chats.rename(token, number, validate.chatRename(ctx.request.body).name));
-  };
+    const chat = await chats.chats.rename(token, number, validate.chatRename(ctx.request.body).name, conditions(ctx));
+    setETag(ctx, chat.version);
+    ctx.body = req.chatView(chat);
+  });
   router.put('/:token/chats/:number', json, renameChat);
   router.patch('/:token/chats/:number', json, renameChat);
 
@@ -70,6 +82,7 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     const { body } = validate.message(ctx.request.body);
     const { item, replayed } = await chats.messages.create(token, chat, body, req.idempotencyKey(ctx));
     created(ctx, `${ctx.path}/${item.number}`, replayed);
+    setETag(ctx, item.version);
     ctx.body = req.messageView(item);
   });
   router.get('/:token/chats/:number/messages', async (ctx) => {
@@ -80,8 +93,11 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     ctx.body = page.items.map(req.messageView);
   });
   router.get('/:token/chats/:number/messages/:message', async (ctx) => {
-    ctx.body = req.messageView(await chats.messages.get(req.token(ctx.params.token!),
-      req.number(ctx.params.number!, 'chat'), req.number(ctx.params.message!, 'message')));
+    const message = await chats.messages.get(req.token(ctx.params.token!),
+      req.number(ctx.params.number!, 'chat'), req.number(ctx.params.message!, 'message'));
+    setETag(ctx, message.version);
+    ctx.body = req.messageView(message);
   });
+  messageEditRoutes(router, chats, json);
   return router;
 }

@@ -58,7 +58,6 @@ export function idempotencyKey(ctx: Context): string | undefined {
   return key;
 }
 
-/** 415 unless the body is JSON; `optional`: a request without a body is fine (treated as `{}`). */
 /** RFC 8288 next link, relative to the path that was asked (so both mounts link to themselves). */
 export function setNextLink(ctx: Context, params: Record<string, string | number>): void {
   const qs = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
@@ -66,12 +65,12 @@ export function setNextLink(ctx: Context, params: Record<string, string | number
 }
 
 export const applicationView = (a: ApplicationView) => ({
-  token: a.token, name: a.name, chats_count: a.chatsCount,
+  token: a.token, name: a.name, version: a.version, chats_count: a.chatsCount,
   created_at: a.createdAt.toISOString(), updated_at: a.updatedAt.toISOString(),
 });
 
 export const chatView = (c: ChatView) => ({
-  number: c.number, name: c.name, messages_count: c.messagesCount,
+  number: c.number, name: c.name, version: c.version, messages_count: c.messagesCount,
   created_at: c.createdAt.toISOString(), updated_at: c.updatedAt.toISOString(),
 });
 

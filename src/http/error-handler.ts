@@ -20,17 +20,23 @@ export function errorHandler(log: Logger) {
         throw new AppError(ctx.status, CODES[ctx.status]!, `${ctx.method} is not allowed here; allowed: ${allow}`, { allow });
       }
     } catch (err) {
-      const { status, code, message, headers } = toResponse(err);
+      const { status, code, message, headers, extra } = toResponse(err);
       if (status >= 500 && status !== 503) log.error({ err, reqId: ctx.state.reqId }, 'request failed');
       ctx.status = status;
       ctx.set(headers);
-      ctx.body = { error: { code, message } };
+      ctx.body = { error: { code, message }, ...extra };
     }
   };
 }
 
-function toResponse(err: unknown): { status: number; code: string; message: string; headers: Record<string, string> } {
-  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, headers: err.headers };
+interface ErrorResponse {
+  status: number; code: string; message: string; headers: Record<string, string>; extra?: Record<string, unknown>;
+}
+
+function toResponse(err: unknown): ErrorResponse {
+  if (err instanceof AppError) {
+    return { status: err.status, code: err.code, message: err.message, headers: err.headers, extra: err.extra };
+  }
   if (err instanceof URIError) return { status: 400, code: 'bad_request', message: 'malformed percent-encoding in the URL', headers: {} };
   const e = err as { status?: number; expose?: boolean; message?: string; type?: string; headers?: Record<string, string> };
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

@@ -21,6 +21,8 @@ export type InboxSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'MAX_CLOCK_SKEW_
 const USER_ROW_GRACE_SECONDS = 60;
 /** Restarts of one read after losing the cursor race to a concurrent read of the same user. */
 const MAX_CURSOR_RACES = 8;
+/** Extra tries of a claimed page's cold copy (idempotent writes) before it is left to the archiver. */
+const CONSUMED_COPY_RETRIES = 2;
 /** The first page of a read asks for this many rows; later pages are sized from the bytes per row seen. */
 const FIRST_FETCH_ROWS = 50;
 
@@ -117,6 +119,27 @@ export class MessageService {
     messagesCreated.inc();
   }
 
+  /**
+   * The cold copy of a claimed page, with its read time. Cold writes carry fixed timestamps, so a retry is harmless:
+   * two more tries ride out a transient timeout. Claimed is claimed: if all fail the page is delivered anyway, and
+   * the archiver files those messages at their timeout instead of their read time.
+   */
+  private async recordConsumed(messages: StoredMessage[], at: Date): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.cold.markConsumed(messages, at, this.settings.HOT_GRACE_SECONDS);
+        return;
+      } catch (err) {
+        if (attempt < CONSUMED_COPY_RETRIES) {
+          await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+          continue;
+        }
+        this.log.warn({ err: (err as Error).message, count: messages.length }, 'cold copy of consumed messages failed');
+        return;
+      }
+    }
+  }
+
   async get(id: number): Promise<StoredMessage> {
     const m = await this.store.messages.findById(id);
     if (!m) throw notFound(`no message with id ${id}`);
@@ -164,13 +187,7 @@ export class MessageService {
         skipped = 0;
         const { due } = decision;
         if (due.length === 0) continue;
-        try {
-          await this.store.cold.markConsumed(due.map((r) => ({ ...r, username })), new Date(pageNow),
-            this.settings.HOT_GRACE_SECONDS);
-        } catch (err) {
-          // Claimed is claimed: deliver anyway. The hot rows stay until the archiver sweeps them at their timeout.
-          this.log.warn({ err: (err as Error).message, count: due.length }, 'cold copy of consumed messages failed');
-        }
+        await this.recordConsumed(due.map((r) => ({ ...r, username })), new Date(pageNow));
         messagesConsumed.inc(due.length);
         yield due.map((r) => ({ id: r.id, text: r.text }));
       } while (pageState);

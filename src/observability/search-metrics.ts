@@ -30,3 +30,9 @@ export const searchIndexerLag = new client.Gauge({
   help: 'Age of the oldest change not yet applied to the search index (0 when caught up); set by the indexer.',
   registers: [registry],
 });
+export const searchIndexerRuns = new client.Counter({
+  name: 'ephemera_search_indexer_runs_total',
+  help: 'Indexer passes over the change log, by result (success, unavailable: OpenSearch down, failure, locked).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});

@@ -110,7 +110,7 @@ export class BucketedLog<T> {
     opts: ConsumeOptions): Promise<ConsumeResult | null> {
     const now = opts.now ?? Date.now();
     const lock = new LwtLock(this.db, `log:${this.opts.name}:${consumer}`, opts.holder, opts.lockTtlSeconds);
-    if (!(await acquire(lock))) return null;
+    if (!(await lock.tryAcquire())) return null;
     try {
       const last = this.lastSettledBucket(now);
       let doneUntil = (await this.checkpoint(consumer)) ?? last - (opts.backlogBuckets ?? 0);
@@ -132,15 +132,5 @@ export class BucketedLog<T> {
     } finally {
       await lock.release().catch(() => { /* it expires by its TTL */ });
     }
-  }
-}
-
-/** A timed-out acquire may have been applied: a SERIAL read settles whether the lock is ours. */
-async function acquire(lock: LwtLock): Promise<boolean> {
-  try {
-    return await lock.tryAcquire();
-  } catch (err) {
-    const holder = await lock.currentHolder().catch(() => { throw err; });
-    return holder === lock.holder;
   }
 }

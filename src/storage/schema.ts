@@ -122,6 +122,21 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 7,
+    name: 'editing chat messages: a deleted flag and the edit lease as TTL cells on the message row',
+    statements: [
+      // A delete keeps the row (deleted_at set, body emptied): the number stays taken for IF NOT EXISTS and no
+      // row tombstone is ever written. The lease cells carry a TTL of at most 300 s.
+      'ALTER TABLE {hot}.chat_messages ADD IF NOT EXISTS deleted_at timestamp',
+      'ALTER TABLE {hot}.chat_messages ADD IF NOT EXISTS lease_token text',
+      'ALTER TABLE {hot}.chat_messages ADD IF NOT EXISTS lease_expires_at timestamp',
+      // The only tombstones in this table are lease cells (released: null; lapsed: expired TTL). Each shadows a
+      // cell whose own TTL (<= 300 s) ends long before 3 h, so dropping a tombstone early can resurrect nothing
+      // live; 3 h keeps the default hint window (max_hint_window 3 h) within gc_grace, so no hint is discarded.
+      'ALTER TABLE {hot}.chat_messages WITH gc_grace_seconds = 10800',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -1,11 +1,10 @@
-import http from 'node:http';
 import type { Config } from '../config.js';
-import { collectDefaultMetrics, registry } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import { Db } from '../storage/cassandra.js';
 import { processIdentity } from '../process-identity.js';
 import { CountsWorker, type CountsSettings } from './counts.js';
 import { countsPass, reconcilePass, startCountsLoop } from './counts-run.js';
+import { serveWorkerMetrics } from './worker-metrics.js';
 
 /** The configuration the counts worker uses. */
 export function countsSettings(config: Config): CountsSettings {
@@ -34,7 +33,7 @@ export async function countsCommand(config: Config, log: Logger, opts: { every: 
       return pass === 'failure' || reconciled === 'failure' ? 1 : 0;
     }
     const loop = startCounts(db, config, log, opts.every);
-    const metrics = serveMetrics(config, log);
+    const metrics = serveWorkerMetrics(config, log, 'counts worker');
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve());
       process.once('SIGINT', () => resolve());
@@ -48,21 +47,4 @@ export async function countsCommand(config: Config, log: Logger, opts: { every: 
   } finally {
     await db.shutdown();
   }
-}
-
-/** The worker's own /metrics (its lag and runs) and /healthz, on METRICS_PORT, or PORT when that is 0. */
-function serveMetrics(config: Config, log: Logger): http.Server {
-  collectDefaultMetrics();
-  const port = config.METRICS_PORT || config.PORT;
-  return http.createServer((req, res) => {
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      return;
-    }
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    void registry.metrics().then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body));
-  }).listen(port, config.HOST, () => log.info({ port }, 'counts worker metrics listening'));
 }

@@ -13,7 +13,7 @@ describe('chat applications API', () => {
   it('when an application, chats and messages are created, then each answers in the documented shape on both mounts', async () => {
     const app = await call(base, 'POST', '/applications', { name: 'shop' });
     assert.equal(app.status, 201);
-    assert.deepEqual(Object.keys(app.body).sort(), ['chats_count', 'created_at', 'name', 'token', 'updated_at']);
+    assert.deepEqual(Object.keys(app.body).sort(), ['chats_count', 'created_at', 'name', 'token', 'updated_at', 'version']);
     assert.match(app.body.token, /^[A-Za-z0-9_-]{32}$/, '192 bits, base64url');
     assert.equal(app.headers.get('location'), `/applications/${app.body.token}`);
     const token = app.body.token as string;
@@ -24,7 +24,7 @@ describe('chat applications API', () => {
     }
     const chat = await call(base, 'POST', `/api/applications/${token}/chats`);
     assert.equal(chat.status, 201);
-    assert.deepEqual(chat.body, { number: 1, name: null, messages_count: 0, created_at: chat.body.created_at,
+    assert.deepEqual(chat.body, { number: 1, name: null, version: 1, messages_count: 0, created_at: chat.body.created_at,
       updated_at: chat.body.created_at });
     const msg = await call(base, 'POST', `/applications/${token}/chats/1/messages`, { body: 'héllo 👋' });
     assert.equal(msg.status, 201);

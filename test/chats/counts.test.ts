@@ -52,6 +52,20 @@ describe('chats_count and messages_count', () => {
     console.log(`converged after ${ms} ms, then ${ms2} ms`);
   });
 
+  it('when messages are edited and deleted, then messages_count follows through the change log (a deleted row is not counted)', async () => {
+    const url = service.url;
+    const token = await newApp(url);
+    const chat = await newChat(url, token);
+    const messages = `/applications/${token}/chats/${chat}/messages`;
+    await pool(4, 4, (j) => call(url, 'POST', messages, { body: `m${j}` }));
+    await converge(url, token, { chats: 1, messages: [4] });
+    assert.equal((await call(url, 'PUT', `${messages}/1`, { body: 'edited' })).status, 200);
+    assert.equal((await call(url, 'DELETE', `${messages}/2`)).status, 204);
+    assert.equal((await call(url, 'DELETE', `${messages}/3`)).status, 204);
+    const ms = await converge(url, token, { chats: 1, messages: [2] });
+    console.log(`after edit and deletes, converged in ${ms} ms`);
+  });
+
   it('when a stored message never reached the change log, then the reconciliation still counts it', async () => {
     const url = service.url;
     const token = await newApp(url);

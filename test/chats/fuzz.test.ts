@@ -47,4 +47,22 @@ describe('chat applications: random input', () => {
         }
       }), { numRuns: 100 });
   });
+
+  it('when If-Match, Lease-Token and lease bodies are random, then edits, deletes and leases answer as documented, never a 5xx', async () => {
+    const posted = await call(server.url, 'POST', `/applications/${token}/chats/${chat}/messages`, { body: 'fuzzed' });
+    const path = `/applications/${token}/chats/${chat}/messages/${posted.body.number}`;
+    const header = fc.oneof(fc.string({ maxLength: 30 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+      fc.constantFrom('*', '"1"', 'W/"1"', '"1", "2"', '""', 'A'.repeat(22)));
+    const leaseBody = fc.oneof(fc.record({ ttl_seconds: fc.oneof(fc.integer({ min: -5, max: 400 }), fc.string(), fc.constant(null)) }),
+      fc.constant(undefined));
+    await fc.assert(fc.asyncProperty(header, header, leaseBody, fc.constantFrom('PUT', 'PATCH', 'DELETE'),
+      async (ifMatch, lease, body, method) => {
+        const headers = { 'if-match': ifMatch, 'lease-token': lease };
+        for (const [m, p, b] of [[method, path, method === 'DELETE' ? undefined : { body: 'x' }],
+          ['POST', `${path}/lease`, body], ['PUT', `${path}/lease`, body], ['DELETE', `${path}/lease`, undefined]] as const) {
+          const r = await call(server.url, m, p, b, headers);
+          assert.ok(r.status < 500, `status ${r.status} for ${m} ${p}`);
+        }
+      }), { numRuns: 60 });
+  });
 });

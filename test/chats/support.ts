@@ -1,15 +1,19 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- replies are arbitrary JSON, asserted field by field */
 import assert from 'node:assert/strict';
+import { contractFetch } from '../support/contract.js';
 
 /** Every JSON body the tests saw, so a suite can check that none of them carries an internal identifier. */
 export const seenBodies: unknown[] = [];
 
 export interface Reply<T = any> { status: number; body: T; headers: Headers }
 
-/** One HTTP call with a JSON body (or raw string), recording the JSON answer. */
+/**
+ * One HTTP call with a JSON body (or raw string), recording the JSON answer. Every response is checked against
+ * the OpenAPI document the server serves (status, headers, body schema): a mismatch fails the calling test.
+ */
 export async function call<T = any>(base: string, method: string, path: string, body?: unknown,
   headers: Record<string, string> = {}): Promise<Reply<T>> {
-  const res = await fetch(`${base}${path}`, {
+  const res = await contractFetch(`${base}${path}`, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

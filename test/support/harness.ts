@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { checkResponse } from './contract.js';
 
 export { contractFetch } from './contract.js';
+import { EXTERNAL_BASE_URL, externalServer } from './external.js';
 
 /** Response shapes of the contract. */
 export type Listed = Array<{ id: number; text: string }>;
@@ -17,6 +18,8 @@ export type MessageView = { username: string; text: string; expiration_date: str
 export const TEST_ENV: Record<string, string> = {
   CASSANDRA_HOT_KEYSPACE: process.env.TEST_HOT_KEYSPACE ?? 'ephemera_test_hot',
   CASSANDRA_COLD_KEYSPACE: process.env.TEST_COLD_KEYSPACE ?? 'ephemera_test_cold',
+  // Never make run's index (`ephemera`): services and `migrate` children of the tests use their own prefix.
+  OPENSEARCH_INDEX_PREFIX: process.env.TEST_SEARCH_PREFIX ?? 'ephemera_test',
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   PORT: '0',
   HOST: '127.0.0.1',
@@ -39,7 +42,12 @@ export function ensureSchema(config = testConfig()): Promise<void> {
   return migrated;
 }
 
+/** An in-process server on its own port, or (TEST_BASE_URL set) the service already running there. */
 export async function startTestServer(overrides: Record<string, string> = {}): Promise<RunningServer> {
+  if (EXTERNAL_BASE_URL) {
+    await waitReady(EXTERNAL_BASE_URL);
+    return externalServer(EXTERNAL_BASE_URL, testConfig(), log, overrides);
+  }
   const config = testConfig(overrides);
   await ensureSchema(config);
   const server = await startServer(config, log);

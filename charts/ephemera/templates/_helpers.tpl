@@ -129,6 +129,7 @@ CASSANDRA_REPLICATION: {{ $c.replication | quote }}
 CASSANDRA_CONSISTENCY: {{ $c.consistency | quote }}
 CASSANDRA_SERIAL_CONSISTENCY: {{ $c.serialConsistency | quote }}
 CASSANDRA_REQUEST_TIMEOUT_MS: {{ $c.requestTimeoutMs | quote }}
+CASSANDRA_DEFUNCT_READ_TIMEOUTS: {{ $c.defunctReadTimeouts | quote }}
 {{- $os := .Values.opensearch }}
 OPENSEARCH_URL: {{ $os.url | quote }}
 OPENSEARCH_INDEX_PREFIX: {{ $os.indexPrefix | quote }}

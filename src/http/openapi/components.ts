@@ -6,7 +6,7 @@ export type Json = { [key: string]: unknown };
 export type ComponentKind = 'schemas' | 'parameters' | 'headers' | 'responses';
 export type Components = Record<ComponentKind, Record<string, Json>>;
 
-/** What a path module contributes; document.ts merges modules (inbox, health, docs, and later applications). */
+/** What a path module contributes; document.ts merges modules (inbox, health, docs, applications). */
 export interface PathModule {
   tags: Array<{ name: string; description: string }>;
   paths: Record<string, Json>;
@@ -30,7 +30,7 @@ export const errorResponse = (description: string, codes: string[], headers?: Js
     allOf: [ref('schemas', 'Error'), { properties: { error: { properties: { code: { enum: codes } } } } }],
   }, headers);
 
-/** Shared pieces. The header and parameter entries marked "chat applications" are for that module's paths. */
+/** Shared pieces. The header and parameter entries marked "chat applications" are used by applications.ts. */
 export function sharedComponents(limits: Limits): Components {
   return {
     schemas: {
@@ -66,16 +66,17 @@ export function sharedComponents(limits: Limits): Components {
         description: 'A retry with the same key and body returns the first id; the same key with another body is 422.',
         schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' },
       },
-      // chat applications (placeholders for that module's paths)
+      // chat applications (applications.ts)
       IfMatch: {
         name: 'If-Match', in: 'header', required: false,
-        description: 'Chat applications: the ETag the change is based on; a stale one is 412.',
-        schema: { type: 'string' },
+        description: 'Chat applications (RFC 9110): the ETag the change is based on, `*`, or a list; a stale one is 412. ' +
+          'Weak tags never match. Required (else 428) when REQUIRE_IF_MATCH=true.',
+        schema: { type: 'string', examples: ['"3"'] },
       },
       LeaseTokenParam: {
         name: 'Lease-Token', in: 'header', required: false,
-        description: 'Chat applications: the token of the lease the caller holds.',
-        schema: { type: 'string' },
+        description: 'Chat applications: the lease_token of the edit lease the caller holds (423 without it while one is held).',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' },
       },
     },
     headers: {
@@ -83,10 +84,12 @@ export function sharedComponents(limits: Limits): Components {
       IdempotentReplayed: { description: 'Present when the answer replays an earlier create with the same Idempotency-Key.', schema: { const: 'true' } },
       RequestId: { description: 'The request id (the caller\'s X-Request-Id if well-formed, else a new UUID).', required: true, schema: { type: 'string' } },
       WwwAuthenticate: { description: 'The bearer challenge (AUTH_MODE=jwt).', required: true, schema: { type: 'string' } },
-      // chat applications (placeholders for that module's paths)
-      ETag: { description: 'Chat applications: the version of the resource, for If-Match.', schema: { type: 'string' } },
-      Link: { description: 'Chat applications: pagination links (RFC 8288), rel="next".', schema: { type: 'string' } },
-      LeaseToken: { description: 'Chat applications: the token of the lease just granted.', schema: { type: 'string' } },
+      // chat applications (applications.ts)
+      ETag: {
+        description: 'Chat applications: the version of the resource as a strong entity-tag, for If-Match.',
+        required: true, schema: { type: 'string', pattern: '^"[1-9][0-9]*"$' },
+      },
+      Link: { description: 'Chat applications: the next page (RFC 8288), rel="next"; only when there may be one.', schema: { type: 'string' } },
     },
     responses: {
       TooManyRequests: errorResponse('A rate limit was hit (RATE_LIMIT_CLIENT_RPS / RATE_LIMIT_USERNAME_RPS, opt-in).',

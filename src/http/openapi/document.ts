@@ -4,13 +4,13 @@ import { inboxPaths } from './inbox.js';
 import { healthPaths } from './health.js';
 import { docsPaths } from './docs.js';
 import { DOCS_ASSETS } from './assets.js';
+import { applicationsPaths } from './applications.js';
 
 export type DocumentConfig = Pick<Config, 'MAX_USERNAME_LENGTH' | 'MAX_TEXT_BYTES' | 'MAX_TIMEOUT_SECONDS' |
-  'MAX_BODY_BYTES' | 'CHAT_PATH_USERNAMES'>;
+  'MAX_BODY_BYTES' | 'CHAT_PATH_USERNAMES' | 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'>;
 
 /**
- * The OpenAPI 3.1 document, built from one module per group of routes. To describe more routes (the chat
- * applications: ETag, If-Match, Lease-Token and Link are already in the shared components), add a module
+ * The OpenAPI 3.1 document, built from one module per group of routes. To describe more routes, add a module
  * returning a PathModule and list it here.
  */
 export function openApiDocument(config: DocumentConfig): Json {
@@ -18,6 +18,7 @@ export function openApiDocument(config: DocumentConfig): Json {
     inboxPaths(config, { pathUsernames: config.CHAT_PATH_USERNAMES }),
     healthPaths(),
     docsPaths(Object.keys(DOCS_ASSETS)),
+    applicationsPaths(config),
   ];
   const components = sharedComponents(config);
   const paths: Record<string, Json> = {};
@@ -41,7 +42,7 @@ export function openApiDocument(config: DocumentConfig): Json {
     info: {
       title: 'Ephemera API',
       version: '1.0.0',
-      summary: 'Ephemeral text messages: post, read by id, list and consume.',
+      summary: 'Ephemeral text messages (post, read by id, list and consume) and chat applications.',
       description: 'Every error is `{"error": {"code", "message"}}`. Every answer carries `X-Request-Id`.',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },

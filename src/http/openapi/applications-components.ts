@@ -1,0 +1,85 @@
+import type { Config } from '../../config.js';
+import { ref, type Components, type Json } from './components.js';
+
+export type ApplicationsLimits = Pick<Config, 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'>;
+
+const time = (what: string): Json => ({ type: 'string', format: 'date-time', description: `${what}, ISO 8601 UTC.` });
+const version = { type: 'integer', minimum: 1, description: '1 at creation, + 1 per change; the ETag is `"<version>"`.' };
+const number = (what: string): Json => ({ type: 'integer', minimum: 1, description: `The ${what} number (from 1).` });
+const count = (what: string): Json => ({ type: 'integer', minimum: 0, description: `Live ${what}: recounted from the rows, follows writes by seconds.` });
+const object = (required: string[], properties: Json): Json =>
+  ({ type: 'object', required, additionalProperties: false, properties });
+/** The error envelope's inner object, for answers that carry more than `error`. */
+const error = (code: string): Json => object(['code', 'message'], { code: { const: code }, message: { type: 'string' } });
+const pathNumber = (name: string, what: string): Json =>
+  ({ name, in: 'path', required: true, description: `The ${what} number.`, schema: { type: 'string', pattern: '^[0-9]+$' } });
+
+/** Schemas, parameters, headers and responses of the /applications routes. */
+export function applicationsComponents(limits: ApplicationsLimits): Partial<Components> {
+  const name = { type: 'string', minLength: 1, maxLength: limits.CHAT_MAX_NAME_LENGTH,
+    description: `1..${limits.CHAT_MAX_NAME_LENGTH} characters, not blank.` };
+  const stale = (schema: string): Json => ({
+    description: 'If-Match named another version: nothing changed; `current` is what is stored now (its ETag is sent).',
+    headers: { ETag: ref('headers', 'ETag') },
+    content: { 'application/json': { schema: object(['error', 'current'], { error: error('precondition_failed'), current: ref('schemas', schema) }) } },
+  });
+  return {
+    schemas: {
+      Application: object(['token', 'name', 'version', 'chats_count', 'created_at', 'updated_at'], {
+        token: { type: 'string', pattern: '^[A-Za-z0-9_-]{32}$', description: '192 random bits, base64url: the application\'s key.' },
+        name, version, chats_count: count('chats'), created_at: time('Created'), updated_at: time('Last changed'),
+      }),
+      Chat: object(['number', 'name', 'version', 'messages_count', 'created_at', 'updated_at'], {
+        number: number('chat'), name: { ...name, type: ['string', 'null'] }, version, messages_count: count('messages'),
+        created_at: time('Created'), updated_at: time('Last changed'),
+      }),
+      ChatMessage: object(['number', 'body', 'version', 'created_at', 'updated_at'], {
+        number: number('message'),
+        body: { type: 'string', minLength: 1, description: `1..${limits.CHAT_MAX_BODY_BYTES} bytes of UTF-8.` },
+        version, created_at: time('Created'), updated_at: time('Last edited'),
+      }),
+      SearchHit: object(['number', 'body', 'version', 'created_at', 'updated_at'], {
+        number: number('message'), body: { type: 'string' }, version,
+        created_at: { type: ['string', 'null'], format: 'date-time' }, updated_at: { type: ['string', 'null'], format: 'date-time' },
+      }),
+      EditLease: object(['lease_token', 'expires_at'], {
+        lease_token: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'Send it as Lease-Token to edit, delete, renew or release.' },
+        expires_at: time('When the lease ends by itself (at most 1 s later)'),
+      }),
+      ApplicationInput: { type: 'object', required: ['name'], properties: { name } },
+      ChatInput: { type: 'object', properties: { name: { ...name, type: ['string', 'null'] } } },
+      ChatRename: { type: 'object', required: ['name'], properties: { name: { ...name, type: ['string', 'null'] } } },
+      MessageInput: { type: 'object', required: ['body'], properties: { body: { type: 'string', minLength: 1 } } },
+      LeaseInput: {
+        type: 'object',
+        properties: { ttl_seconds: { type: ['integer', 'null'], minimum: 1, maximum: 300, default: 60, description: 'Lease length.' } },
+      },
+    },
+    parameters: {
+      Token: { name: 'token', in: 'path', required: true, description: 'The application token.', schema: { type: 'string' } },
+      ChatNumber: pathNumber('chat', 'chat'),
+      MessageNumber: pathNumber('message', 'message'),
+      Limit: { name: 'limit', in: 'query', required: false, description: 'Page size.', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+      After: { name: 'after', in: 'query', required: false, description: 'The last number of the previous page.', schema: { type: 'integer', minimum: 0 } },
+      Cursor: { name: 'cursor', in: 'query', required: false, description: 'From the previous page\'s Link.', schema: { type: 'string' } },
+      LeaseTokenRequired: {
+        name: 'Lease-Token', in: 'header', required: true, description: 'The lease_token of the lease held.',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' },
+      },
+    },
+    headers: {
+      Location: { description: 'The path of the created resource, under the mount that was called.', required: true, schema: { type: 'string' } },
+    },
+    responses: {
+      ApplicationStale: stale('Application'),
+      ChatStale: stale('Chat'),
+      ChatMessageStale: stale('ChatMessage'),
+      Locked: {
+        description: 'Another editor holds the message\'s edit lease until `expires_at` (null if it just ended).',
+        content: { 'application/json': { schema: object(['error', 'expires_at'], {
+          error: error('locked'), expires_at: { type: ['string', 'null'], format: 'date-time' },
+        }) } },
+      },
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { Db } from '../storage/cassandra.js';
+import { processIdentity } from '../process-identity.js';
+import { createSearch, type Search } from '../search/search.js';
+import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './indexer.js';
+import { indexerPass, startIndexerLoop } from './indexer-run.js';
+import { messagesFromCassandra } from './reindex-source.js';
+import { serveWorkerMetrics } from './worker-metrics.js';
+
+/** The configuration the search indexer uses. */
+export function indexerSettings(config: Config): IndexerSettings {
+  return {
+    holder: processIdentity(config.POD_NAME, 'indexer'),
+    lockTtlSeconds: config.SEARCH_INDEXER_LOCK_TTL_SECONDS,
+    logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+    consumer: indexerConsumer(config.OPENSEARCH_INDEX_PREFIX),
+  };
+}
+
+/** `serve --index-every`: the indexer loop inside the service process (local runs). */
+export function startIndexer(db: Db, config: Config, log: Logger, everySeconds: number, search?: Search) {
+  const settings = indexerSettings(config);
+  const s = search ?? createSearch(config, log);
+  const worker = new SearchIndexerWorker(db, s.indexer, settings, log, () => s.migrate());
+  return startIndexerLoop(worker, settings.consumer, log, everySeconds);
+}
+
+/** `ephemera index`: the indexer as its own process (the chart's Deployment), or one pass with --once. */
+export async function indexCommand(config: Config, log: Logger, opts: { every: number; once: boolean }): Promise<number> {
+  const db = new Db(config, log);
+  try {
+    await db.connect();
+    if (opts.once) {
+      const settings = indexerSettings(config);
+      const search = createSearch(config, log);
+      const worker = new SearchIndexerWorker(db, search.indexer, settings, log, () => search.migrate());
+      return (await indexerPass(worker, settings.consumer, log)) === 'success' ? 0 : 1;
+    }
+    const loop = startIndexer(db, config, log, opts.every);
+    const metrics = serveWorkerMetrics(config, log, 'search indexer');
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', () => resolve());
+      process.once('SIGINT', () => resolve());
+    });
+    metrics.close();
+    await loop.stop();
+    return 0;
+  } catch (err) {
+    log.error({ err }, 'search indexer could not start');
+    return 1;
+  } finally {
+    await db.shutdown();
+  }
+}
+
+/** `ephemera reindex [--token T]`: every message of one application, or of all, from Cassandra into the index. */
+export async function reindexCommand(config: Config, log: Logger, opts: { token?: string }): Promise<number> {
+  const db = new Db(config, log);
+  try {
+    await db.connect();
+    const search = createSearch(config, log);
+    await search.migrate();
+    const started = Date.now();
+    const result = await search.indexer.reindex(messagesFromCassandra(db, opts.token));
+    log.info({ token: opts.token ?? 'all', written: result.written, unchanged: result.stale,
+      failed: result.failed.length, durationMs: Date.now() - started }, 'reindex done');
+    return result.failed.length === 0 ? 0 : 1;
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'reindex failed');
+    return 1;
+  } finally {
+    await db.shutdown();
+  }
+}

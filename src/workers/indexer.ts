@@ -1,0 +1,114 @@
+import type { Db } from '../storage/cassandra.js';
+import type { Logger } from '../logger.js';
+import type { ConsumeResult } from '../storage/bucketed-log.js';
+import { changeLog, type ChangeLog } from '../chats/changes.js';
+import { ChatMessageStore } from '../chats/message-store.js';
+import type { ChangeEntry } from '../chats/types.js';
+import type { ChangeEvent } from '../search/documents.js';
+import type { ApplyResult, MessageIndexer } from '../search/message-indexer.js';
+
+export interface IndexerSettings {
+  holder: string;
+  lockTtlSeconds: number;
+  logRetentionSeconds: number;
+  /** The consumer's name in the change log: one checkpoint per index (prefix), so two indices never share one. */
+  consumer: string;
+}
+
+/**
+ * A consumer without a checkpoint starts an hour back (360 ten-second buckets); older history is `ephemera
+ * reindex`'s. Unlike the counts consumer it never skips ahead: a skipped entry would stay unsearchable.
+ */
+const BACKLOG_BUCKETS = 360;
+/** Message rows read from Cassandra at once while preparing a bucket. */
+const READ_WIDTH = 16;
+
+export const indexerConsumer = (indexPrefix: string) => `search-indexer:${indexPrefix}`;
+
+/**
+ * The search indexer: walks the chat change log (its own checkpoint) and applies each settled bucket's message
+ * entries to the search index. An upsert entry is indexed with the message row as Cassandra holds it now, at the
+ * row's version; a delete entry becomes a tombstone at the entry's version. External versioning makes replays
+ * (a bucket repeated after a crash), duplicates and out-of-order entries harmless, and document ids are
+ * (token, chat, number), so nothing is ever indexed twice. When OpenSearch is unavailable the bucket's apply
+ * throws, the checkpoint stays where it was, and the next pass repeats the bucket.
+ */
+export class SearchIndexerWorker {
+  readonly changes: ChangeLog;
+  private readonly messages: ChatMessageStore;
+  private prepared = false;
+
+  /**
+   * `prepare` runs before the first pass until it succeeds: the search migration, so an index that `ephemera
+   * migrate` could not create (OpenSearch was down) or that was lost is created by the indexer itself.
+   */
+  constructor(db: Db, private readonly indexer: MessageIndexer, private readonly settings: IndexerSettings,
+    private readonly log: Logger, private readonly prepare: () => Promise<unknown> = async () => undefined) {
+    this.changes = changeLog(db, settings.logRetentionSeconds);
+    this.messages = new ChatMessageStore(db);
+  }
+
+  async consumeLog(now?: number): Promise<ConsumeResult | null> {
+    if (!this.prepared) {
+      await this.prepare();
+      this.prepared = true;
+    }
+    return this.changes.consume(this.settings.consumer, async (entries) => { await this.applyEntries(entries); }, {
+      holder: this.settings.holder, lockTtlSeconds: this.settings.lockTtlSeconds, now, backlogBuckets: BACKLOG_BUCKETS,
+    });
+  }
+
+  async lagSeconds(now = Date.now()): Promise<number | null> {
+    const done = await this.changes.checkpoint(this.settings.consumer);
+    return done === null ? null : this.changes.lagSeconds(done, now);
+  }
+
+  /** Applies one bucket's entries; throws (AppError 503) when OpenSearch cannot take them now. */
+  async applyEntries(entries: ChangeEntry[]): Promise<ApplyResult> {
+    const events = await this.toEvents(latestPerMessage(entries));
+    const result = await this.indexer.applyChanges(events);
+    // A permanent refusal (a mapping error) would refuse again on every retry: logged by the indexer, not retried.
+    if (result.written + result.stale + result.failed.length > 0) {
+      this.log.debug({ entries: entries.length, ...result, failed: result.failed.length }, 'search index updated');
+    }
+    return result;
+  }
+
+  private async toEvents(entries: ChangeEntry[]): Promise<ChangeEvent[]> {
+    const events: Array<ChangeEvent | null> = new Array(entries.length).fill(null);
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(READ_WIDTH, entries.length) }, async () => {
+      while (next < entries.length) {
+        const i = next++;
+        events[i] = await this.toEvent(entries[i]!);
+      }
+    }));
+    return events.filter((e): e is ChangeEvent => e !== null);
+  }
+
+  private async toEvent(e: ChangeEntry): Promise<ChangeEvent | null> {
+    const key = { token: e.token, chat: e.chat, number: e.message };
+    if (e.op === 'delete') return { kind: 'delete', ...key, version: e.version, updated_at: new Date(e.at) };
+    const row = await this.messages.find(e.app, e.chat, e.message);
+    // Gone or deleted (a deleted message keeps its row with deleted_at): its delete entry carries the tombstone.
+    if (row === null || row.deletedAt !== null) return null;
+    return {
+      kind: 'upsert', ...key, body: row.body, version: row.version, created_at: row.createdAt, updated_at: row.updatedAt,
+    };
+  }
+}
+
+/**
+ * Message entries only, one per message: the highest version (a delete beats an upsert of the same version).
+ * The row is read once per message however many entries a bucket holds for it.
+ */
+export function latestPerMessage(entries: ChangeEntry[]): ChangeEntry[] {
+  const latest = new Map<string, ChangeEntry>();
+  for (const e of entries) {
+    if (e.entity !== 'message') continue;
+    const key = `${e.app}/${e.chat}/${e.message}`;
+    const seen = latest.get(key);
+    if (!seen || e.version > seen.version || (e.version === seen.version && e.op === 'delete')) latest.set(key, e);
+  }
+  return [...latest.values()];
+}

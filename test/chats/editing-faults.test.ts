@@ -1,0 +1,80 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ensureSchema, log, testConfig } from '../support/harness.js';
+import { faultyDb } from '../support/faulty-db.js';
+import { CasOutcomeUnknown, Db } from '../../src/storage/cassandra.js';
+import { createChats, type Chats } from '../../src/chats/module.js';
+import { chatsSettings } from '../../src/chats/settings.js';
+import { AppError } from '../../src/errors.js';
+
+/**
+ * Edits and deletes whose conditional write landed but whose answer was lost (timeout) or re-sent (a retry
+ * answering "not applied"): the caller must get its success, never a false 412 or 404, and exactly one version.
+ */
+describe('editing under injected faults', () => {
+  let db: Db;
+  before(async () => {
+    await ensureSchema();
+    db = new Db(testConfig(), log);
+    await db.connect();
+  });
+  after(async () => { await db?.shutdown(); });
+
+  const chatsOver = (client: Db): Chats => createChats(client, chatsSettings(testConfig()), log);
+
+  async function message(chats: Chats): Promise<{ token: string; chat: number; number: number }> {
+    const app = await chats.applications.create('faults');
+    const chat = (await chats.chats.create(app.token, null)).item.number;
+    const number = (await chats.messages.create(app.token, chat, 'first')).item.number;
+    return { token: app.token, chat, number };
+  }
+
+  it('when an applied edit\'s answer is lost, then the SERIAL read recognises it and the edit answers its new version', async () => {
+    let lose = true;
+    const faulty = faultyDb(db, { afterSend: (st) => {
+      if (st === 'chat_message_edit' && lose) { lose = false; throw new CasOutcomeUnknown(st); }
+    } });
+    const chats = chatsOver(faulty.db);
+    const m = await message(chats);
+    const edited = await chats.editor.edit(m.token, m.chat, m.number, 'second', { ifMatch: [1], leaseToken: null });
+    assert.equal(edited.version, 2);
+    assert.equal(faulty.count('chat_message_edit'), 1, 'settled by a read, not by writing again');
+    assert.equal((await chatsOver(db).messages.get(m.token, m.chat, m.number)).version, 2);
+  });
+
+  it('when an applied edit is sent twice and the second answer is "not applied", then it is still ours (no false 412)', async () => {
+    const faulty = faultyDb(db, { twice: (st) => st === 'chat_message_edit' || st === 'chat_message_delete' });
+    const chats = chatsOver(faulty.db);
+    const m = await message(chats);
+    const edited = await chats.editor.edit(m.token, m.chat, m.number, 'second', { ifMatch: [1], leaseToken: null });
+    assert.equal(edited.version, 2);
+    assert.equal(edited.body, 'second');
+    await chats.editor.delete(m.token, m.chat, m.number, { ifMatch: [2], leaseToken: null });
+    await assert.rejects(chatsOver(db).messages.get(m.token, m.chat, m.number),
+      (err: unknown) => err instanceof AppError && err.status === 404);
+  });
+
+  it('when an applied application or chat rename\'s answer is lost, then it answers its new version, not a 412', async () => {
+    const lost = new Set(['chat_app_rename', 'chat_rename']);
+    const faulty = faultyDb(db, { afterSend: (st) => {
+      if (lost.delete(st)) throw new CasOutcomeUnknown(st);
+    } });
+    const chats = chatsOver(faulty.db);
+    const m = await message(chats);
+    assert.equal((await chats.applications.rename(m.token, 'renamed', { ifMatch: [1], leaseToken: null })).version, 2);
+    assert.equal((await chats.chats.rename(m.token, m.chat, 'renamed', { ifMatch: [1], leaseToken: null })).version, 2);
+    assert.equal(lost.size, 0, 'both answers were lost');
+  });
+
+  it('when an edit\'s write never reached Cassandra, then the read shows it unapplied and the edit is tried again', async () => {
+    let fail = true;
+    const faulty = faultyDb(db, { beforeSend: (st) => {
+      if (st === 'chat_message_edit' && fail) { fail = false; throw new CasOutcomeUnknown(st); }
+    } });
+    const chats = chatsOver(faulty.db);
+    const m = await message(chats);
+    const edited = await chats.editor.edit(m.token, m.chat, m.number, 'second', { ifMatch: [1], leaseToken: null });
+    assert.equal(edited.version, 2);
+    assert.equal(faulty.count('chat_message_edit'), 2);
+  });
+});

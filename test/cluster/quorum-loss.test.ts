@@ -1,0 +1,78 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { uniqueUser } from '../support/harness.js';
+import type { ServiceProcess } from '../support/processes.js';
+import { check } from './checker.js';
+import { cluster, historyFile, newChatPath, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable, untilServing } from './cluster-control.js';
+import { History, type HistoryEvent } from './history.js';
+import { drain, startLoad } from './load.js';
+import { publish } from './report.js';
+
+/** Completions of operations invoked inside [from, to). */
+function completedWithin(events: HistoryEvent[], from: number, to: number): Array<HistoryEvent & { latency: number }> {
+  const invoked = new Map<number, number>();
+  const out: Array<HistoryEvent & { latency: number }> = [];
+  for (const e of events) {
+    if (e.f === 'fault' || e.f === 'drain') continue;
+    if (e.type === 'invoke') { if (e.at >= from && e.at < to) invoked.set(e.op, e.at); continue; }
+    const at = invoked.get(e.op);
+    if (at !== undefined) out.push({ ...e, latency: e.at - at });
+  }
+  return out;
+}
+
+describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', () => {
+  let a: ServiceProcess;
+  let b: ServiceProcess;
+  before(async () => {
+    await cluster('up');
+    [a, b] = await twoServices();
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await cluster('up');
+  });
+
+  it('when two nodes are down, then every request fails fast with 503 and nothing is acknowledged; when one returns, the service resumes by itself and nothing acknowledged is lost', async (t) => {
+    const users = [uniqueUser('quorum'), uniqueUser('quorum'), uniqueUser('quorum')];
+    const urls = [a.url, b.url];
+    const h = new History(historyFile('quorum-loss'));
+    const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
+
+    await sleep(6_000);
+    h.mark('kill nodes 2 and 3');
+    await Promise.all([cluster('kill', '2'), cluster('kill', '3')]);
+    const downAt = h.now();
+    await sleep(12_000);
+    h.mark('start node 2');
+    const startAt = h.now();
+    const t0 = Date.now();
+    await cluster('start', '2');
+    const restartMs = Date.now() - t0;
+    const resumeMs = Math.max(await untilServing(a.url, users[0]!, 60_000), await untilServing(b.url, users[0]!, 60_000));
+    h.mark('serving again');
+    await sleep(5_000);
+    await load.stop();
+    await drain(h, urls, users);
+
+    const during = completedWithin(h.events, downAt, startAt);
+    const statuses = new Map<string, number>();
+    for (const e of during) statuses.set(String(e.status ?? e.error), (statuses.get(String(e.status ?? e.error)) ?? 0) + 1);
+    const slowest = Math.max(0, ...during.map((e) => e.latency));
+    const report = check(h.events);
+    const unread = await unreadable(a.url, h.events);
+    publish(t, 'quorum-loss', report, {
+      duringOutage: Object.fromEntries(statuses), slowestDuringOutageMs: Math.round(slowest), restartMs, resumeMs,
+      unreadable: unread, history: h.file,
+    });
+
+    assert.ok(during.length >= 20, `requests ran during the outage (${during.length})`);
+    assert.deepEqual([...statuses.keys()], ['503'], 'every request during the outage answered 503');
+    assert.ok(slowest <= REQUEST_TIMEOUT_MS + 1_000, `no request hung past the request timeout (slowest ${slowest} ms)`);
+    assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
+    assert.equal(report.inbox.duplicated, 0);
+    assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
+    assert.equal(report.inbox.unexpected, 0);
+    assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
+  });
+});

@@ -1,0 +1,85 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { ensureSchema, log, testConfig } from '../support/harness.js';
+import { Db } from '../../src/storage/cassandra.js';
+import { ChatMessageStore } from '../../src/chats/message-store.js';
+import type { ChangeEntry } from '../../src/chats/types.js';
+import { latestPerMessage, type SearchIndexerWorker } from '../../src/workers/indexer.js';
+import type { Search } from '../../src/search/search.js';
+import { dropIndex, freshIndex } from './support.js';
+import { indexerPrefix, indexerWorker } from './indexer-support.js';
+
+const entry = (e: Partial<ChangeEntry> & Pick<ChangeEntry, 'app' | 'token' | 'message' | 'version'>): ChangeEntry =>
+  ({ entity: 'message', op: 'upsert', chat: 1, at: Date.now(), ...e });
+
+describe('indexer: change entries to documents (edits, deletes, replays)', () => {
+  const prefix = indexerPrefix();
+  let db: Db;
+  let worker: SearchIndexerWorker;
+  let search: Search;
+  let store: ChatMessageStore;
+  const bodies = async (token: string, q: string) =>
+    (await search.searcher.searchMessages({ token, chat: 1, q, limit: 100 })).messages.map((m) => m.body);
+  const refresh = () => search.client.request('refresh', 'POST', `/${prefix}-messages/_refresh`);
+  /** What the editing issue's edit does to a row: new body, version + 1. */
+  const editRow = (app: string, number: number, body: string, version: number) => db.execute('test_message_edit',
+    `UPDATE ${db.hot}.chat_messages SET body = ?, version = ?, updated_at = ? WHERE app_id = ? AND chat_number = 1 AND bucket = 0 AND number = ?`,
+    [body, version, new Date(), app, number]);
+
+  before(async () => {
+    await ensureSchema();
+    db = new Db(testConfig(), log);
+    await db.connect();
+    ({ worker, search } = indexerWorker(db, prefix));
+    store = new ChatMessageStore(db);
+    await freshIndex(search, prefix);
+  });
+  after(async () => { await dropIndex(search, prefix); await db?.shutdown(); });
+
+  it('when a message is edited, then its new upsert entry replaces the body and a replay of the old entry changes nothing', async () => {
+    const app = randomUUID();
+    const token = `tok-${randomUUID().slice(0, 8)}`;
+    const now = new Date();
+    await store.insert(app, 1, { number: 1, body: 'original words', version: 1, createdAt: now, updatedAt: now });
+    await worker.applyEntries([entry({ app, token, message: 1, version: 1 })]);
+    await refresh();
+    assert.deepEqual(await bodies(token, 'original'), ['original words']);
+    await editRow(app, 1, 'edited text', 2);
+    assert.equal((await worker.applyEntries([entry({ app, token, message: 1, version: 2 })])).written, 1);
+    // The first entry again (a repeated bucket): the row is read as it is now, version 2, so it is stale.
+    assert.deepEqual(await worker.applyEntries([entry({ app, token, message: 1, version: 1 })]), { written: 0, stale: 1, failed: [] });
+    await refresh();
+    assert.deepEqual(await bodies(token, 'original'), []);
+    assert.deepEqual(await bodies(token, 'EDITED'), ['edited text']);
+  });
+
+  it('when a message is deleted, then its tombstone hides it and a late upsert cannot bring it back', async () => {
+    const app = randomUUID();
+    const token = `tok-${randomUUID().slice(0, 8)}`;
+    const now = new Date();
+    await store.insert(app, 1, { number: 4, body: 'doomed message', version: 1, createdAt: now, updatedAt: now });
+    await worker.applyEntries([entry({ app, token, message: 4, version: 1 })]);
+    await worker.applyEntries([entry({ app, token, message: 4, version: 2, op: 'delete' })]);
+    // The row still says version 1 (the delete removed nothing here): a late upsert entry is stale.
+    assert.equal((await worker.applyEntries([entry({ app, token, message: 4, version: 1 })])).stale, 1);
+    await refresh();
+    assert.deepEqual(await bodies(token, 'doomed'), []);
+  });
+
+  it('when the row of an upsert entry is gone, then the entry is skipped and nothing is indexed', async () => {
+    const app = randomUUID();
+    const token = `tok-${randomUUID().slice(0, 8)}`;
+    assert.deepEqual(await worker.applyEntries([entry({ app, token, message: 9, version: 1 })]), { written: 0, stale: 0, failed: [] });
+  });
+
+  it('when a bucket holds several entries of one message and chat entries, then only the newest message entry is kept', () => {
+    const base = { app: 'a', token: 't', message: 1 };
+    const kept = latestPerMessage([
+      entry({ ...base, version: 1 }), entry({ ...base, version: 3 }), entry({ ...base, version: 2 }),
+      entry({ ...base, version: 3, op: 'delete' }), entry({ ...base, message: 2, version: 1 }),
+      { entity: 'chat', op: 'upsert', app: 'a', token: 't', chat: 1, message: 0, version: 1, at: 0 },
+    ]);
+    assert.deepEqual(kept.map((e) => [e.message, e.version, e.op]), [[1, 3, 'delete'], [2, 1, 'upsert']]);
+  });
+});
