@@ -138,8 +138,14 @@ describe('archiver: timed-out messages move from hot to cold', () => {
     await db.client.execute(`DROP KEYSPACE IF EXISTS ${name}`, [], { readTimeout: 60_000 });
   }
 
+  /**
+   * Moves the checkpoint back, as an operator re-running old buckets would, and drops the per-shard progress: the
+   * tests sweep "the future" with a fake clock, so progress recorded for a bucket that was not yet complete would
+   * hide rows written into it since (a real run only ever walks complete buckets).
+   */
   async function setCheckpoint(bucket: number): Promise<void> {
     await db.execute('test_checkpoint', `UPDATE ${db.hot}.archiver_state SET swept_until = ? WHERE name = 'archiver'`, [bucket]);
+    await db.execute('test_progress_reset', `DELETE FROM ${db.hot}.archiver_progress WHERE name = 'archiver'`);
   }
 
   async function checkpoint(): Promise<number> {
