@@ -194,7 +194,7 @@ compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1
 compose-down: ## stop it and drop its volumes
 	scripts/compose.sh down
 
-test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up license-check promtool-test chart-test compose-config test-node test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
+test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up promtool-test chart-test compose-config license-check test-node test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

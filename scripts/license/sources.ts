@@ -11,6 +11,8 @@ export const CACHE = process.env.EPHEMERA_CACHE ?? path.join(os.homedir(), '.cac
 
 /** scripts/tools.sh's Go tools (built before the gate runs: `make license-check` builds them). */
 export const GO_TOOLS = ['helm', 'kubeconform', 'helm-unittest', 'vegeta'];
+/** Built on request (docker-compose by `make compose-config`, skaffold by `make skaffold`): checked where built. */
+export const OPTIONAL_GO_TOOLS = ['docker-compose', 'skaffold'];
 /** scripts/k8s.sh's control plane, checked where it was built (`make k8s-build`; CI runs test-k8s only then). */
 export const K8S_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
 
@@ -21,6 +23,7 @@ export function goBinaries(): { present: string[]; missing: string[] } {
   const present: string[] = [];
   const missing: string[] = [];
   for (const t of GO_TOOLS) (existsSync(path.join(CACHE, 'bin', t)) ? present : missing).push(path.join(CACHE, 'bin', t));
+  for (const t of OPTIONAL_GO_TOOLS) if (existsSync(path.join(CACHE, 'bin', t))) present.push(path.join(CACHE, 'bin', t));
   for (const d of readdirSync(CACHE).filter((f) => /^k8s-v[\d.]+$/.test(f))) {
     for (const b of K8S_BINARIES) if (existsSync(path.join(CACHE, d, 'bin', b))) present.push(path.join(CACHE, d, 'bin', b));
   }
