@@ -23,7 +23,7 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     await cluster('up');
   });
 
-  it('when a node is killed mid-load and restarted, then nothing acknowledged is lost or delivered twice, errors are one short burst, and every acknowledged write reads back at LOCAL_QUORUM', async (t) => {
+  it('when a node is killed mid-load and restarted, then nothing acknowledged is lost or delivered twice, errors come as a short burst at the kill and at the rejoin, and every acknowledged write reads back at LOCAL_QUORUM', async (t) => {
     const users = [uniqueUser('kill'), uniqueUser('kill'), uniqueUser('kill')];
     const urls = [a.url, b.url];
     const h = new History(historyFile('node-kill'));
@@ -35,6 +35,7 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     await cluster('kill', '2');
     await sleep(15_000);
     h.mark('start node 2');
+    const startAt = h.now();
     const t0 = Date.now();
     await cluster('start', '2');
     const restartMs = Date.now() - t0;
@@ -44,9 +45,12 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     await drain(h, urls, users);
 
     const report = check(h.events);
-    const burst = errorBurst(h.events, killAt);
+    // Two transitions can each cost a short burst: the node dying, and the node coming back (gossip and the
+    // driver's reconnection route a few requests to it before it serves them).
+    const burst = errorBurst(h.events, killAt, startAt);
+    const rejoin = errorBurst(h.events, startAt);
     const unread = await unreadable(a.url, h.events);
-    publish(t, 'node-kill', report, { burst, restartMs, unreadable: unread, history: h.file });
+    publish(t, 'node-kill', report, { burst, rejoin, restartMs, unreadable: unread, history: h.file });
 
     assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
     assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
@@ -54,7 +58,9 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
     assert.equal(report.inbox.unexpected, 0, 'nothing delivered that was never created');
     assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
-    assert.ok(burst.spanMs <= BURST_BOUND_MS, `errors span ${burst.spanMs} ms (${burst.errors} errors)`);
-    assert.ok(burst.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung (slowest ${burst.slowestMs} ms)`);
+    for (const [what, b] of [['the kill', burst], ['the rejoin', rejoin]] as const) {
+      assert.ok(b.spanMs <= BURST_BOUND_MS, `errors after ${what} span ${b.spanMs} ms (${b.errors} errors)`);
+      assert.ok(b.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung after ${what} (slowest ${b.slowestMs} ms)`);
+    }
   });
 });
