@@ -99,7 +99,7 @@ log_says_ready() {
   [[ -f $OFFSET_FILE ]] && offset=$(tr -dc '0-9' <"$OFFSET_FILE")
   size=$(stat -c %s "$SYSTEM_LOG")
   (( size >= ${offset:-0} )) || offset=0   # the log rolled over meanwhile
-  tail -c "+$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" | grep -q 'Starting listening for CQL clients'
+  grep -q 'Starting listening for CQL clients' < <(tail -c "+$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG")
 }
 
 # 0 if the node answers (or, without node, its log says it listens)

@@ -226,7 +226,7 @@ pid_of() { cat "$K8S_RUN/$1.pid" 2>/dev/null || true; }
 alive() { # name: the pid file names a live process running our binary
   local pid; pid=$(pid_of "$1")
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^$K8S_BIN/$1 "
+    grep -q "^$K8S_BIN/$1 " < <(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)  # no pipe: SIGPIPE + pipefail
 }
 
 start() { # name args...

@@ -78,7 +78,7 @@ pid_is_opensearch() {
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   [[ -r /proc/$pid/cmdline ]] || return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'org.opensearch.bootstrap.OpenSearch'
+  grep -q 'org.opensearch.bootstrap.OpenSearch' < <(tr '\0' ' ' <"/proc/$pid/cmdline")  # no pipe: SIGPIPE + pipefail
 }
 
 # Prints the pid of our running node; cleans a stale pid file. Returns 1 if none.

@@ -37,7 +37,11 @@ pid_is_cassandra() {
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   if [[ -r /proc/$pid/cmdline ]]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'org.apache.cassandra.service.CassandraDaemon'
+    # Read whole, not piped into `grep -q`: grep quits at the first match, the writer of a long command line gets
+    # SIGPIPE, and under pipefail a running node then looked dead (seen in the cluster suite's restart).
+    local cmd
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $cmd == *org.apache.cassandra.service.CassandraDaemon* ]]
   fi
 }
 
