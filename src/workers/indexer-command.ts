@@ -6,7 +6,7 @@ import { createSearch, type Search } from '../search/search.js';
 import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './indexer.js';
 import { indexerPass, startIndexerLoop } from './indexer-run.js';
 import { messagesFromCassandra } from './reindex-source.js';
-import { serveWorkerMetrics } from './worker-metrics.js';
+import { runWorkerProcess } from './worker-process.js';
 
 /** The configuration the search indexer uses. */
 export function indexerSettings(config: Config): IndexerSettings {
@@ -27,31 +27,16 @@ export function startIndexer(db: Db, config: Config, log: Logger, everySeconds: 
 }
 
 /** `ephemera index`: the indexer as its own process (the chart's Deployment), or one pass with --once. */
-export async function indexCommand(config: Config, log: Logger, opts: { every: number; once: boolean }): Promise<number> {
-  const db = new Db(config, log);
-  try {
-    await db.connect();
-    if (opts.once) {
+export function indexCommand(config: Config, log: Logger, opts: { every: number; once: boolean }): Promise<number> {
+  return runWorkerProcess(config, log, 'search indexer', {
+    async once(db) {
       const settings = indexerSettings(config);
       const search = createSearch(config, log);
       const worker = new SearchIndexerWorker(db, search.indexer, settings, log, () => search.migrate());
       return (await indexerPass(worker, settings.consumer, log)) === 'success' ? 0 : 1;
-    }
-    const loop = startIndexer(db, config, log, opts.every);
-    const metrics = serveWorkerMetrics(config, log, 'search indexer');
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', () => resolve());
-      process.once('SIGINT', () => resolve());
-    });
-    metrics.close();
-    await loop.stop();
-    return 0;
-  } catch (err) {
-    log.error({ err }, 'search indexer could not start');
-    return 1;
-  } finally {
-    await db.shutdown();
-  }
+    },
+    start: (db) => startIndexer(db, config, log, opts.every),
+  }, opts.once);
 }
 
 /** `ephemera reindex [--token T]`: every message of one application, or of all, from Cassandra into the index. */

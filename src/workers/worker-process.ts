@@ -1,0 +1,38 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { Db } from '../storage/cassandra.js';
+import { serveWorkerMetrics } from './worker-metrics.js';
+
+export interface WorkerProcess {
+  /** One round (`--once`): the exit code. */
+  once(db: Db): Promise<number>;
+  /** The loop of a long-running worker; stopped on SIGTERM/SIGINT. */
+  start(db: Db): { stop(): Promise<void> };
+}
+
+/**
+ * A derived-work worker as its own process (the chart's Deployments): connect, run one round or the loop with
+ * its /metrics and /healthz until SIGTERM, stop the loop, close the driver. Exit 1 when it cannot start.
+ */
+export async function runWorkerProcess(config: Config, log: Logger, what: string, worker: WorkerProcess,
+  once: boolean): Promise<number> {
+  const db = new Db(config, log);
+  try {
+    await db.connect();
+    if (once) return await worker.once(db);
+    const loop = worker.start(db);
+    const metrics = serveWorkerMetrics(config, log, what);
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', () => resolve());
+      process.once('SIGINT', () => resolve());
+    });
+    metrics.close();
+    await loop.stop();
+    return 0;
+  } catch (err) {
+    log.error({ err }, `${what} could not start`);
+    return 1;
+  } finally {
+    await db.shutdown();
+  }
+}
