@@ -154,7 +154,7 @@ bench: build cassandra-up ## service vs raw data layer per endpoint + vegeta ste
 	npx tsx scripts/bench.ts
 	node scripts/perf-chart.mjs
 
-bench-cpu: build cassandra-up ## CPU ms per request at RATE (300) req/s per endpoint: service, bare node:http handler, raw data layer
+bench-cpu: build cassandra-up search-up ## CPU ms per request at RATE (300) req/s per endpoint (inbox + one hot chat: create, list, search): service, bare node:http handler, raw data layer
 	scripts/tools.sh vegeta
 	npx tsx scripts/bench-cpu.ts
 

@@ -1,7 +1,9 @@
 /**
  * The "bare handler" of `make bench-cpu`: plain `node:http` serving POST /chat, GET /chat/:id and
  * GET /chats/:username with the same data layer as the service (MessageService over the same stores, i.e. the
- * same prepared CQL through the same driver and Db executor) and nothing else: no Koa, no access log, no HTTP
+ * same prepared CQL through the same driver and Db executor), and the chat endpoints the bench drives (create an
+ * application, a chat, a message; list a chat's messages; search them) over the same chat services and
+ * searcher, and nothing else: no Koa, no access log, no HTTP
  * metrics, no request context, no validation beyond what the CQL needs, no rate limit. The service's CPU per
  * request minus this one's is what the framework and the features cost; this one minus the raw data layer's is
  * what HTTP itself (parse, respond, JSON) costs.
@@ -16,6 +18,10 @@ import { WriterLease } from '../src/ids/writer-lease.js';
 import { inboxStores } from '../src/inbox/stores.js';
 import { MessageService } from '../src/inbox/message-service.js';
 import { formatExpiration } from '../src/inbox/message.js';
+import { createChats } from '../src/chats/module.js';
+import { chatsSettings } from '../src/chats/settings.js';
+import { createSearch } from '../src/search/search.js';
+import type { ChatMessage } from '../src/chats/types.js';
 
 const config = loadConfig();
 const log = createLogger('warn', 'bench-bare');
@@ -24,6 +30,47 @@ await db.connect();
 const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
 await lease.start();
 const service = new MessageService(inboxStores(db), lease, config, log);
+const chats = createChats(db, chatsSettings(config), log);
+const { searcher } = createSearch(config, log);
+const view = (m: Pick<ChatMessage, 'number' | 'body' | 'version'>) => ({ number: m.number, body: m.body, version: m.version });
+const CHAT = /^\/applications\/([^/]+)\/chats(?:\/(\d+)(\/messages(\/search)?)?)?(?:\?(.*))?$/;
+
+async function readJson<T>(req: http.IncomingMessage): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+}
+
+/** The chat endpoints, or false when `url` is none of them. */
+async function handleChats(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<boolean> {
+  if (req.method === 'POST' && url === '/applications') {
+    const app = await chats.applications.create((await readJson<{ name: string }>(req)).name);
+    send(res, 201, JSON.stringify({ token: app.token, name: app.name }));
+    return true;
+  }
+  const m = CHAT.exec(url);
+  if (!m) return false;
+  const [, token, chat, messages, search, query] = m;
+  const params = new URLSearchParams(query ?? '');
+  if (req.method === 'POST' && !chat) {
+    const { item } = await chats.chats.create(token!, (await readJson<{ name: string }>(req)).name);
+    send(res, 201, JSON.stringify({ number: item.number }));
+  } else if (req.method === 'POST' && messages && !search) {
+    const { item } = await chats.messages.create(token!, Number(chat), (await readJson<{ body: string }>(req)).body);
+    send(res, 201, JSON.stringify(view(item)));
+  } else if (req.method === 'GET' && search) {
+    await chats.chats.resolve(token!, Number(chat));
+    const page = await searcher.searchMessages({ token: token!, chat: Number(chat), q: params.get('q') ?? '',
+      after: Number(params.get('after') ?? 0), limit: Number(params.get('limit') ?? 50) });
+    send(res, 200, JSON.stringify(page.messages.map(view)));
+  } else if (req.method === 'GET' && messages) {
+    const page = await chats.messages.list(token!, Number(chat), Number(params.get('after') ?? 0), Number(params.get('limit') ?? 50));
+    send(res, 200, JSON.stringify(page.items.map(view)));
+  } else {
+    return false;
+  }
+  return true;
+}
 
 const send = (res: http.ServerResponse, status: number, body: string) => {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -51,6 +98,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     }
     return send(res, 200, `${body}]`);
   }
+  if (url.startsWith('/applications') && await handleChats(req, res, url)) return;
   if (url === '/readyz') return send(res, 200, '{"status":"ok"}');
   send(res, 404, '{"error":"not_found"}');
 }

@@ -3,7 +3,7 @@
  * (RATE=300 req/s for DURATION=30s, open model, vegeta), per endpoint and per side:
  *
  *   service  `node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every 30
- *            --counts-every 5` with LOG_LEVEL=info, as `make run` starts it (access log to /dev/null);
+ *            --counts-every 5 --index-every 1` with LOG_LEVEL=info, as `make run` starts it (access log to /dev/null);
  *   bare     scripts/bench-bare.ts: plain node:http over the same data layer (no Koa, logging or HTTP metrics);
  *   raw      the data layer in this process (MessageService, as scripts/bench.ts's raw side), same rate;
  *   base     (only with AB_DIST=<dir holding dist/>) the service built from another tree: an A/B of a change.
@@ -13,7 +13,12 @@
  * is noise, CPU per request is not (much): sides run interleaved (ROUNDS times: service, bare, raw, ...) so drift
  * hits all of them, and the report gives the median of the rounds with the load average.
  *
- * Environment: RATE, DURATION, ROUNDS=1, WARMUP=40s (raw mix first, not counted; 0: none), ENDPOINTS=mix,create,get,list, SIDES=service,bare,raw (+base),
+ * Endpoints: the inbox's mix (50/30/20), create, get and list; and on the chat-applications API, into and from
+ * ONE hot chat seeded with 600 messages: chat-create (message creates), chat-list (pages of 50) and chat-search
+ * (partial-match search on OpenSearch, whose CPU is measured too, net of idle, as `opensearch`).
+ *
+ * Environment: RATE, DURATION, ROUNDS=1, WARMUP=40s (raw mix first, not counted; 0: none),
+ * ENDPOINTS=mix,create,get,list,chat-create,chat-list,chat-search, SIDES=service,bare,raw (+base),
  * BENCH_CPU_PORT=18085 (bare +1, base +2), CASSANDRA_HOT_KEYSPACE/COLD (default perf_hot/perf_cold),
  * SERVICE_ENV="K=V K=V" (extra variables for the service, e.g. an A/B of a setting), AB_ENV (the same for base),
  * BENCH_NAME. Results: loadtest/results/<BENCH_NAME or bench-cpu-<date>>.json.
@@ -24,8 +29,9 @@ import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findCassandraPid } from './measure.js';
+import { findCassandraPid, findOpenSearchPid } from './measure.js';
 import { closeRaw, rawRun, type Mix } from './bench-cpu-raw.js';
+import { rawChatRun, type ChatKind } from './bench-cpu-raw-chats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -36,7 +42,8 @@ const DURATION = env.DURATION ?? '30s';
 const ROUNDS = Number(env.ROUNDS ?? 1);
 const WARMUP = env.WARMUP ?? '40s';
 const PORT = Number(env.BENCH_CPU_PORT ?? 18085);
-const ENDPOINTS = (env.ENDPOINTS ?? 'mix,create,get,list').split(',');
+const CHAT_ENDPOINTS = ['chat-create', 'chat-list', 'chat-search'];
+const ENDPOINTS = (env.ENDPOINTS ?? `mix,create,get,list,${CHAT_ENDPOINTS.join(',')}`).split(',');
 const SIDES = (env.SIDES ?? `service,bare,raw${env.AB_DIST ? ',base' : ''}`).split(',');
 const NAME = env.BENCH_NAME ?? `bench-cpu-${new Date().toISOString().slice(0, 10)}`;
 const MIXES: Record<string, Mix> = {
@@ -47,6 +54,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const kv = (text = '') => Object.fromEntries(text.split(/\s+/).filter(Boolean).map((p) => p.split(/=(.*)/s).slice(0, 2)));
 const contact = (env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',')[0]!;
 const cassandraPid = findCassandraPid(Number(contact.split(':')[1] ?? 9042), contact.split(':')[0]);
+const osUrl = new URL(env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200');
+const openSearchPid = findOpenSearchPid(Number(osUrl.port || 9200), osUrl.hostname);
+for (const ep of ENDPOINTS) if (!MIXES[ep] && !CHAT_ENDPOINTS.includes(ep)) throw new Error(`ENDPOINTS: unknown endpoint ${ep}`);
 
 async function ready(port: number, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 240; i++) {
@@ -66,24 +76,26 @@ function start(side: string, port: number): ChildProcess {
   const dir = side === 'base' ? path.resolve(env.AB_DIST!) : ROOT;
   const extra = kv(side === 'base' ? env.AB_ENV : env.SERVICE_ENV);
   return spawn(process.execPath, ['--import', './dist/observability/instrument.js', 'dist/cli.js', 'serve',
-    '--archive-every', '30', '--counts-every', '5'], { cwd: dir, env: { ...base, ...extra }, stdio: ['ignore', out, 'inherit'] });
+    '--archive-every', '30', '--counts-every', '5', '--index-every', '1'], { cwd: dir, env: { ...base, ...extra }, stdio: ['ignore', out, 'inherit'] });
 }
 
 /**
  * One vegeta run (loadtest/vegeta/attack.ts) against `port`, CPU of `pid` measured by it. Asynchronous: the raw
  * side's id-writer lease in this process must keep renewing meanwhile.
  */
-async function attack(port: number, pid: number, mix: Mix, file: string): Promise<Record<string, unknown>> {
+async function attack(port: number, pid: number, endpoint: string, file: string): Promise<Record<string, unknown>> {
+  const mix = MIXES[endpoint] ?? MIXES.mix!;
   const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/vegeta/attack.ts', 'mix'], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...env, BASE_URL: `http://127.0.0.1:${port}`, SERVICE_PID: String(pid), RATE: String(RATE), DURATION,
       PCT_CREATE: String(mix.create), PCT_GET: String(mix.get), SUMMARY_JSON: file, USER_PREFIX: `cpu${Date.now().toString(36)}`,
-      SEED_IDS: '300', P95_MS: '1000', P99_MS: '5000' },
+      TARGETS: MIXES[endpoint] ? 'inbox' : endpoint, SEED_IDS: MIXES[endpoint] ? '300' : '600', P95_MS: '1000', P99_MS: '5000' },
   });
   const [status] = await once(child, 'exit') as [number | null];
   if (status !== 0 && status !== 99) throw new Error(`attack.ts exited ${status}`);
   const d = JSON.parse(readFileSync(file, 'utf8')) as { cpu: Record<string, number>; latency_ms: Record<string, number>; rps: number; failed_rate: number };
-  return { process_ms: d.cpu.service_ms_per_req, cassandra_ms: d.cpu.cassandra_net_ms_per_req, vegeta_ms: d.cpu.vegeta_ms_per_req,
+  return { process_ms: d.cpu.service_ms_per_req, cassandra_ms: d.cpu.cassandra_net_ms_per_req,
+    opensearch_ms: d.cpu.opensearch_net_ms_per_req, vegeta_ms: d.cpu.vegeta_ms_per_req,
     generator_ms: d.cpu.generator_ms_per_req, cassandra_idle_cores: d.cpu.cassandra_idle_cores, rps: d.rps,
     failed_rate: d.failed_rate, p50: d.latency_ms.med!, p99: d.latency_ms['p(99)']! };
 }
@@ -92,7 +104,7 @@ const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); const 
 
 async function main(): Promise<void> {
   say(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; `
-    + `Cassandra pid ${cassandraPid}; ${RATE} req/s × ${DURATION}, ${ROUNDS} round(s), sides ${SIDES.join(',')}`);
+    + `Cassandra pid ${cassandraPid}, OpenSearch pid ${openSearchPid}; ${RATE} req/s × ${DURATION}, ${ROUNDS} round(s), sides ${SIDES.join(',')}`);
   const mig = spawnSync(process.execPath, ['dist/cli.js', 'migrate'], { cwd: ROOT, env: { ...env, LOG_LEVEL: 'warn' }, stdio: 'inherit' });
   if (mig.status !== 0) throw new Error('migrate failed (build first: npx tsc -p tsconfig.build.json)');
   const ports: Record<string, number> = { service: PORT, bare: PORT + 1, base: PORT + 2 };
@@ -112,12 +124,12 @@ async function main(): Promise<void> {
       for (const ep of ENDPOINTS) {
         for (const side of SIDES) {
           const load1 = os.loadavg()[0]!;
-          const r = side === 'raw'
-            ? await rawRun(MIXES[ep]!, RATE, DURATION, cassandraPid)
-            : await attack(ports[side]!, procs.get(side)!.pid!, MIXES[ep]!, tmp);
+          const r = side !== 'raw' ? await attack(ports[side]!, procs.get(side)!.pid!, ep, tmp)
+            : MIXES[ep] ? await rawRun(MIXES[ep], RATE, DURATION, cassandraPid)
+              : await rawChatRun(ep as ChatKind, RATE, DURATION, { cassandra: cassandraPid, opensearch: openSearchPid });
           const row = { round, endpoint: ep, side, load1: Math.round(load1 * 100) / 100, ...r };
           runs.push(row);
-          say(`${ep.padEnd(6)} ${side.padEnd(7)} ${JSON.stringify(r)} load ${row.load1}`);
+          say(`${ep.padEnd(11)} ${side.padEnd(7)} ${JSON.stringify(r)} load ${row.load1}`);
         }
       }
     }
@@ -131,15 +143,18 @@ async function main(): Promise<void> {
     for (const side of SIDES) {
       const rs = runs.filter((r) => r.endpoint === ep && r.side === side);
       const med = (k: string) => Math.round(median(rs.map((r) => Number(r[k]))) * 1000) / 1000;
-      summary[ep][side] = { process_ms: med('process_ms'), cassandra_ms: med('cassandra_ms'), vegeta_ms: med('vegeta_ms'),
+      summary[ep][side] = { process_ms: med('process_ms'), cassandra_ms: med('cassandra_ms'),
+        ...(CHAT_ENDPOINTS.includes(ep) ? { opensearch_ms: med('opensearch_ms') } : {}), vegeta_ms: med('vegeta_ms'),
         p50: med('p50'), p99: med('p99'), load1: med('load1'), failed_rate: med('failed_rate') };
     }
   }
   say('medians, CPU ms per request (process = service / bare handler / raw data layer in the bench process):');
   for (const [ep, sides] of Object.entries(summary)) {
     for (const [side, s] of Object.entries(sides)) {
-      say(`  ${ep.padEnd(6)} ${side.padEnd(7)} process ${s.process_ms}  cassandra ${s.cassandra_ms}  `
-        + `process+cassandra ${Math.round((s.process_ms! + s.cassandra_ms!) * 1000) / 1000}  vegeta ${s.vegeta_ms}  p50/p99 ${s.p50}/${s.p99} ms  load ${s.load1}`);
+      const server = s.process_ms! + s.cassandra_ms! + (s.opensearch_ms ?? 0);
+      say(`  ${ep.padEnd(11)} ${side.padEnd(7)} process ${s.process_ms}  cassandra ${s.cassandra_ms}  `
+        + `${s.opensearch_ms === undefined ? '' : `opensearch ${s.opensearch_ms}  `}`
+        + `server total ${Math.round(server * 1000) / 1000}  vegeta ${s.vegeta_ms}  p50/p99 ${s.p50}/${s.p99} ms  load ${s.load1}`);
     }
   }
   mkdirSync(path.join(ROOT, 'loadtest', 'results'), { recursive: true });

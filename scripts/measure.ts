@@ -38,14 +38,16 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
- * The Cassandra process listening on `port` (several may run on a shared machine): LISTEN socket inode -> pid.
- * With an IPv4 `host`, only a socket bound to that address (or to 0.0.0.0) counts: a private node on
- * 127.0.0.9:9042 and the shared one on 127.0.0.1:9042 share the port.
+ * The process listening on `port` whose command line contains `match` (several may run on a shared machine):
+ * LISTEN socket inode -> pid. With an IPv4 `host`, only a socket bound to that address (or to 0.0.0.0) counts: a
+ * private node on 127.0.0.9:9042 and the shared one on 127.0.0.1:9042 share the port.
  */
-export function findCassandraPid(port: number, host?: string): number | null {
+export function findListenerPid(port: number, host: string | undefined, match: string): number | null {
   const inodes = new Set<string>();
   const hex = (ip: string) => ip.split('.').reverse().map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('');
-  const addrs = host && /^\d+\.\d+\.\d+\.\d+$/.test(host) ? [hex(host), '00000000'] : null;
+  // /proc/net/tcp6 writes an IPv4-mapped address (::ffff:a.b.c.d) as 0000000000000000FFFF0000 + the IPv4 hex.
+  const addrs = host && /^\d+\.\d+\.\d+\.\d+$/.test(host)
+    ? [hex(host), '00000000', `0000000000000000FFFF0000${hex(host)}`, '0'.repeat(32)] : null;
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
     try {
       for (const l of readFileSync(f, 'utf8').split('\n').slice(1)) {
@@ -59,7 +61,7 @@ export function findCassandraPid(port: number, host?: string): number | null {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('CassandraDaemon')) continue;
+      if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(match)) continue;
       for (const fd of readdirSync(`/proc/${d}/fd`)) {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${d}/fd/${fd}`));
         if (m && inodes.has(m[1]!)) return Number(d);
@@ -68,6 +70,12 @@ export function findCassandraPid(port: number, host?: string): number | null {
   }
   return null;
 }
+
+/** The Cassandra node serving CQL on host:port. */
+export const findCassandraPid = (port: number, host?: string) => findListenerPid(port, host, 'CassandraDaemon');
+
+/** The OpenSearch node serving HTTP on host:port (search endpoints cost OpenSearch CPU, measured too). */
+export const findOpenSearchPid = (port: number, host?: string) => findListenerPid(port, host, 'org.opensearch.bootstrap.OpenSearch');
 
 /** Microseconds that runnable tasks waited for a CPU (Linux PSI "some"), or null where PSI is off. */
 export function cpuStallMicros(): number | null {

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { loadConfig } from '../loadtest/vegeta/config.js';
 import { mixTargets, streamTargets } from '../loadtest/vegeta/targets.js';
-import { endpointOf } from '../loadtest/vegeta/shapes.js';
+import { chatTargets } from '../loadtest/vegeta/chat-targets.js';
+import { endpointOf, type Endpoint } from '../loadtest/vegeta/shapes.js';
 
 interface Target { method: string; url: string; body?: string; header?: Record<string, string[]> }
 
@@ -17,7 +18,7 @@ describe('vegeta targets', () => {
 
   it('when 20 000 targets are drawn, then the mix is 50 / 30 / 20 and users follow Zipf', () => {
     const next = mixTargets(cfg, seeded);
-    const counts = { create: 0, get: 0, list: 0 };
+    const counts: Record<Endpoint, number> = { create: 0, get: 0, list: 0, chat_create: 0, chat_list: 0, chat_search: 0 };
     const users = new Map<string, number>();
     for (let i = 0; i < 20_000; i++) {
       const t = JSON.parse(next()) as Target;
@@ -58,5 +59,29 @@ describe('vegeta targets', () => {
     const s = loadConfig('smoke', {});
     assert.deepEqual([s.rate, s.durationS, s.checkShapes, s.p95, s.p99], [20, 10, true, 500, 1000]);
     assert.equal(loadConfig('mix', {}).summaryPath, 'loadtest/results/mix-1000rps.json');
+  });
+
+  it('when the targets are a chat endpoint, then every request goes to the one seeded chat and is classified', () => {
+    const seed = { chatUrl: 'http://127.0.0.1:9/applications/tok_1/chats/3', messages: 600, marker: 'm' };
+    const expect = { 'chat-create': 'chat_create', 'chat-list': 'chat_list', 'chat-search': 'chat_search' } as const;
+    for (const [kind, ep] of Object.entries(expect)) {
+      const next = chatTargets(loadConfig('mix', { TARGETS: kind }), seed);
+      for (let i = 0; i < 500; i++) {
+        const t = JSON.parse(next()) as Target;
+        assert.equal(endpointOf(t.method, t.url), ep, `${kind}: ${t.method} ${t.url}`);
+        assert.ok(t.url.startsWith(seed.chatUrl), t.url);
+        if (ep === 'chat_create') assert.ok((JSON.parse(Buffer.from(t.body!, 'base64').toString('utf8')) as { body: string }).body.length > 0);
+        if (ep === 'chat_list') assert.ok(Number(new URL(t.url).searchParams.get('after')) <= 550, t.url);
+        if (ep === 'chat_search') assert.ok((new URL(t.url).searchParams.get('q') ?? '').length > 0, t.url);
+      }
+    }
+    assert.equal(endpointOf('GET', 'http://x/api/applications/t/chats/1/search?q=a'), 'chat_search');
+    assert.equal(endpointOf('DELETE', 'http://x/applications/t/chats/1/messages'), null);
+  });
+
+  it('when TARGETS is unknown or used with the smoke, then the settings are refused by name', () => {
+    assert.throws(() => loadConfig('mix', { TARGETS: 'chat-delete' }), /TARGETS="chat-delete"/);
+    assert.throws(() => loadConfig('smoke', { TARGETS: 'chat-list' }), /TARGETS: the smoke checks the inbox only/);
+    assert.equal(loadConfig('mix', { TARGETS: 'chat-search', RATE: '300' }).summaryPath, 'loadtest/results/chat-search-300rps.json');
   });
 });

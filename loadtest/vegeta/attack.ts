@@ -15,6 +15,7 @@ import path from 'node:path';
 import { loadConfig, type Scenario } from './config.js';
 import { seedIds } from './seed.js';
 import { mixTargets, streamTargets } from './targets.js';
+import { chatTargets, seedChat } from './chat-targets.js';
 import { collect } from './results.js';
 import { roundTrips } from './roundtrip.js';
 import { digest, latencyStats, type VegetaReport } from './verdict.js';
@@ -43,13 +44,12 @@ async function main(): Promise<number> {
   if (scenario !== 'mix' && scenario !== 'smoke') throw new Error('usage: attack.ts mix|smoke');
   const cfg = loadConfig(scenario);
   const results = path.join(os.tmpdir(), `ephemera-vegeta-${process.pid}.bin`);
-  say(`seeding ${cfg.seedIds} messages at ${cfg.baseUrl}`);
-  const ids = await seedIds(cfg);
-  const next = mixTargets(cfg, ids);
+  say(`seeding ${cfg.seedIds} messages at ${cfg.baseUrl}${cfg.targets === 'inbox' ? '' : ` into one chat (${cfg.targets})`}`);
+  const next = cfg.targets === 'inbox' ? mixTargets(cfg, await seedIds(cfg)) : chatTargets(cfg, await seedChat(cfg, say));
   const meter = await cpuMeter(scenario === 'mix');
 
-  say(`vegeta attack: ${cfg.rate} req/s for ${cfg.duration} (${cfg.pctCreate}/${cfg.pctGet}/${100 - cfg.pctCreate - cfg.pctGet} `
-    + `create/get/list, ${cfg.users} Zipf(${cfg.zipfS}) users)`);
+  say(`vegeta attack: ${cfg.rate} req/s for ${cfg.duration} (${cfg.targets === 'inbox' ? `${cfg.pctCreate}/${cfg.pctGet}/${100 - cfg.pctCreate - cfg.pctGet} `
+    + `create/get/list, ${cfg.users} Zipf(${cfg.zipfS}) users` : `${cfg.targets} on one chat`})`);
   const started = Date.now();
   const attack = vegeta(['attack', '-format=json', '-lazy', `-rate=${cfg.rate}/1s`, `-duration=${cfg.duration}`,
     `-workers=${cfg.workers}`, `-max-workers=${cfg.maxWorkers}`, `-timeout=${cfg.timeout}`,

@@ -4,9 +4,14 @@
  * 20 requests/s correctness probe for `make test` that checks every response's shape.
  */
 export type Scenario = 'mix' | 'smoke';
+/** What the requests go to: the inbox mix, or one chat-applications endpoint on one hot chat (loadtest/vegeta/chat-targets.ts). */
+export const TARGET_KINDS = ['inbox', 'chat-create', 'chat-list', 'chat-search'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export interface LoadConfig {
   scenario: Scenario;
+  /** TARGETS: the inbox mix (default) or one chat endpoint; the chat kinds seed SEED_IDS messages into one chat. */
+  targets: TargetKind;
   baseUrl: string;
   rate: number;
   duration: string;
@@ -63,8 +68,12 @@ export function loadConfig(scenario: Scenario, env: NodeJS.ProcessEnv = process.
   let durationS = 0;
   try { durationS = durationSeconds(duration); } catch { bad.push(`DURATION="${duration}"`); }
   const pct = (v: number) => v >= 0 && v <= 100;
+  const targets = str('TARGETS', 'inbox') as TargetKind;
+  if (!TARGET_KINDS.includes(targets)) bad.push(`TARGETS="${targets}" (one of ${TARGET_KINDS.join(', ')})`);
+  if (targets !== 'inbox' && scenario === 'smoke') bad.push('TARGETS: the smoke checks the inbox only');
   const cfg: LoadConfig = {
     scenario,
+    targets,
     baseUrl: str('BASE_URL', 'http://127.0.0.1:8080').replace(/\/+$/, ''),
     rate,
     duration,
@@ -90,7 +99,7 @@ export function loadConfig(scenario: Scenario, env: NodeJS.ProcessEnv = process.
   };
   if (cfg.pctCreate + cfg.pctGet > 100) bad.push(`PCT_CREATE + PCT_GET = ${cfg.pctCreate + cfg.pctGet} > 100`);
   if (bad.length) throw new Error(`invalid load-test settings: ${bad.join(', ')}`);
-  const name = str('SUMMARY_NAME', scenario === 'mix' ? `mix-${rate}rps` : 'smoke');
+  const name = str('SUMMARY_NAME', scenario === 'smoke' ? 'smoke' : `${targets === 'inbox' ? 'mix' : targets}-${rate}rps`);
   cfg.summaryPath = str('SUMMARY_JSON', `loadtest/results/${name}.json`);
   return cfg;
 }

@@ -2,10 +2,11 @@
  * CPU time spent during the attack, per request: vegeta's (a child of this process: its time is added to
  * this process's cutime/cstime when it is reaped), this generator's own, the service's (SERVICE_PID) and the
  * local Cassandra's (found by its CQL port), the latter also net of its idle rate just before, since other
- * clients share it on this machine.
+ * clients share it on this machine; and the local OpenSearch's (found by the port of OPENSEARCH_URL), net the
+ * same way: a search costs more there than in the service.
  */
 import { readFileSync } from 'node:fs';
-import { cpuSeconds, findCassandraPid } from '../../scripts/measure.js';
+import { cpuSeconds, findCassandraPid, findOpenSearchPid } from '../../scripts/measure.js';
 
 const TICK = 100; // USER_HZ
 function reapedChildrenSeconds(): number {
@@ -20,17 +21,23 @@ export async function cpuMeter(cassandraBaseline: boolean) {
   const contact = (process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',')[0]!.trim();
   const cqlPort = Number(/:(\d+)$/.exec(contact)?.[1] ?? 9042);
   const cassandraPid = findCassandraPid(cqlPort, contact.replace(/:\d+$/, ''));
+  const os = new URL(process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200');
+  const openSearchPid = findOpenSearchPid(Number(os.port || 9200), os.hostname);
   let idleCores = 0;
-  if (cassandraBaseline && cassandraPid) {
-    const c0 = cpuSeconds(cassandraPid);
+  let osIdleCores = 0;
+  if (cassandraBaseline && (cassandraPid || openSearchPid)) {
+    const c0 = cassandraPid ? cpuSeconds(cassandraPid) : 0;
+    const o0 = openSearchPid ? cpuSeconds(openSearchPid) : 0;
     await new Promise((r) => setTimeout(r, 2000));
-    idleCores = (cpuSeconds(cassandraPid) - c0) / 2;
+    idleCores = cassandraPid ? (cpuSeconds(cassandraPid) - c0) / 2 : 0;
+    osIdleCores = openSearchPid ? (cpuSeconds(openSearchPid) - o0) / 2 : 0;
   }
   const t0 = Date.now();
   const kids0 = reapedChildrenSeconds();
   const me0 = process.cpuUsage();
   const svc0 = servicePid ? cpuSeconds(servicePid) : 0;
   const cas0 = cassandraPid ? cpuSeconds(cassandraPid) : 0;
+  const os0 = openSearchPid ? cpuSeconds(openSearchPid) : 0;
   let used: Record<string, number | null> | null = null;
   return {
     /** Call right after vegeta attack exited (before any other child is reaped). */
@@ -44,6 +51,7 @@ export async function cpuMeter(cassandraBaseline: boolean) {
         service: servicePid ? cpuSeconds(servicePid) - svc0 : null,
         cassandra: cas,
         cassandra_net: cas === null ? null : Math.max(0, cas - idleCores * wall),
+        opensearch_net: openSearchPid ? Math.max(0, cpuSeconds(openSearchPid) - os0 - osIdleCores * wall) : null,
       };
     },
     /** ms of CPU per request for each party (null: not measured). */
@@ -52,6 +60,7 @@ export async function cpuMeter(cassandraBaseline: boolean) {
       const out: Record<string, number | null> = {};
       for (const [k, v] of Object.entries(used)) out[`${k}_ms_per_req`] = v === null || !requests ? null : round((v * 1000) / requests);
       out.cassandra_idle_cores = cassandraPid ? round(idleCores) : null;
+      out.opensearch_idle_cores = openSearchPid ? round(osIdleCores) : null;
       return out;
     },
   };

@@ -13,7 +13,8 @@ interface VegetaResult {
 export interface Collected {
   /** Latency in ms of every request, and per endpoint. */
   all: number[];
-  byEndpoint: Record<Endpoint, number[]>;
+  /** The inbox's three always (reports compare them across runs); a chat endpoint once it was requested. */
+  byEndpoint: Partial<Record<Endpoint, number[]>> & Record<'create' | 'get' | 'list', number[]>;
   /** Status >= 400 or no response (network error, timeout): what k6 counted as http_req_failed. */
   failed: number;
   /** Results vegeta wrote without sending anything because the target stream ended early. */
@@ -40,7 +41,7 @@ export async function collect(input: Readable, checkShapes: boolean): Promise<Co
     const ms = r.latency / 1e6;
     const ep = endpointOf(r.method, r.url);
     c.all.push(ms);
-    if (ep) c.byEndpoint[ep].push(ms);
+    if (ep) (c.byEndpoint[ep] ??= []).push(ms);
     const t = Date.parse(r.timestamp);
     if (t < c.firstMs) c.firstMs = t;
     if (t > c.lastMs) c.lastMs = t;
