@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import { searchDuration } from '../observability/search-metrics.js';
+import { send, type TransportResponse } from './http-transport.js';
 
 export interface OpenSearchOptions {
   url: string;
@@ -57,18 +58,16 @@ export class OpenSearchClient {
     }
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
     const end = searchDuration.startTimer({ operation });
-    let res: Response;
-    let text: string;
+    let res: TransportResponse;
     try {
-      res = await fetch(`${this.base}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
-      text = await res.text();
+      res = await send(new URL(`${this.base}${path}`), { method, headers, body: payload, timeoutMs });
     } catch (err) {
       end({ outcome: 'unavailable' });
-      const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describe(err);
-      throw searchUnavailable(`search is unavailable (${reason}), retry later`);
+      throw searchUnavailable(`search is unavailable (${(err as Error).message}), retry later`);
     }
+    const { text } = res;
     const parsed = parseJson(text);
-    if (res.ok || opts.accept?.includes(res.status)) {
+    if ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status)) {
       end({ outcome: 'ok' });
       return { status: res.status, body: parsed as T };
     }
@@ -81,11 +80,6 @@ export class OpenSearchClient {
     end({ outcome: 'error' });
     throw new Error(`OpenSearch ${method} ${path} answered ${res.status}: ${errorReason(parsed, text)}`);
   }
-}
-
-function describe(err: unknown): string {
-  const cause = (err as { cause?: { code?: string } }).cause;
-  return cause?.code ?? (err as Error).message;
 }
 
 function parseJson(text: string): unknown {
