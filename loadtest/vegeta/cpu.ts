@@ -5,7 +5,7 @@
  * clients share it on this machine.
  */
 import { readFileSync } from 'node:fs';
-import { cpuSeconds, findCassandraPid } from '../../scripts/measure.js';
+import { cpuSeconds, findCassandraPid } from '../bench/measure.js';
 
 const TICK = 100; // USER_HZ
 function reapedChildrenSeconds(): number {
