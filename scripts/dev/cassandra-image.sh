@@ -30,8 +30,9 @@ bb() { "$IMAGE_SH" buildah "$@"; }
 java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
 "$java_home/bin/java" -version 2>&1 | grep -q 'version "17' || die "the machine's java ($java_home) is not JDK 17"
 
-# Inputs: the jar list, cassandra.sh and its lib, this script and the JDK build; a changed input rebuilds.
-key=$( { ls "$LIB_DIR"; cat "$REPO_ROOT/scripts/dev/cassandra.sh" "$REPO_ROOT"/scripts/dev/lib/*.sh "${BASH_SOURCE[0]}"; "$java_home/bin/java" -version 2>&1; } | sha256sum | cut -c1-16)
+# Inputs: the jar list, cassandra.sh, its lib and templates, this script and the JDK build; a changed input rebuilds.
+key=$( { ls "$LIB_DIR"; cat "$REPO_ROOT/scripts/dev/cassandra.sh" "$REPO_ROOT"/scripts/dev/lib/*.sh \
+  "$REPO_ROOT"/scripts/dev/cassandra/* "${BASH_SOURCE[0]}"; "$java_home/bin/java" -version 2>&1; } | sha256sum | cut -c1-16)
 have=$(bb inspect --type image --format '{{index .OCIv1.Config.Labels "ephemera.inputs"}}' "$CASSANDRA_LOCAL_IMAGE" 2>/dev/null || true)
 if [[ ${1:-} != --force && $have == "$key" ]]; then
   say "$CASSANDRA_LOCAL_IMAGE present (inputs $key)"
@@ -52,8 +53,10 @@ cp -rL "$java_home/." "$mnt/opt/java/" 2>/dev/null || true
 cp -r "$LIB_DIR" "$mnt/opt/ephemera-cache/cassandra-$CASSANDRA_VERSION/lib"
 touch "$mnt/opt/ephemera-cache/cassandra-$CASSANDRA_VERSION/.resolved"
 install -m 0755 "$REPO_ROOT/scripts/dev/cassandra.sh" "$mnt/opt/ephemera/scripts/dev/cassandra.sh"
-# cassandra.sh sources the node configuration it shares with scripts/dev/cluster.sh.
-install -D -m 0644 "$REPO_ROOT/scripts/dev/lib/cassandra-node.sh" "$mnt/opt/ephemera/scripts/dev/lib/cassandra-node.sh"
+# cassandra.sh sources the node configuration it shares with scripts/dev/cluster.sh (lib/), which renders
+# cassandra.yaml and logback.xml from the templates in cassandra/: the same layout as the checkout.
+install -D -m 0644 -t "$mnt/opt/ephemera/scripts/dev/lib" "$REPO_ROOT"/scripts/dev/lib/*.sh
+install -D -m 0644 -t "$mnt/opt/ephemera/scripts/dev/cassandra" "$REPO_ROOT"/scripts/dev/cassandra/*
 chown -R "$CASSANDRA_UID:$CASSANDRA_UID" "$mnt/var/lib/cassandra"
 # (LD_LIBRARY_PATH: java finds libjli through $ORIGIN, which needs /proc, absent in a bare chroot.)
 out=$(chroot "$mnt" /usr/bin/env LD_LIBRARY_PATH=/opt/java/lib /opt/java/bin/java -version 2>&1) || die "java does not run inside the image: $out"
