@@ -1,9 +1,9 @@
 // Wrapper module for building kube-apiserver, kube-controller-manager, kube-scheduler and etcd
-// from the Go module proxy (see scripts/dev/k8s.sh). k8s.io/kubernetes cannot be `go install`ed:
+// from the Go module proxy (see scripts/k8s.sh). k8s.io/kubernetes cannot be `go install`ed:
 // its go.mod replaces every k8s.io/<staging> module with a directory inside its own tree, and
 // replace directives of a dependency are ignored. This module copies them, pointing each at
-// the published v0.<minor>.<patch> of the same release. Keep KUBE_VERSION in scripts/dev/k8s.sh,
-// the require line and every replace line on the same release (scripts/dev/k8s.sh checks).
+// the published v0.<minor>.<patch> of the same release. Keep KUBE_VERSION in scripts/k8s.sh,
+// the require line and every replace line on the same release (scripts/k8s.sh checks).
 module ephemera.local/k8s-wrapper
 
 go 1.24.0
