@@ -1,7 +1,7 @@
 # Ephemera image: `node --import ./dist/observability/instrument.js dist/cli.js <serve|migrate|archive>`.
 #
 # BASE_IMAGE is a Debian bookworm + Node 20 image (node:20-bookworm-slim or equivalent). No
-# registry is reachable here, so scripts/image.sh builds one locally and tags it
+# registry is reachable here, so scripts/dev/image.sh builds one locally and tags it
 # localhost/ephemera-base:20; pass --build-arg BASE_IMAGE=node:20-bookworm-slim where a registry
 # is available.
 ARG BASE_IMAGE=localhost/ephemera-base:20

@@ -1,5 +1,6 @@
-# Ephemera: every entry point a developer or CI needs. Scripts under scripts/ do the work;
-# tools and Cassandra are cached under $(EPHEMERA_CACHE) (outside the checkout).
+# Ephemera: every entry point a developer or CI needs. Scripts do the work: scripts/dev/ (install, start, stop),
+# scripts/check/ (checks of make test), loadtest/ (load tests, loadtest/bench/ benchmarks); tools and Cassandra
+# are cached under $(EPHEMERA_CACHE) (outside the checkout).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export EPHEMERA_CACHE ?= $(HOME)/.cache/ephemera
@@ -28,29 +29,29 @@ build: deps ## compile TypeScript to dist/
 	npx tsc -p tsconfig.build.json
 
 cassandra-up: ## start (or reuse) the local Cassandra on 127.0.0.1:9042
-	scripts/cassandra.sh up
+	scripts/dev/cassandra.sh up
 cassandra-down: ## stop the local Cassandra (SIGTERM)
-	scripts/cassandra.sh down
+	scripts/dev/cassandra.sh down
 cassandra-status: ## say what runs where
-	scripts/cassandra.sh status
+	scripts/dev/cassandra.sh status
 cassandra-reset: ## stop Cassandra and wipe its data
-	scripts/cassandra.sh reset
+	scripts/dev/cassandra.sh reset
 
 cluster-up: ## three-node Cassandra ring on 127.0.0.2-4 (CLUSTER_ADDRESSES), separate from cassandra-up
-	scripts/cluster.sh up
+	scripts/dev/cluster.sh up
 cluster-down: ## stop the three nodes
-	scripts/cluster.sh down
+	scripts/dev/cluster.sh down
 cluster-status: ## each node's pid, RSS and CQL answer, and the ring (UN/DN)
-	scripts/cluster.sh status
+	scripts/dev/cluster.sh status
 
 search-up: ## start (or reuse) the local OpenSearch on 127.0.0.1:9200
-	scripts/opensearch.sh up
+	scripts/dev/opensearch.sh up
 search-down: ## stop the local OpenSearch (SIGTERM)
-	scripts/opensearch.sh down
+	scripts/dev/opensearch.sh down
 search-status: ## say what runs where
-	scripts/opensearch.sh status
+	scripts/dev/opensearch.sh status
 search-reset: ## stop OpenSearch and wipe its data
-	scripts/opensearch.sh reset
+	scripts/dev/opensearch.sh reset
 
 migrate: build cassandra-up search-up ## apply CQL migrations and the search index migration
 	node dist/cli.js migrate
@@ -79,10 +80,10 @@ test-unit: deps ## the fast tier: pure rules, no Cassandra (seconds)
 	node --import tsx --test --test-reporter=spec test/unit/*.test.ts
 
 openapi-lint: deps ## lint the OpenAPI document (default and CHAT_PATH_USERNAMES=true) with Redocly CLI
-	scripts/openapi-lint.sh
+	scripts/check/openapi-lint.sh
 
 chromium: ## install Debian's chromium for the /docs page test (once; no-op when /usr/bin/chromium exists)
-	scripts/chromium.sh
+	scripts/dev/chromium.sh
 
 docs-screenshot: deps cassandra-up chromium ## refresh docs/api-docs.png from the /docs page test
 	DOCS_SCREENSHOT=$(CURDIR)/docs/api-docs.png node --import tsx --test --test-reporter=spec test/docs-page.test.ts
@@ -99,48 +100,48 @@ test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra 
 # Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
 # CLUSTER_KEEP=1, and keeps the test's exit status.
 test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node partitioned, under load; history checked
-	scripts/cluster.sh up
+	scripts/dev/cluster.sh up
 	rc=0; node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
 	  test/cluster/*.test.ts || rc=$$?; \
-	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/cluster.sh down; fi; exit $$rc
+	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/dev/cluster.sh down; fi; exit $$rc
 
 promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses
-	scripts/promtool-test.sh
+	scripts/check/promtool-test.sh
 
 prometheus-up: ## real Prometheus scraping the local service (TARGET=127.0.0.1:8080)
-	scripts/prometheus.sh start $${TARGET:-127.0.0.1:8080} $${PROM_PORT:-9090}
+	scripts/dev/prometheus.sh start $${TARGET:-127.0.0.1:8080} $${PROM_PORT:-9090}
 
 prometheus-down: ## stop it
-	scripts/prometheus.sh stop
+	scripts/dev/prometheus.sh stop
 
 tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate, vegeta into $(EPHEMERA_CACHE)/bin
-	scripts/tools.sh all
+	scripts/dev/tools.sh all
 
 skaffold: ## build skaffold v2.24.0 from its Go module once (~12 CPU-minutes); skaffold-check then runs
-	scripts/tools.sh skaffold
+	scripts/dev/tools.sh skaffold
 
 skaffold-check: ## skaffold diagnose, build --dry-run, render (validated like the chart); only if skaffold is built
-	scripts/skaffold-check.sh
+	scripts/check/skaffold-check.sh
 
 chart-test: ## Helm chart: lint, render, strict validation (k8s 1.31-1.34 + CRDs), dashboard model, helm-unittest
-	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate
-	scripts/chart-test.sh
+	scripts/dev/tools.sh helm kubeconform helm-unittest kubernetes-validate
+	scripts/check/chart-test.sh
 
 k6-typecheck: deps ## type-check loadtest/k6/ (for people with their own k6; not run here) against @types/k6
 	npx tsc -p loadtest/k6/tsconfig.json
 
 license-check: deps cassandra-up search-up ## every npm (production), Go, Maven and PyPI package the project installs has an allowed license
-	scripts/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta
-	node --import tsx scripts/license/gate.ts
+	scripts/dev/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta
+	node --import tsx scripts/check/license/gate.ts
 
 bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
-	npx tsx scripts/bench-archiver.ts --messages $${MESSAGES:-20000}
+	npx tsx loadtest/bench/bench-archiver.ts --messages $${MESSAGES:-20000}
 
 bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p50/p99, search latency
-	npx tsx scripts/bench-search.ts --messages $${MESSAGES:-20000}
+	npx tsx loadtest/bench/bench-search.ts --messages $${MESSAGES:-20000}
 
 bench-freshness: deps cassandra-up search-up ## search freshness: create's 201 -> first search hit, p50/p99 at RATE (50)/s for DURATION (30) s
-	npx tsx scripts/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30}
+	npx tsx loadtest/bench/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30}
 
 loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke
@@ -150,49 +151,49 @@ loadtest: deps ## vegeta: RATE (1000) req/s of the mix for DURATION (60s) agains
 	  loadtest/run.sh mix
 
 bench: build cassandra-up ## service vs raw data layer per endpoint + vegeta steps, then the chart
-	scripts/tools.sh vegeta
-	npx tsx scripts/bench.ts
-	node scripts/perf-chart.mjs
+	scripts/dev/tools.sh vegeta
+	npx tsx loadtest/bench/bench.ts
+	node loadtest/bench/perf-chart.mjs
 
 bench-cpu: build cassandra-up search-up ## CPU ms per request at RATE (300) req/s per endpoint (inbox + one hot chat: create, list, search): service, bare node:http handler, raw data layer
-	scripts/tools.sh vegeta
-	npx tsx scripts/bench-cpu.ts
+	scripts/dev/tools.sh vegeta
+	npx tsx loadtest/bench/bench-cpu.ts
 
 k8s-build: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok once (~23 CPU-minutes)
-	scripts/k8s.sh build
+	scripts/dev/k8s.sh build
 
-k8s-up: ## local control plane on 127.0.0.1:6443 (K8S_KWOK=1: + scheduler, fake node); kubeconfig: scripts/k8s.sh kubeconfig
-	scripts/k8s.sh up
+k8s-up: ## local control plane on 127.0.0.1:6443 (K8S_KWOK=1: + scheduler, fake node); kubeconfig: scripts/dev/k8s.sh kubeconfig
+	scripts/dev/k8s.sh up
 
 k8s-down: ## stop it and drop its etcd data
-	scripts/k8s.sh down
+	scripts/dev/k8s.sh down
 
 k8s-status: ## what runs where
-	scripts/k8s.sh status
+	scripts/dev/k8s.sh status
 
 test-k8s: deps ## chart install/upgrade/uninstall, CronJob -> Job, archiver Lease on a real API server
 	test/k8s/run.sh
 
 image: ## build the container image offline with buildah (as root; base image built locally once)
-	scripts/image.sh build
+	scripts/dev/image.sh build
 
 test-image: deps cassandra-up image ## the image under podman (runc, read-only, uid 10001, no caps): migrate, serve, round trip, SIGTERM
-	scripts/image.sh test
+	scripts/dev/image.sh test
 
 cassandra-image: ## local stand-in for cassandra:5.0 from the cached Maven jars (for compose without a registry)
-	scripts/cassandra-image.sh
+	scripts/dev/cassandra-image.sh
 
 compose-config: ## validate compose.yaml (+ compose.hostnet.yaml, + profile search) with docker-compose config -q
-	scripts/compose.sh config
+	scripts/dev/compose.sh config
 
 test-compose: deps ## compose stack under podman's Docker API: up --wait, API conformance + archiver, down -v
-	scripts/compose.sh test
+	scripts/dev/compose.sh test
 
 compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1:18180), left running
-	scripts/compose.sh up
+	scripts/dev/compose.sh up
 
 compose-down: ## stop it and drop its volumes
-	scripts/compose.sh down
+	scripts/dev/compose.sh down
 
 test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up promtool-test chart-test compose-config license-check test-node test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
 	@echo "==> make test: all green"

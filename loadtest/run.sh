@@ -9,7 +9,7 @@
 # The started service uses its own keyspaces (LOADTEST_HOT_KEYSPACE / LOADTEST_COLD_KEYSPACE, default
 # ephemera_perf_hot / ephemera_perf_cold, migrated first), listens on 127.0.0.1:${LOADTEST_PORT:-18090} and is
 # stopped with SIGTERM afterwards. Needs dist/ (npx tsc -p tsconfig.build.json) and a running Cassandra.
-# vegeta is built once by scripts/tools.sh (go install, MIT). Exit status: 0 pass, 99 a threshold failed
+# vegeta is built once by scripts/dev/tools.sh (go install, MIT). Exit status: 0 pass, 99 a threshold failed
 # (the report names it), other = error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ scenario=${1:?usage: loadtest/run.sh smoke|mix}
 case $scenario in smoke | mix) ;; *) echo "loadtest/run.sh: unknown scenario $scenario (smoke|mix)" >&2; exit 64 ;; esac
 log() { printf '==> loadtest: %s\n' "$*" >&2; }
 
-scripts/tools.sh vegeta
+scripts/dev/tools.sh vegeta
 
 pid=
 # shellcheck disable=SC2317  # invoked by the EXIT trap

@@ -4,7 +4,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { contractFetch, startTestServer } from './support/harness.js';
 import type { RunningServer } from '../src/server.js';
 
-// Debian's chromium (scripts/chromium.sh, `make chromium`); playwright-core only drives it.
+// Debian's chromium (scripts/dev/chromium.sh, `make chromium`); playwright-core only drives it.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 

@@ -1,5 +1,5 @@
 /**
- * The license gate (scripts/license/gate.ts) on small fixtures made here: it reads each ecosystem's own
+ * The license gate (scripts/check/license/gate.ts) on small fixtures made here: it reads each ecosystem's own
  * metadata, and a forbidden license fails the run naming the package and the license (the negative control
  * of `make license-check`). No Cassandra, network or built tools needed.
  */
@@ -9,10 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { judge } from '../scripts/license/policy.js';
-import { licensesInText } from '../scripts/license/license-text.js';
-import { licenseOfMetadata } from '../scripts/license/pypi.js';
-import type { Entry } from '../scripts/license/entry.js';
+import { judge } from '../scripts/check/license/policy.js';
+import { licensesInText } from '../scripts/check/license/license-text.js';
+import { licenseOfMetadata } from '../scripts/check/license/pypi.js';
+import type { Entry } from '../scripts/check/license/entry.js';
 
 let dir: string;
 const write = (rel: string, content: unknown) => {
@@ -21,7 +21,7 @@ const write = (rel: string, content: unknown) => {
   writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   return p;
 };
-const gate = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/license/gate.ts', '--only-given', ...args],
+const gate = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/check/license/gate.ts', '--only-given', ...args],
   { encoding: 'utf8' });
 
 /** An npm project: one allowed production dependency, plus whatever `extra` adds to the lockfile and node_modules. */

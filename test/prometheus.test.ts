@@ -11,9 +11,9 @@ import { startTestServer, uniqueUser, postChat, getJson, testConfig, log } from 
 import { runArchiver } from '../src/workers/archiver/run.js';
 import type { RunningServer } from '../src/server.js';
 
-// Proof against a real Prometheus (Debian's `prometheus`, started by scripts/prometheus.sh with the chart's
+// Proof against a real Prometheus (Debian's `prometheus`, started by scripts/dev/prometheus.sh with the chart's
 // rules) that every PromQL expression of the dashboard, the alerts and the autoscaler works on what this
-// service exposes. scripts/promql-exprs.mjs lists them; `expectData` marks those a healthy run must answer.
+// service exposes. scripts/check/promql-exprs.mjs lists them; `expectData` marks those a healthy run must answer.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -52,23 +52,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('dashboard, alert and autoscaler PromQL against a real Prometheus', () => {
   let server: RunningServer;
   let promUrl = '';
-  // Its own state directory, so a developer's `scripts/prometheus.sh` instance is left alone.
+  // Its own state directory, so a developer's `scripts/dev/prometheus.sh` instance is left alone.
   const cache = mkdtempSync(join(tmpdir(), 'ephemera-prom-test-'));
   const env = { ...process.env, EPHEMERA_CACHE: cache };
-  const exprs = JSON.parse(execFileSync(process.execPath, ['scripts/promql-exprs.mjs'], { cwd: ROOT, encoding: 'utf8' })) as Expr[];
+  const exprs = JSON.parse(execFileSync(process.execPath, ['scripts/check/promql-exprs.mjs'], { cwd: ROOT, encoding: 'utf8' })) as Expr[];
 
   before(async () => {
     assert.ok(hasPrometheus(),
-      "prometheus is not installed: run scripts/promtool-test.sh as root (installs Debian's prometheus package)");
+      "prometheus is not installed: run scripts/check/promtool-test.sh as root (installs Debian's prometheus package)");
     server = await startTestServer();
     const port = await freePort();
-    const { stdout } = await run('scripts/prometheus.sh', ['start', `127.0.0.1:${server.port}`, String(port)], { cwd: ROOT, env });
+    const { stdout } = await run('scripts/dev/prometheus.sh', ['start', `127.0.0.1:${server.port}`, String(port)], { cwd: ROOT, env });
     promUrl = stdout.trim().split('\n').pop()!;
     assert.match(promUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   after(async () => {
-    await run('scripts/prometheus.sh', ['stop'], { cwd: ROOT, env }).catch((err: Error) => log.warn({ err: err.message }, 'prometheus stop'));
+    await run('scripts/dev/prometheus.sh', ['stop'], { cwd: ROOT, env }).catch((err: Error) => log.warn({ err: err.message }, 'prometheus stop'));
     rmSync(cache, { recursive: true, force: true });
     await server?.close();
   });

@@ -6,7 +6,7 @@
  * same way: a search costs more there than in the service.
  */
 import { readFileSync } from 'node:fs';
-import { cpuSeconds, findCassandraPid, findOpenSearchPid } from '../../scripts/measure.js';
+import { cpuSeconds, findCassandraPid, findOpenSearchPid } from '../bench/measure.js';
 
 const TICK = 100; // USER_HZ
 function reapedChildrenSeconds(): number {

@@ -1,5 +1,5 @@
 /**
- * The run's digest (the flat JSON that `make bench` and scripts/perf-chart.mjs read; keys as the k6 summary
+ * The run's digest (the flat JSON that `make bench` and loadtest/bench/perf-chart.mjs read; keys as the k6 summary
  * had them) and its thresholds: failed requests, p95, p99, the generator kept the rate, every check passed.
  */
 import type { LoadConfig } from './config.js';

@@ -99,7 +99,7 @@ const applied_ = (r: CasResult): boolean => r.applied;
 
 /**
  * After a lost round: editors racing on one message otherwise retry in lock step and keep preempting each
- * other's Paxos rounds. Measured with 32 plain editors on one message (scripts/bench-edits.ts): no pause, 25
+ * other's Paxos rounds. Measured with 32 plain editors on one message (loadtest/bench/bench-edits.ts): no pause, 25
  * rounds: ~17 % gave up; up to 2 ms × round: ~7 %; up to 5 ms × round (at most 50 ms), 40 rounds: 0.2 %.
  */
 const backOff = (round: number): Promise<void> =>

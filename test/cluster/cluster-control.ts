@@ -7,7 +7,7 @@ import type { HistoryEvent } from './history.js';
 
 const run = promisify(execFile);
 
-/** The ring of scripts/cluster.sh (never 127.0.0.1: that is the shared single node). */
+/** The ring of scripts/dev/cluster.sh (never 127.0.0.1: that is the shared single node). */
 export const ADDRESSES = (process.env.CLUSTER_ADDRESSES ?? '127.0.0.2 127.0.0.3 127.0.0.4').trim().split(/\s+/);
 
 /** Production settings: RF 3 in one datacenter, quorum reads and writes, Paxos in the local datacenter. */
@@ -24,9 +24,9 @@ export const CLUSTER_ENV: Record<string, string> = {
 /** The service's own limit per request (its default): nothing may hang longer. */
 export const REQUEST_TIMEOUT_MS = 5_000;
 
-/** scripts/cluster.sh with its output (start-ups on a loaded 2-core machine take minutes). */
+/** scripts/dev/cluster.sh with its output (start-ups on a loaded 2-core machine take minutes). */
 export async function cluster(...args: string[]): Promise<string> {
-  const { stdout } = await run('scripts/cluster.sh', args, { timeout: 900_000 });
+  const { stdout } = await run('scripts/dev/cluster.sh', args, { timeout: 900_000 });
   return stdout.trim();
 }
 

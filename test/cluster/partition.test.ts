@@ -36,7 +36,7 @@ describe('one Cassandra node partitioned from its peers and the clients (RF 3, L
     await sleep(6_000);
     const cutAt = h.now();
     healed = false;
-    // scripts/cluster.sh says how: "iptables" (packets to and from the node dropped) or "nodetool" (gossip and
+    // scripts/dev/cluster.sh says how: "iptables" (packets to and from the node dropped) or "nodetool" (gossip and
     // CQL port disabled), when netfilter is not available.
     const method = await cluster('partition', '3');
     h.mark(`partition node 3 (${method})`);

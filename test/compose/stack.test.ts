@@ -1,6 +1,6 @@
 /**
  * The compose stack's own parts, beyond the API conformance suite that runs against it in the same
- * `scripts/compose.sh test` run: the archiver service loops (`serve --archive-every`) and reports success.
+ * `scripts/dev/compose.sh test` run: the archiver service loops (`serve --archive-every`) and reports success.
  * Runs only there (COMPOSE_ARCHIVER_URL names the archiver container's port).
  */
 import { describe, it } from 'node:test';

@@ -6,7 +6,7 @@ import { ensureSchema, getJson, postChat, uniqueUser } from '../support/harness.
 import { spawnService, type ServiceProcess } from '../support/processes.js';
 
 const run = promisify(execFile);
-const cassandra = (cmd: 'up' | 'down') => run('scripts/cassandra.sh', [cmd], { timeout: 600_000 });
+const cassandra = (cmd: 'up' | 'down') => run('scripts/dev/cassandra.sh', [cmd], { timeout: 600_000 });
 
 /** Stops and restarts the shared local Cassandra: run it alone (make test runs faults last, serially). */
 describe('Cassandra going away and coming back', () => {

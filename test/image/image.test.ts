@@ -6,9 +6,9 @@
  * the create/read/list round trip, and `podman stop` (SIGTERM, SIGKILL only after the grace period) ends it
  * with exit code 0.
  *
- * Needs root, podman and a built image: `scripts/image.sh build && scripts/image.sh test` (make test-image).
- * IMAGE (default localhost/ephemera:dev) and IMAGE_SCRIPT (scripts/image.sh, which owns the storage flags and
- * points podman at scripts/podman/*.conf) come from the environment.
+ * Needs root, podman and a built image: `scripts/dev/image.sh build && scripts/dev/image.sh test` (make test-image).
+ * IMAGE (default localhost/ephemera:dev) and IMAGE_SCRIPT (scripts/dev/image.sh, which owns the storage flags and
+ * points podman at scripts/dev/podman/*.conf) come from the environment.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const IMAGE = process.env.IMAGE ?? 'localhost/ephemera:dev';
-const SCRIPT = process.env.IMAGE_SCRIPT ?? 'scripts/image.sh';
+const SCRIPT = process.env.IMAGE_SCRIPT ?? 'scripts/dev/image.sh';
 /** Own keyspaces: this test never touches `make run` or node:test data. */
 const KEYSPACES = { CASSANDRA_HOT_KEYSPACE: 'ephemera_image_hot', CASSANDRA_COLD_KEYSPACE: 'ephemera_image_cold' };
 /** The service's drain budget (config default 10 s); `podman stop` SIGKILLs (exit 137) only 5 s after it. */

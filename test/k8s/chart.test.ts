@@ -1,5 +1,5 @@
 /**
- * The Helm chart against a real API server (scripts/k8s.sh): CRDs from ../shared/k8s-schemas,
+ * The Helm chart against a real API server (scripts/dev/k8s.sh): CRDs from ../shared/k8s-schemas,
  * install / upgrade / uninstall with the default and the KEDA values, every rendered object
  * live as rendered, and the pre-install migration hook Job accepted by the API server.
  */

@@ -1,5 +1,5 @@
 /**
- * Shared helpers for the suites that run against the local control plane of scripts/k8s.sh
+ * Shared helpers for the suites that run against the local control plane of scripts/dev/k8s.sh
  * (test/k8s/run.sh brings it up and sets EPHEMERA_K8S_KUBECONFIG).
  */
 import assert from 'node:assert/strict';
@@ -17,14 +17,14 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const CHART = path.join(REPO, 'charts/ephemera');
 export const CACHE = process.env.EPHEMERA_CACHE ?? path.join(os.homedir(), '.cache/ephemera');
 export const HELM = process.env.HELM ?? path.join(CACHE, 'bin/helm');
-/** What the API server reports (scripts/k8s.sh KUBE_VERSION); helm template needs it told. */
+/** What the API server reports (scripts/dev/k8s.sh KUBE_VERSION); helm template needs it told. */
 export const KUBE_VERSION = process.env.EPHEMERA_K8S_VERSION ?? '1.34.4';
 /** 1 when kube-scheduler + kwok run: Pods get a (fake) node, so hook Jobs complete and --wait works. */
 export const KWOK = process.env.EPHEMERA_K8S_KWOK === '1';
 
 export const KUBECONFIG = process.env.EPHEMERA_K8S_KUBECONFIG ?? path.join(CACHE, 'k8s-run/admin.kubeconfig');
 if (!existsSync(KUBECONFIG)) {
-  throw new Error(`no kubeconfig at ${KUBECONFIG}: run test/k8s/run.sh (or scripts/k8s.sh up) first`);
+  throw new Error(`no kubeconfig at ${KUBECONFIG}: run test/k8s/run.sh (or scripts/dev/k8s.sh up) first`);
 }
 
 export const kc = new k8s.KubeConfig();

@@ -1,0 +1,86 @@
+/**
+ * What the benchmarks measure with: latency percentiles, CPU time of a process tree and the CPU stall of the
+ * machine from /proc, and which Cassandra process serves a port. Used by loadtest/bench/bench.ts and
+ * loadtest/bench/cassandra-probe.ts.
+ */
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+
+export interface Stats { ops: number; errors: number; seconds: number; rps: number; ms: Record<string, number> }
+
+export function stats(samples: number[], errors: number, seconds: number): Stats {
+  const s = Float64Array.from(samples).sort();
+  const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]! : NaN);
+  const avg = s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
+  const r = (v: number) => Math.round(v * 100) / 100;
+  return {
+    ops: samples.length, errors, seconds: r(seconds), rps: r(samples.length / seconds),
+    ms: { avg: r(avg), p50: r(q(0.5)), p90: r(q(0.9)), p95: r(q(0.95)), p99: r(q(0.99)), max: r(q(1)) },
+  };
+}
+
+/** CPU seconds (user + system) of a process and its descendants, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  const visit = (p: number) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / tick;
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
+        if (kids) for (const k of kids.split(' ')) visit(Number(k));
+      }
+    } catch { /* gone */ }
+  };
+  visit(pid);
+  return total;
+}
+
+/**
+ * The process listening on `port` whose command line contains `match` (several may run on a shared machine):
+ * LISTEN socket inode -> pid. With an IPv4 `host`, only a socket bound to that address (or to 0.0.0.0) counts: a
+ * private node on 127.0.0.9:9042 and the shared one on 127.0.0.1:9042 share the port.
+ */
+export function findListenerPid(port: number, host: string | undefined, match: string): number | null {
+  const inodes = new Set<string>();
+  const hex = (ip: string) => ip.split('.').reverse().map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('');
+  // /proc/net/tcp6 writes an IPv4-mapped address (::ffff:a.b.c.d) as 0000000000000000FFFF0000 + the IPv4 hex.
+  const addrs = host && /^\d+\.\d+\.\d+\.\d+$/.test(host)
+    ? [hex(host), '00000000', `0000000000000000FFFF0000${hex(host)}`, '0'.repeat(32)] : null;
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const l of readFileSync(f, 'utf8').split('\n').slice(1)) {
+        const c = l.trim().split(/\s+/);
+        const [addr, p] = (c[1] ?? '').split(':');
+        if (p !== port.toString(16).toUpperCase().padStart(4, '0') || c[3] !== '0A') continue;
+        if (!addrs || addrs.includes(addr!)) inodes.add(c[9]!);
+      }
+    } catch { /* no such table */ }
+  }
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(match)) continue;
+      for (const fd of readdirSync(`/proc/${d}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${d}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return Number(d);
+      }
+    } catch { /* gone or not ours to read */ }
+  }
+  return null;
+}
+
+/** The Cassandra node serving CQL on host:port. */
+export const findCassandraPid = (port: number, host?: string) => findListenerPid(port, host, 'CassandraDaemon');
+
+/** The OpenSearch node serving HTTP on host:port (search endpoints cost OpenSearch CPU, measured too). */
+export const findOpenSearchPid = (port: number, host?: string) => findListenerPid(port, host, 'org.opensearch.bootstrap.OpenSearch');
+
+/** Microseconds that runnable tasks waited for a CPU (Linux PSI "some"), or null where PSI is off. */
+export function cpuStallMicros(): number | null {
+  try {
+    const m = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch { return null; }
+}

@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# Local three-node Cassandra ring for the fault suite (test/cluster). Same cached jars, config template and JVM
+# flags as scripts/dev/cassandra.sh (scripts/dev/lib/cassandra-node.sh); each node on its own loopback address, so the
+# single node on 127.0.0.1 (CQL 9042, storage 7000, JMX 7199) keeps running beside it.
+#
+# Usage: scripts/dev/cluster.sh up|down|status|cached|start N|stop N|kill N|partition N|heal N|nodetool N ...|--help
+set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin
+
+# ---------------------------------------------------------------- settings
+CASSANDRA_VERSION=${CASSANDRA_VERSION:-5.0.8}
+EPHEMERA_CACHE=${EPHEMERA_CACHE:-$HOME/.cache/ephemera}
+# Not 127.0.0.1: that is the shared single node's address. The whole 127/8 routes to lo on Linux, so these
+# bind without `ip addr add`.
+CLUSTER_ADDRESSES=${CLUSTER_ADDRESSES:-127.0.0.2 127.0.0.3 127.0.0.4}
+CLUSTER_DIR=${CLUSTER_DIR:-$EPHEMERA_CACHE/cluster}
+CLUSTER_HEAP=${CLUSTER_HEAP:-640M}
+# JMX listens on 127.0.0.1 only, so each node needs its own port: base + node number (7201, 7202, 7203).
+CLUSTER_JMX_BASE=${CLUSTER_JMX_BASE:-7200}
+CLUSTER_START_TIMEOUT=${CLUSTER_START_TIMEOUT:-420}
+CASSANDRA_PORT=9042
+CASSANDRA_STORAGE_PORT=7000
+CASSANDRA_HEAP=$CLUSTER_HEAP
+CASSANDRA_TIMER_SLACK_NS=${CASSANDRA_TIMER_SLACK_NS:-500000}
+CASSANDRA_STOP_TIMEOUT=${CASSANDRA_STOP_TIMEOUT:-60}
+CASSANDRA_CLUSTER_NAME=EphemeraCluster
+CASSANDRA_HINTED_HANDOFF=true
+# A SIGKILLed node must come back with its schema (found: with unsafesystem it forgot the test keyspaces and
+# failed every read it took part in).
+CASSANDRA_UNSAFE_SYSTEM=false
+# Five seconds instead of 30: a restarted node needs less to learn the ring of two live peers on loopback.
+CASSANDRA_EXTRA_JVM_OPTS=(-Dcassandra.ring_delay_ms=5000)
+
+DATACENTER=datacenter1
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib/cassandra-node.sh
+source "$REPO_ROOT/scripts/dev/lib/cassandra-node.sh"
+
+read -r -a ADDRS <<<"$CLUSTER_ADDRESSES"
+(( ${#ADDRS[@]} == 3 )) || die "CLUSTER_ADDRESSES must name three addresses, got '${CLUSTER_ADDRESSES}'"
+# One token each, evenly spaced over the Murmur3 range (-2^63 + i * 2^64/3): with RF 3 every node holds everything.
+readonly TOKENS=(-9223372036854775808 -3074457345618258603 3074457345618258602)
+# Every node is a seed: a node restarted after a kill finds the ring from whichever peer is up.
+CASSANDRA_SEEDS=$(printf "%s:$CASSANDRA_STORAGE_PORT," "${ADDRS[@]}"); CASSANDRA_SEEDS=${CASSANDRA_SEEDS%,}
+
+usage() {
+  cat <<EOF
+Usage: scripts/dev/cluster.sh <command>
+
+Three Cassandra $CASSANDRA_VERSION nodes (one datacenter, RF-3 capable ring) on $CLUSTER_ADDRESSES.
+
+Commands:
+  up          start the nodes that are not running (first node first), wait until all three are UN
+  down        stop all three (SIGTERM, SIGKILL after \$CASSANDRA_STOP_TIMEOUT s)
+  status      per node: pid, RSS, CQL answer; then the ring as node 1..3 sees it (exit 0 only if all UN)
+  cached      exit 0 if the Cassandra jars are already resolved (no download needed)
+  start N     start node N (1..3) and wait until the ring sees it UN
+  stop N      SIGTERM node N;  kill N: SIGKILL node N (a crash)
+  nodetool N  run nodetool against node N's JMX, e.g. 'nodetool 2 disablebinary'
+  partition N cut node N off (iptables DROP on its address, else nodetool disablegossip + disablebinary)
+  heal N      undo it and wait until the ring sees node N UN again
+  reset       down, then delete $CLUSTER_DIR (the jars stay)
+
+Environment (defaults):
+  CLUSTER_ADDRESSES  $CLUSTER_ADDRESSES   (CQL 9042 and storage 7000 on each)
+  CLUSTER_HEAP       $CLUSTER_HEAP per node
+  CLUSTER_JMX_BASE   $CLUSTER_JMX_BASE   (node N: JMX on 127.0.0.1:\$((CLUSTER_JMX_BASE+N)))
+  CLUSTER_DIR        $CLUSTER_DIR   (node1..node3: conf, data, logs, pid)
+  CLUSTER_START_TIMEOUT $CLUSTER_START_TIMEOUT s
+  CASSANDRA_VERSION, EPHEMERA_CACHE, JAVA_HOME as for scripts/dev/cassandra.sh
+EOF
+}
+
+# Selects node $1 (1..3): sets HOST, JMX port, token and per-node paths for the library functions.
+select_node() {
+  local n=$1
+  [[ $n =~ ^[123]$ ]] || die "node number must be 1, 2 or 3, got '$n'"
+  NODE=$n
+  HOST=${ADDRS[n-1]}
+  CASSANDRA_JMX_PORT=$(( CLUSTER_JMX_BASE + n ))
+  CASSANDRA_JMX_HOST=127.0.0.1
+  CASSANDRA_INITIAL_TOKEN=${TOKENS[n-1]}
+  node_paths "$CLUSTER_DIR/node$n"
+}
+
+node_pid() {
+  [[ -f $PID_FILE ]] || return 1
+  local pid
+  pid=$(tr -dc '0-9' <"$PID_FILE" || true)
+  if [[ -n $pid ]] && pid_is_cassandra "$pid"; then printf '%s\n' "$pid"; return 0; fi
+  rm -f "$PID_FILE"
+  return 1
+}
+
+# Something listens on $HOST:$1 (this address exactly, or the wildcard)?
+addr_port_in_use() {
+  ss -Hltn 2>/dev/null | awk -v a="$HOST:$1" -v w="0.0.0.0:$1" '$4 == a || $4 == w { f = 1 } END { exit !f }'
+}
+
+# A hung JMX call must not hang the caller: every nodetool run is bounded.
+nodetool_cmd() {
+  timeout 60 "$JAVA_BIN" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "-Dlogback.configurationFile=$CONF_DIR/logback.xml" \
+    -Dcassandra.logdir="$LOG_DIR/nodetool" --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
+    --add-exports java.base/jdk.internal.misc=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED \
+    --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED -cp "$CONF_DIR:$LIB_DIR/*" org.apache.cassandra.tools.NodeTool \
+    -h 127.0.0.1 -p "$CASSANDRA_JMX_PORT" "$@"
+}
+
+# Prints "<state> <address>" for every node the ring of node $1 knows (UN, DN, UJ, ...). Non-zero if JMX is down.
+ring_of() {
+  select_node "$1"
+  local out
+  out=$(nodetool_cmd status 2>/dev/null) || return 1
+  awk '/^[UD][NJLM] +[0-9]/ { print $1, $2 }' <<<"$out"
+}
+
+# Exit 0 when node $1 sees every running node UN (all three after 'up'; after 'start N' with a peer still down,
+# the live ones).
+all_un_from() {
+  local ring m live=()
+  for m in 1 2 3; do select_node "$m"; node_pid >/dev/null && live+=("$HOST"); done
+  ring=$(ring_of "$1") || { LAST_RING="(JMX not answering)"; return 1; }
+  LAST_RING=$(tr '\n' ' ' <<<"$ring")
+  for m in "${live[@]}"; do grep -qx "UN $m" <<<"$ring" || return 1; done
+}
+
+start_one() {
+  select_node "$1"
+  local pid
+  if pid=$(node_pid); then say "node $NODE ($HOST) already running, pid $pid"; return 0; fi
+  local port
+  for port in "$CASSANDRA_PORT" "$CASSANDRA_STORAGE_PORT"; do
+    addr_port_in_use "$port" && die "$HOST:$port is already in use (not by node $NODE from $RUN_DIR)"
+  done
+  ss -Hltn | awk -v p=":$CASSANDRA_JMX_PORT" '{ if (substr($4, length($4) - length(p) + 1) == p) f = 1 } END { exit !f }' \
+    && die "JMX port $CASSANDRA_JMX_PORT is in use; set CLUSTER_JMX_BASE"
+  write_config
+  # auto_bootstrap off: the ring is created fresh with fixed tokens, and a restarted node keeps its data.
+  printf 'auto_bootstrap: false\n' >>"$CONF_DIR/cassandra.yaml"
+  jvm_options
+  say "starting node $NODE: CQL $HOST:$CASSANDRA_PORT, storage $HOST:$CASSANDRA_STORAGE_PORT, JMX 127.0.0.1:$CASSANDRA_JMX_PORT, heap $CLUSTER_HEAP"
+  launch_daemon
+  STARTED_AT[NODE]=$SECONDS
+}
+
+# Waits until CQL answers on every listed node, then until each sees all three UN. Progress every ~10 s.
+wait_nodes() {
+  local t0=$SECONDS n pending=("$@") next last=-10
+  while (( ${#pending[@]} )); do
+    next=()
+    for n in "${pending[@]}"; do
+      select_node "$n"
+      node_pid >/dev/null || { show_tail; die "node $n ($HOST) exited during start-up (log: $SYSTEM_LOG)"; }
+      if cql_version >/dev/null; then
+        say "node $n ($HOST) answers CQL after $(( SECONDS - ${STARTED_AT[n]:-t0} ))s"
+      else
+        next+=("$n")
+      fi
+    done
+    pending=(${next[@]+"${next[@]}"})
+    (( ${#pending[@]} )) || break
+    (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "nodes ${pending[*]} not answering CQL after ${CLUSTER_START_TIMEOUT}s"
+    if (( SECONDS - last >= 10 )); then say "  ... waiting for CQL on nodes ${pending[*]} ($(( SECONDS - t0 ))s)"; last=$SECONDS; fi
+    sleep 3
+  done
+  for n in "$@"; do
+    while ! all_un_from "$n"; do
+      (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "node $n does not see every running node UN after ${CLUSTER_START_TIMEOUT}s: $LAST_RING"
+      say "  ... node $n sees: $LAST_RING ($(( SECONDS - t0 ))s)"
+      sleep 5
+    done
+  done
+}
+
+show_tail() { [[ -f $SYSTEM_LOG ]] && tail -n 30 "$SYSTEM_LOG" >&2 || true; }
+
+rss_mib() { awk '/^VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
+
+declare -a STARTED_AT=()
+LAST_RING=
+
+cmd_up() {
+  check_java
+  resolve_libs
+  local t0=$SECONDS n pid rest=()
+  select_node 1
+  if ! node_pid >/dev/null; then
+    # The first node alone, so the other two join a ring that already has its system keyspaces settled.
+    start_one 1
+    wait_for_cql_only 1
+  fi
+  for n in 2 3; do select_node "$n"; node_pid >/dev/null || rest+=("$n"); done
+  for n in ${rest[@]+"${rest[@]}"}; do start_one "$n"; done
+  wait_nodes 1 2 3
+  local rss=()
+  for n in 1 2 3; do select_node "$n"; pid=$(node_pid); rss+=("node$n $(rss_mib "$pid") MiB"); done
+  say "cluster up in $(( SECONDS - t0 ))s: all three UN; RSS ${rss[*]}"
+  say "contact points: $(printf '%s:9042,' "${ADDRS[@]}" | sed 's/,$//')"
+}
+
+wait_for_cql_only() {
+  select_node "$1"
+  local t0=$SECONDS
+  until cql_version >/dev/null; do
+    node_pid >/dev/null || { show_tail; die "node $1 exited during start-up (log: $SYSTEM_LOG)"; }
+    (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "node $1 not answering CQL after ${CLUSTER_START_TIMEOUT}s"
+    say "  ... node $1 starting ($(( SECONDS - t0 ))s)"
+    sleep 5
+  done
+  say "node $1 ($HOST) answers CQL after $(( SECONDS - t0 ))s"
+}
+
+stop_one() {
+  local signal=$1
+  select_node "$2"
+  local pid t0=$SECONDS
+  if ! pid=$(node_pid); then say "node $NODE not running"; return 0; fi
+  say "node $NODE ($HOST, pid $pid): SIG$signal"
+  kill "-$signal" "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do
+    if (( SECONDS - t0 >= CASSANDRA_STOP_TIMEOUT )); then kill -KILL "$pid" 2>/dev/null || true; fi
+    sleep 0.5
+  done
+  rm -f "$PID_FILE"
+}
+
+# Partition node $1 from its peers and from the clients: with iptables (root, netfilter available), drop every
+# packet from or to its address (only that address: the single node on 127.0.0.1 is untouched); otherwise stop
+# its gossip and its CQL port via nodetool. Prints which one it used.
+PARTITION_CHAIN=EPHEMERA_PARTITION
+have_iptables() { command -v iptables >/dev/null 2>&1 && iptables -S INPUT >/dev/null 2>&1; }
+
+cmd_partition() {
+  select_node "$1"
+  if have_iptables; then
+    iptables -N "$PARTITION_CHAIN" 2>/dev/null || true
+    iptables -C INPUT -j "$PARTITION_CHAIN" 2>/dev/null || iptables -I INPUT -j "$PARTITION_CHAIN"
+    iptables -A "$PARTITION_CHAIN" -s "$HOST" -j DROP
+    iptables -A "$PARTITION_CHAIN" -d "$HOST" -j DROP
+    echo iptables
+  else
+    check_java
+    nodetool_cmd disablebinary && nodetool_cmd disablegossip
+    echo nodetool
+  fi
+}
+
+cmd_heal() {
+  select_node "$1"
+  if have_iptables; then
+    iptables -D "$PARTITION_CHAIN" -s "$HOST" -j DROP 2>/dev/null || true
+    iptables -D "$PARTITION_CHAIN" -d "$HOST" -j DROP 2>/dev/null || true
+    if [[ -z $(iptables -S "$PARTITION_CHAIN" 2>/dev/null | grep -- '-A ') ]]; then
+      iptables -D INPUT -j "$PARTITION_CHAIN" 2>/dev/null || true
+      iptables -X "$PARTITION_CHAIN" 2>/dev/null || true
+    fi
+    echo iptables
+  else
+    check_java
+    nodetool_cmd enablegossip && nodetool_cmd enablebinary
+    echo nodetool
+  fi
+}
+
+# SIGTERM to every running node at once (each drains for seconds), then wait for all.
+cmd_down() {
+  local n pid pids=() t0=$SECONDS
+  for n in 1 2 3; do
+    select_node "$n"
+    if pid=$(node_pid); then say "node $n ($HOST, pid $pid): SIGTERM"; kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+    rm -f "$PID_FILE"
+  done
+  for pid in ${pids[@]+"${pids[@]}"}; do
+    while kill -0 "$pid" 2>/dev/null; do
+      (( SECONDS - t0 < CASSANDRA_STOP_TIMEOUT )) || kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+    done
+  done
+  say "cluster stopped in $(( SECONDS - t0 ))s"
+}
+
+cmd_status() {
+  local n pid rc=0 ver
+  for n in 1 2 3; do
+    select_node "$n"
+    if pid=$(node_pid); then
+      ver=$(cql_version || true)
+      echo "node $n  $HOST  pid $pid  RSS $(rss_mib "$pid") MiB  JMX $CASSANDRA_JMX_PORT  CQL ${ver:-not answering}"
+    else
+      echo "node $n  $HOST  stopped"; rc=3
+    fi
+  done
+  (( rc == 3 )) && [[ -z $(for n in 1 2 3; do select_node "$n"; node_pid || true; done) ]] && return 3
+  check_java
+  for n in 1 2 3; do
+    if ring=$(ring_of "$n"); then
+      echo "ring as node $n sees it: $(tr '\n' ' ' <<<"$ring")"
+      all_un_from "$n" || rc=1
+      return "$rc"
+    fi
+  done
+  echo "ring: no node answers JMX"
+  return 3
+}
+
+main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  case $cmd in
+    up)       cmd_up ;;
+    down)     cmd_down ;;
+    status)   cmd_status ;;
+    cached)   [[ -f $LIB_MARKER && -f $LIB_DIR/cassandra-all-$CASSANDRA_VERSION.jar ]] ;;
+    start)    check_java; resolve_libs; start_one "${1:?node number}"; wait_nodes "$1" ;;
+    stop)     stop_one TERM "${1:?node number}" ;;
+    kill)     stop_one KILL "${1:?node number}" ;;
+    nodetool) check_java; select_node "${1:?node number}"; shift; nodetool_cmd "$@" ;;
+    partition) cmd_partition "${1:?node number}" ;;
+    heal)     cmd_heal "${1:?node number}"; check_java; wait_nodes "$1" ;;
+    reset)    cmd_down; rm -rf "${CLUSTER_DIR:?}"; say "removed $CLUSTER_DIR" ;;
+    -h|--help|help) usage ;;
+    *)        usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

@@ -1,6 +1,0 @@
-// Prints the OpenAPI document the service serves at /openapi.json, for the configuration in the environment
-// (CHAT_PATH_USERNAMES=true gives the variant). Used by scripts/openapi-lint.sh.
-import { loadConfig } from '../src/config.js';
-import { openApiDocument } from '../src/http/openapi/document.js';
-
-process.stdout.write(`${JSON.stringify(openApiDocument(loadConfig(process.env)), null, 2)}\n`);
