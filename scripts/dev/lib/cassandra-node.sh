@@ -153,13 +153,23 @@ write_config() {
   mv "$CONF_DIR/logback.xml.tmp" "$CONF_DIR/logback.xml"
 }
 
+# CASSANDRA_GC picks the collector: g1 (default, as in Cassandra's jvm17-server.options) or parallel (the
+# throughput collector, measured against g1 in docs/performance.md).
+gc_options() {
+  case ${CASSANDRA_GC:-g1} in
+    g1) GC_OPTS=(-XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1
+      -XX:G1HeapRegionSize=16m -XX:G1RSetUpdatingPauseTimePercent=5
+      -XX:MaxGCPauseMillis=300 -XX:InitiatingHeapOccupancyPercent=70) ;;
+    parallel) GC_OPTS=(-XX:+UseParallelGC) ;;
+    *) echo "CASSANDRA_GC must be g1 or parallel, got '${CASSANDRA_GC}'" >&2; return 64 ;;
+  esac
+}
+
 jvm_options() {
+  gc_options || exit 64
   JVM_OPTS=(
     "-Xms$CASSANDRA_HEAP" "-Xmx$CASSANDRA_HEAP" -Xss256k
-    # G1, as in Cassandra's jvm17-server.options
-    -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1
-    -XX:G1HeapRegionSize=16m -XX:G1RSetUpdatingPauseTimePercent=5
-    -XX:MaxGCPauseMillis=300 -XX:InitiatingHeapOccupancyPercent=70
+    "${GC_OPTS[@]}"
     -XX:+UseThreadPriorities -XX:+UseTLAB -XX:+ResizeTLAB -XX:+PerfDisableSharedMem
     -XX:+HeapDumpOnOutOfMemoryError "-XX:HeapDumpPath=$RUN_DIR" -XX:+CrashOnOutOfMemoryError
     "-XX:ErrorFile=$LOG_DIR/hs_err_%p.log"
