@@ -11,17 +11,18 @@ export class LockLost extends Error {
  * milliseconds thus sends one LWT per TTL/3, not one per write. A refused renewal throws LockLost, then and on every
  * later call.
  */
-export function renewingGuard(lock: LwtLock, ttlSeconds: number, acquireSentAt: number): () => Promise<void> {
+export function renewingGuard(lock: Pick<LwtLock, 'name' | 'renew'>, ttlSeconds: number, acquireSentAt: number,
+  clock: () => number = Date.now): () => Promise<void> {
   let sentAt = acquireSentAt;
   let lost = false;
   let renewing: Promise<void> | null = null;
   const renew = async () => {
-    const at = Date.now();
+    const at = clock();
     if (await lock.renew()) sentAt = at;
     else lost = true;
   };
   return async () => {
-    if (!lost && Date.now() - sentAt >= (ttlSeconds * 1000) / 3) {
+    if (!lost && clock() - sentAt >= (ttlSeconds * 1000) / 3) {
       renewing ??= renew().finally(() => { renewing = null; });
       await renewing;
     }
