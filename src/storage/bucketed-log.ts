@@ -1,7 +1,14 @@
 import cassandra from 'cassandra-driver';
-import { num, type Db } from './cassandra.js';
+import type { Db } from './cassandra.js';
 import { LwtLock } from './lwt-lock.js';
+import { renewingGuard } from './lwt-guard.js';
+import { BucketWalk, lagSeconds, lastSettledBucket, type WalkSlice, type WalkSource } from './bucket-walk.js';
+import { BucketedLogState } from './bucketed-log-state.js';
 import { unavailable } from '../errors.js';
+
+type TimeUuid = cassandra.types.TimeUuid;
+
+export { LockLost as LogLockLost } from './lwt-guard.js';
 
 export interface BucketedLogOptions {
   /** The log's name: its rows and its consumers' checkpoints are keyed by it. */
@@ -32,11 +39,8 @@ export interface ConsumeOptions {
 
 export interface ConsumeResult { buckets: number; entries: number; doneUntil: number; lagSeconds: number }
 
-export class LogLockLost extends Error {
-  constructor(name: string) { super(`lock of ${name} lost; stopping before the next checkpoint`); }
-}
-
-const PAGE_SIZE = 1000;
+/** Entry bytes one shard of a consumer holds at once: 8 shards × 1 MiB, whatever the entries weigh. */
+const SLICE_BYTES = 1024 * 1024;
 /**
  * An append acknowledged closer than this to its bucket's walk is written again into the current bucket (1 s,
  * or half the settle time of a log that settles faster): the budget for clock skew between appender and consumer.
@@ -45,21 +49,20 @@ const lateMarginMs = (settleMs: number) => Math.min(1_000, settleMs / 2);
 
 /**
  * A durable, time-bucketed log of JSON entries: `append` writes one row into (bucket of now, random shard);
- * `consume` walks settled buckets from a per-consumer checkpoint, under a per-consumer LWT lock, and moves the
- * checkpoint only after the handler finished a whole bucket. A crash at any point makes the next run repeat at
- * most one bucket, so handlers must be idempotent. Consumers are independent: each has its own checkpoint.
+ * `consume` walks settled buckets from a per-consumer checkpoint under a per-consumer LWT lock, with the shared
+ * BucketWalk: the handler gets byte-bounded slices (shards in parallel), each shard's position is recorded after
+ * every slice and the checkpoint moves after the whole bucket. A crash at any point makes the next run repeat at
+ * most one slice per shard, so handlers must be idempotent. Consumers are independent: each has its own checkpoint.
  */
-export class BucketedLog<T> {
+export class BucketedLog<T> implements WalkSource<T, TimeUuid> {
   constructor(private readonly db: Db, readonly opts: BucketedLogOptions) {}
 
   bucketOf(ms: number): number { return Math.floor(ms / this.opts.bucketMs); }
 
   /** The newest bucket a consumer may walk at `now`. */
-  lastSettledBucket(now: number): number { return this.bucketOf(now - this.opts.settleMs) - 1; }
+  lastSettledBucket(now: number): number { return lastSettledBucket(now, this.opts); }
 
-  lagSeconds(doneUntil: number, now: number): number {
-    return Math.max(0, (now - this.opts.settleMs - (doneUntil + 1) * this.opts.bucketMs) / 1000);
-  }
+  lagSeconds(doneUntil: number, now: number): number { return lagSeconds(doneUntil, now, this.opts); }
 
   /**
    * Appends one entry. An append that was acknowledged so late that a consumer may already have walked its
@@ -78,57 +81,63 @@ export class BucketedLog<T> {
     throw unavailable('change log writes are too slow; retry');
   }
 
-  async checkpoint(consumer: string): Promise<number | null> {
-    const row = (await this.db.execute('log_checkpoint_read',
-      `SELECT done_until FROM ${this.db.hot}.bucketed_log_checkpoints WHERE log = ? AND consumer = ?`,
-      [this.opts.name, consumer])).first();
-    return row ? num(row.get('done_until')) : null;
+  checkpoint(consumer: string): Promise<number | null> {
+    return new BucketedLogState(this.db, this.opts.name, consumer).checkpoint();
   }
 
-  /** Every entry of one bucket (all shards), in no particular order. */
+  /** The first `limit` entries of one (bucket, shard) after `after`, in append order. */
+  async scan(bucket: number, shard: number, after: TimeUuid | null, limit: number): Promise<WalkSlice<T, TimeUuid>> {
+    const rs = after
+      ? await this.db.execute('log_scan_from',
+        `SELECT entry, body FROM ${this.db.hot}.bucketed_log WHERE log = ? AND bucket = ? AND shard = ? AND entry > ?`,
+        [this.opts.name, bucket, shard, after], { fetchSize: limit })
+      : await this.db.execute('log_scan',
+        `SELECT entry, body FROM ${this.db.hot}.bucketed_log WHERE log = ? AND bucket = ? AND shard = ?`,
+        [this.opts.name, bucket, shard], { fetchSize: limit });
+    let bytes = 0;
+    const entries = rs.rows.map((r) => {
+      const body = r.get('body') as string;
+      bytes += body.length * 2;
+      return JSON.parse(body) as T;
+    });
+    return { entries, bytes, more: rs.pageState != null, last: (rs.rows.at(-1)?.get('entry') as TimeUuid | undefined) ?? null };
+  }
+
+  /** Every entry of one bucket (all shards), in no particular order: for inspection; consumers walk slices. */
   async read(bucket: number): Promise<T[]> {
-    const pages = await Promise.all(Array.from({ length: this.opts.shards }, async (_, shard) => {
+    const shards = await Promise.all(Array.from({ length: this.opts.shards }, async (_, shard) => {
       const out: T[] = [];
-      let pageState: string | undefined;
-      do {
-        const rs = await this.db.execute('log_scan',
-          `SELECT body FROM ${this.db.hot}.bucketed_log WHERE log = ? AND bucket = ? AND shard = ?`,
-          [this.opts.name, bucket, shard], { fetchSize: PAGE_SIZE, pageState });
-        pageState = rs.pageState ?? undefined;
-        for (const r of rs.rows) out.push(JSON.parse(r.get('body') as string) as T);
-      } while (pageState);
+      for (let after: TimeUuid | null = null, more = true; more;) {
+        const slice = await this.scan(bucket, shard, after, 1000);
+        out.push(...slice.entries);
+        after = slice.last;
+        more = slice.more && after !== null;
+      }
       return out;
     }));
-    return pages.flat();
+    return shards.flat();
   }
 
   /**
-   * Walks the settled buckets after `consumer`'s checkpoint. Returns null when another process holds the
-   * consumer's lock. The lock is renewed before every checkpoint move, so a run that lost it stops there.
+   * Walks the settled buckets after `consumer`'s checkpoint, handing each slice to `handler` (shards of a bucket
+   * concurrently). Returns null when another process holds the consumer's lock. The lock is renewed as the walk
+   * goes (before a write, once a third of its TTL has passed since the last renewal), so a run that lost it stops
+   * before its next write.
    */
   async consume(consumer: string, handler: (entries: T[], bucket: number) => Promise<void>,
     opts: ConsumeOptions): Promise<ConsumeResult | null> {
     const now = opts.now ?? Date.now();
     const lock = new LwtLock(this.db, `log:${this.opts.name}:${consumer}`, opts.holder, opts.lockTtlSeconds);
+    const acquireSentAt = Date.now();
     if (!(await lock.tryAcquire())) return null;
     try {
-      const last = this.lastSettledBucket(now);
-      let doneUntil = (await this.checkpoint(consumer)) ?? last - (opts.backlogBuckets ?? 0);
-      if (opts.maxBehindBuckets !== undefined) doneUntil = Math.max(doneUntil, last - opts.maxBehindBuckets);
-      let buckets = 0;
-      let entries = 0;
-      for (let bucket = doneUntil + 1; bucket <= last; bucket++) {
-        const batch = await this.read(bucket);
-        await handler(batch, bucket);
-        if (!(await lock.renew())) throw new LogLockLost(lock.name);
-        await this.db.execute('log_checkpoint_write',
-          `UPDATE ${this.db.hot}.bucketed_log_checkpoints SET done_until = ?, updated_at = ? WHERE log = ? AND consumer = ?`,
-          [bucket, new Date(), this.opts.name, consumer]);
-        doneUntil = bucket;
-        buckets += 1;
-        entries += batch.length;
-      }
-      return { buckets, entries, doneUntil, lagSeconds: this.lagSeconds(doneUntil, now) };
+      const walk = new BucketWalk<T, TimeUuid>(this, new BucketedLogState(this.db, this.opts.name, consumer),
+        { ...this.opts, sliceBytes: SLICE_BYTES });
+      const result = await walk.walk((entries, ctx) => handler(entries, ctx.bucket), {
+        assertHeld: renewingGuard(lock, opts.lockTtlSeconds, acquireSentAt), now,
+        initial: this.lastSettledBucket(now) - (opts.backlogBuckets ?? 0), maxBehindBuckets: opts.maxBehindBuckets,
+      });
+      return { ...result, lagSeconds: this.lagSeconds(result.doneUntil, now) };
     } finally {
       await lock.release().catch(() => { /* it expires by its TTL */ });
     }

@@ -137,6 +137,17 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE {hot}.chat_messages WITH gc_grace_seconds = 10800',
     ],
   },
+  {
+    version: 8,
+    name: 'bucketed log progress inside a bucket: a consumer killed mid-bucket resumes each shard where it was',
+    statements: [
+      // One row per (log, consumer, shard), overwritten after every slice: every entry up to `position` is done.
+      `CREATE TABLE IF NOT EXISTS {hot}.bucketed_log_progress (
+         log text, consumer text, shard int, bucket bigint, position timeuuid,
+         PRIMARY KEY ((log, consumer), shard)
+       )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -29,7 +29,8 @@ interface Target { app: string; scope: number; buckets: Set<number> }
  * chats_count and messages_count, derived and exact once settled. Both passes recount rows from the source
  * partitions (never add or subtract), so repeating one is harmless and a lost change entry is repaired by
  * the next reconciliation:
- * - `consumeLog`: for each settled bucket of the change log, recount the number ranges its entries touched;
+ * - `consumeLog`: for each slice of a settled bucket of the change log, recount the number ranges its entries
+ *   touched;
  * - `reconcile`: recount every number range of every application and chat.
  */
 export class CountsWorker {

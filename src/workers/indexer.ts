@@ -20,18 +20,19 @@ export interface IndexerSettings {
  * reindex`'s. Unlike the counts consumer it never skips ahead: a skipped entry would stay unsearchable.
  */
 const BACKLOG_BUCKETS = 360;
-/** Message rows read from Cassandra at once while preparing a bucket. */
+/** Message rows read from Cassandra at once while preparing a slice. */
 const READ_WIDTH = 16;
 
 export const indexerConsumer = (indexPrefix: string) => `search-indexer:${indexPrefix}`;
 
 /**
- * The search indexer: walks the chat change log (its own checkpoint) and applies each settled bucket's message
- * entries to the search index. An upsert entry is indexed with the message row as Cassandra holds it now, at the
- * row's version; a delete entry becomes a tombstone at the entry's version. External versioning makes replays
- * (a bucket repeated after a crash), duplicates and out-of-order entries harmless, and document ids are
- * (token, chat, number), so nothing is ever indexed twice. When OpenSearch is unavailable the bucket's apply
- * throws, the checkpoint stays where it was, and the next pass repeats the bucket.
+ * The search indexer: walks the chat change log (its own checkpoint) and applies the message entries of each
+ * slice of a settled bucket (byte-bounded, one shard's) to the search index. An upsert entry is indexed with the
+ * message row as Cassandra holds it now, at the row's version; a delete entry becomes a tombstone at the entry's
+ * version. External versioning makes replays
+ * (slices repeated after a crash), duplicates and out-of-order entries harmless, and document ids are
+ * (token, chat, number), so nothing is ever indexed twice. When OpenSearch is unavailable a slice's apply
+ * throws, the checkpoint and the shard's progress stay where they were, and the next pass repeats the slice.
  */
 export class SearchIndexerWorker {
   readonly changes: ChangeLog;
@@ -63,7 +64,7 @@ export class SearchIndexerWorker {
     return done === null ? null : this.changes.lagSeconds(done, now);
   }
 
-  /** Applies one bucket's entries; throws (AppError 503) when OpenSearch cannot take them now. */
+  /** Applies one slice's entries; throws (AppError 503) when OpenSearch cannot take them now. */
   async applyEntries(entries: ChangeEntry[]): Promise<ApplyResult> {
     const events = await this.toEvents(latestPerMessage(entries));
     const result = await this.indexer.applyChanges(events);
@@ -100,7 +101,7 @@ export class SearchIndexerWorker {
 
 /**
  * Message entries only, one per message: the highest version (a delete beats an upsert of the same version).
- * The row is read once per message however many entries a bucket holds for it.
+ * The row is read once per message however many entries a slice holds for it.
  */
 export function latestPerMessage(entries: ChangeEntry[]): ChangeEntry[] {
   const latest = new Map<string, ChangeEntry>();

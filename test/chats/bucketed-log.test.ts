@@ -38,6 +38,23 @@ describe('bucketed log', () => {
     assert.deepEqual(seen, [1]);
   });
 
+  it('when a handler fails mid-bucket, then the next run resumes each shard after its last recorded slice, and every entry arrives', async () => {
+    const bl = fresh();
+    await Promise.all(Array.from({ length: 400 }, (_, n) => bl.append({ n })));
+    const first = new Set<number>();
+    let calls = 0;
+    await assert.rejects(bl.consume('e', async (e) => {
+      // The other shards go on (and record their slices) while this one is failing.
+      if (++calls === 3) { await new Promise((r) => setTimeout(r, 300)); throw new Error('boom'); }
+      for (const x of e) first.add(x.n);
+    }, { ...opts(), now: later() }), /boom/);
+    const second: number[] = [];
+    const resumed = await bl.consume('e', async (e) => { second.push(...e.map((x) => x.n)); }, { ...opts(), now: later() });
+    assert.ok(first.size > 0 && resumed!.entries < 400, `the second run got ${resumed!.entries} of 400: it resumed`);
+    assert.deepEqual([...new Set([...first, ...second])].sort((x, y) => x - y), Array.from({ length: 400 }, (_, i) => i));
+    assert.equal((await bl.consume('e', async () => undefined, { ...opts(), now: later() }))!.entries, 0);
+  });
+
   it('when two runs of one consumer overlap, then the second finds the lock held and does nothing', async () => {
     const bl = fresh();
     await bl.append({ n: 1 });

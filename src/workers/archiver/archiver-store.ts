@@ -1,13 +1,17 @@
 import { num, type Db } from '../../storage/cassandra.js';
+import type { WalkSlice, WalkSource, WalkState } from '../../storage/bucket-walk.js';
 import type { StoredMessage } from '../../inbox/message.js';
 
 const STATE_KEY = 'archiver';
 
-/** Where one shard of the bucket being swept got to: every index row up to (expiresAt, id) is in cold. */
-export interface ShardProgress { bucket: number; expiresAt: Date; id: number }
+/** A place in one expiry-index shard: every index row up to (expiresAt, id) is in cold. */
+export interface IndexPosition { expiresAt: Date; id: number }
 
-/** Data access of the archiver: its checkpoint, per-shard progress within a bucket, and index slices. */
-export class ArchiverStore {
+/**
+ * Data access of the archiver, as the bucket walk's source and state: slices of the expiry index, the checkpoint
+ * (archiver_state) and each shard's progress inside the bucket being swept (archiver_progress).
+ */
+export class ArchiverStore implements WalkSource<StoredMessage, IndexPosition>, WalkState<IndexPosition> {
   constructor(private readonly db: Db) {}
 
   async checkpoint(): Promise<number | null> {
@@ -23,25 +27,26 @@ export class ArchiverStore {
   }
 
   /** Progress of each shard inside `bucket` (shards with none recorded, or for another bucket, are absent). */
-  async progress(bucket: number): Promise<Map<number, ShardProgress>> {
+  async progress(bucket: number): Promise<Map<number, IndexPosition>> {
     const rs = await this.db.execute('archiver_progress_read',
       `SELECT shard, bucket, expires_at, id FROM ${this.db.hot}.archiver_progress WHERE name = ?`, [STATE_KEY]);
-    const out = new Map<number, ShardProgress>();
+    const out = new Map<number, IndexPosition>();
     for (const r of rs.rows) {
       if (num(r.get('bucket')) !== bucket) continue;
-      out.set(r.get('shard') as number, { bucket, expiresAt: r.get('expires_at') as Date, id: num(r.get('id')) });
+      out.set(r.get('shard') as number, { expiresAt: r.get('expires_at') as Date, id: num(r.get('id')) });
     }
     return out;
   }
 
-  async setProgress(shard: number, p: ShardProgress): Promise<void> {
+  async setProgress(bucket: number, shard: number, p: IndexPosition): Promise<void> {
     await this.db.execute('archiver_progress_write',
       `UPDATE ${this.db.hot}.archiver_progress SET bucket = ?, expires_at = ?, id = ? WHERE name = ? AND shard = ?`,
-      [p.bucket, p.expiresAt, p.id, STATE_KEY, shard]);
+      [bucket, p.expiresAt, p.id, STATE_KEY, shard]);
   }
 
   /** The first `rows` index rows of a shard after `from` (exclusive); `more` when the shard goes on. */
-  async scan(bucket: number, shard: number, from: ShardProgress | undefined, rows: number) {
+  async scan(bucket: number, shard: number, from: IndexPosition | null, rows: number)
+    : Promise<WalkSlice<StoredMessage, IndexPosition>> {
     const rs = from
       ? await this.db.execute('expiry_index_scan_from',
         `SELECT expires_at, id, username, text FROM ${this.db.hot}.expiry_index
@@ -56,6 +61,7 @@ export class ArchiverStore {
       bytes += text.length * 2;
       return { id: num(r.get('id')), username: r.get('username') as string, text, expiresAt: r.get('expires_at') as Date };
     });
-    return { messages, bytes, more: rs.pageState != null };
+    const last = messages.at(-1);
+    return { entries: messages, bytes, more: rs.pageState != null, last: last ? { expiresAt: last.expiresAt, id: last.id } : null };
   }
 }
