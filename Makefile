@@ -158,6 +158,7 @@ bench: build cassandra-up ## service vs raw data layer per endpoint + vegeta ste
 bench-cpu: build cassandra-up search-up ## CPU ms per request at RATE (300) req/s per endpoint (inbox + one hot chat: create, list, search): service, bare node:http handler, raw data layer
 	scripts/dev/tools.sh vegeta
 	npx tsx loadtest/bench/bench-cpu.ts
+	node loadtest/bench/cpu-chart.mjs
 
 k8s-build: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok once (~23 CPU-minutes)
 	scripts/dev/k8s.sh build
