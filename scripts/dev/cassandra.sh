@@ -266,8 +266,6 @@ cmd_reset() {
   say "reset done; 'scripts/dev/cassandra.sh up' starts a fresh node"
 }
 
-du_of() { if [[ -e $1 ]]; then du -sh "$1" 2>/dev/null | cut -f1; else echo "-"; fi; }
-
 cmd_status() {
   local pid="" ver="" rc=3
   if pid=$(running_pid 2>/dev/null); then
@@ -290,19 +288,7 @@ cmd_status() {
   return "$rc"
 }
 
-cmd_logs() {
-  local follow=0 lines=100 arg
-  for arg in "$@"; do
-    case $arg in
-      -f|--follow) follow=1 ;;
-      ''|*[!0-9]*) die "logs: unknown argument '$arg' (use -f and/or a line count)" ;;
-      *) lines=$arg ;;
-    esac
-  done
-  [[ -f $SYSTEM_LOG ]] || die "no log yet at $SYSTEM_LOG"
-  if (( follow )); then exec tail -n "$lines" -F "$SYSTEM_LOG"; fi
-  tail -n "$lines" "$SYSTEM_LOG"
-}
+cmd_logs() { show_log "$SYSTEM_LOG" "$@"; }
 
 main() {
   local cmd=${1:-}

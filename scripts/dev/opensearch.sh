@@ -39,9 +39,8 @@ NODE_LOG=$LOG_DIR/opensearch.log
 BASE_URL=http://$HOST:$OPENSEARCH_HTTP_PORT
 
 # ---------------------------------------------------------------- helpers
-say()  { printf '==> %s\n' "$*" >&2; }
-warn() { printf '==> WARNING: %s\n' "$*" >&2; }
-die()  { printf '==> ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/common.sh
+source "$REPO_ROOT/scripts/dev/lib/common.sh"
 
 usage() {
   cat <<EOF
@@ -349,8 +348,6 @@ cmd_reset() {
   say "reset done; 'scripts/dev/opensearch.sh up' starts an empty node"
 }
 
-du_of() { if [[ -e $1 ]]; then du -sh "$1" 2>/dev/null | cut -f1; else echo "-"; fi; }
-
 cmd_status() {
   local pid="" h="" ver="" rc=3 rss=""
   if pid=$(running_pid 2>/dev/null); then
@@ -374,19 +371,7 @@ cmd_status() {
   return "$rc"
 }
 
-cmd_logs() {
-  local follow=0 lines=100 arg
-  for arg in "$@"; do
-    case $arg in
-      -f|--follow) follow=1 ;;
-      ''|*[!0-9]*) die "logs: unknown argument '$arg' (use -f and/or a line count)" ;;
-      *) lines=$arg ;;
-    esac
-  done
-  [[ -f $NODE_LOG ]] || die "no log yet at $NODE_LOG"
-  if (( follow )); then exec tail -n "$lines" -F "$NODE_LOG"; fi
-  tail -n "$lines" "$NODE_LOG"
-}
+cmd_logs() { show_log "$NODE_LOG" "$@"; }
 
 # Prints the resolved closure ("group:artifact:version destination"), the content of scripts/dev/opensearch/closure.txt.
 cmd_closure() {

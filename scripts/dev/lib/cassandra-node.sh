@@ -17,9 +17,8 @@ CASSANDRA_TEMPLATES=$REPO_ROOT/scripts/dev/cassandra
 # shellcheck source=render.sh
 source "$REPO_ROOT/scripts/dev/lib/render.sh"
 
-say()  { printf '==> %s\n' "$*" >&2; }
-warn() { printf '==> WARNING: %s\n' "$*" >&2; }
-die()  { printf '==> ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=common.sh
+source "$REPO_ROOT/scripts/dev/lib/common.sh"
 
 # Sets the per-node paths under run dir $1.
 node_paths() {
