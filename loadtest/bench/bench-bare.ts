@@ -12,26 +12,13 @@
  */
 import http from 'node:http';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Db } from '../../src/storage/cassandra.js';
-import { WriterLease } from '../../src/ids/writer-lease.js';
-import { inboxStores } from '../../src/inbox/stores.js';
-import { MessageService } from '../../src/inbox/message-service.js';
 import { formatExpiration } from '../../src/inbox/message.js';
-import { createChats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
-import { createSearch } from '../../src/search/search.js';
 import type { ChatMessage } from '../../src/chats/types.js';
+import { closeRaw, rawParts } from './bench-cpu-raw.js';
 
 const config = loadConfig();
-const log = createLogger('warn', 'bench-bare');
-const db = new Db(config, log);
-await db.connect();
-const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
-await lease.start();
-const service = new MessageService(inboxStores(db), lease, config, log);
-const chats = createChats(db, chatsSettings(config), log);
-const { searcher } = createSearch(config, log);
+// The same data layer as the raw side: one driver, the writer lease, both products' services, the searcher.
+const { service, chats, searcher } = await rawParts();
 const view = (m: Pick<ChatMessage, 'number' | 'body' | 'version'>) => ({ number: m.number, body: m.body, version: m.version });
 const CHAT = /^\/applications\/([^/]+)\/chats(?:\/(\d+)(\/messages(\/search)?)?)?(?:\?(.*))?$/;
 
@@ -114,7 +101,7 @@ server.listen(config.PORT, config.HOST);
 const stop = () => {
   server.close();
   server.closeAllConnections();
-  void lease.stop().finally(() => db.shutdown()).finally(() => process.exit(0));
+  void closeRaw().finally(() => process.exit(0));
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);

@@ -57,6 +57,10 @@ const cassandraPid = findCassandraPid(Number(contact.split(':')[1] ?? 9042), con
 const osUrl = new URL(env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200');
 const openSearchPid = findOpenSearchPid(Number(osUrl.port || 9200), osUrl.hostname);
 for (const ep of ENDPOINTS) if (!MIXES[ep] && !CHAT_ENDPOINTS.includes(ep)) throw new Error(`ENDPOINTS: unknown endpoint ${ep}`);
+// Searches wait for the seeded messages to be indexed, and only the service side runs the indexer (--index-every).
+if (ENDPOINTS.includes('chat-search') && !SIDES.includes('service') && !SIDES.includes('base')) {
+  throw new Error('ENDPOINTS=chat-search needs SIDES to include service (or base): its indexer makes the seeds searchable');
+}
 
 async function ready(port: number, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 240; i++) {
