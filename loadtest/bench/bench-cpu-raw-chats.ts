@@ -6,11 +6,9 @@
  * seeds are indexed (the service side's indexer, started by bench-cpu.ts, indexes this keyspace).
  */
 import { pacedRun, rawParts, type Measured } from './bench-cpu-raw.js';
+import { FRAGMENTS, sentence } from '../vegeta/chat-targets.js';
 
-const WORDS = 'meeting lunch tomorrow review deploy rollback incident coffee standup release café naïve über budget'.split(' ');
-const FRAGMENTS = ['eet', 'unc', 'morr', 'view', 'epl', 'back', 'cide', 'off', 'andu', 'leas', 'afé', 'ïve', 'übe', 'udg'];
 const SEEDS = 600;
-const sentence = (i: number) => Array.from({ length: 3 + (i % 12) }, (_, k) => WORDS[(i * 7 + k * 13) % WORDS.length]).join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 

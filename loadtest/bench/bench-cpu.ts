@@ -29,7 +29,7 @@ import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findCassandraPid, findOpenSearchPid } from './measure.js';
+import { findCassandraPid, localOpenSearchPid } from './measure.js';
 import { closeRaw, rawRun, type Mix } from './bench-cpu-raw.js';
 import { rawChatRun, type ChatKind } from './bench-cpu-raw-chats.js';
 
@@ -54,8 +54,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const kv = (text = '') => Object.fromEntries(text.split(/\s+/).filter(Boolean).map((p) => p.split(/=(.*)/s).slice(0, 2)));
 const contact = (env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',')[0]!;
 const cassandraPid = findCassandraPid(Number(contact.split(':')[1] ?? 9042), contact.split(':')[0]);
-const osUrl = new URL(env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200');
-const openSearchPid = findOpenSearchPid(Number(osUrl.port || 9200), osUrl.hostname);
+const openSearchPid = localOpenSearchPid();
 for (const ep of ENDPOINTS) if (!MIXES[ep] && !CHAT_ENDPOINTS.includes(ep)) throw new Error(`ENDPOINTS: unknown endpoint ${ep}`);
 // Searches wait for the seeded messages to be indexed, and only the service side runs the indexer (--index-every).
 if (ENDPOINTS.includes('chat-search') && !SIDES.includes('service') && !SIDES.includes('base')) {

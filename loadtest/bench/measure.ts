@@ -75,7 +75,13 @@ export function findListenerPid(port: number, host: string | undefined, match: s
 export const findCassandraPid = (port: number, host?: string) => findListenerPid(port, host, 'CassandraDaemon');
 
 /** The OpenSearch node serving HTTP on host:port (search endpoints cost OpenSearch CPU, measured too). */
-export const findOpenSearchPid = (port: number, host?: string) => findListenerPid(port, host, 'org.opensearch.bootstrap.OpenSearch');
+const findOpenSearchPid = (port: number, host?: string) => findListenerPid(port, host, 'org.opensearch.bootstrap.OpenSearch');
+
+/** The OpenSearch node behind OPENSEARCH_URL (the service's setting), or null when it is not local. */
+export function localOpenSearchPid(url = process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200'): number | null {
+  const u = new URL(url);
+  return findOpenSearchPid(Number(u.port || 9200), u.hostname);
+}
 
 /** Microseconds that runnable tasks waited for a CPU (Linux PSI "some"), or null where PSI is off. */
 export function cpuStallMicros(): number | null {

@@ -11,15 +11,16 @@
  */
 import type { LoadConfig } from './config.js';
 
-const WORDS = ('meeting lunch tomorrow review deploy rollback incident coffee standup release café naïve über '
+export const WORDS = ('meeting lunch tomorrow review deploy rollback incident coffee standup release café naïve über '
   + 'budget roadmap design ticket 漢字 🙂 merge branch pipeline monitor alert dashboard').split(' ');
 /** Fragments of the words above (partial matches, some non-ASCII, one of two letters). */
-const FRAGMENTS = ['eet', 'unc', 'morr', 'view', 'epl', 'back', 'cide', 'off', 'andu', 'leas', 'afé', 'ïve', 'übe',
+export const FRAGMENTS = ['eet', 'unc', 'morr', 'view', 'epl', 'back', 'cide', 'off', 'andu', 'leas', 'afé', 'ïve', 'übe',
   'udg', 'oadm', 'esig', 'ick', '漢', 'erg', 'ranc', 'ipel', 'onit', 'ler', 'ashb', 'de'];
 
 export interface ChatSeed { chatUrl: string; messages: number; marker: string }
 
-const sentence = (i: number) => Array.from({ length: 3 + (i % 12) }, (_, k) => WORDS[(i * 7 + k * 13) % WORDS.length]).join(' ');
+/** The i-th message text: 3-14 of the words, deterministic so seeds and creates look alike. */
+export const sentence = (i: number) => Array.from({ length: 3 + (i % 12) }, (_, k) => WORDS[(i * 7 + k * 13) % WORDS.length]).join(' ');
 
 async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   let res: Response;

@@ -6,7 +6,7 @@
  * same way: a search costs more there than in the service.
  */
 import { readFileSync } from 'node:fs';
-import { cpuSeconds, findCassandraPid, findOpenSearchPid } from '../bench/measure.js';
+import { cpuSeconds, findCassandraPid, localOpenSearchPid } from '../bench/measure.js';
 
 const TICK = 100; // USER_HZ
 function reapedChildrenSeconds(): number {
@@ -21,8 +21,7 @@ export async function cpuMeter(cassandraBaseline: boolean) {
   const contact = (process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',')[0]!.trim();
   const cqlPort = Number(/:(\d+)$/.exec(contact)?.[1] ?? 9042);
   const cassandraPid = findCassandraPid(cqlPort, contact.replace(/:\d+$/, ''));
-  const os = new URL(process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200');
-  const openSearchPid = findOpenSearchPid(Number(os.port || 9200), os.hostname);
+  const openSearchPid = localOpenSearchPid();
   let idleCores = 0;
   let osIdleCores = 0;
   if (cassandraBaseline && (cassandraPid || openSearchPid)) {
