@@ -12,6 +12,7 @@ import path from 'node:path';
 import { judge } from '../scripts/check/license/policy.js';
 import { licensesInText } from '../scripts/check/license/license-text.js';
 import { licenseOfMetadata } from '../scripts/check/license/pypi.js';
+import { licenseFilesOf } from '../scripts/check/license/go.js';
 import type { Entry } from '../scripts/check/license/entry.js';
 
 let dir: string;
@@ -21,8 +22,30 @@ const write = (rel: string, content: unknown) => {
   writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   return p;
 };
-const gate = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/check/license/gate.ts', '--only-given', ...args],
-  { encoding: 'utf8' });
+const gate = (...args: string[]) => gateWith({}, ...args);
+const gateWith = (env: Record<string, string>, ...args: string[]) => spawnSync(process.execPath,
+  ['--import', 'tsx', 'scripts/check/license/gate.ts', '--only-given', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+/**
+ * A real Go binary whose build info names example.com/lic@v1.0.0 (built from a vendor directory, so no proxy is
+ * asked), and a module cache holding that module laid out like k8s.io/kubernetes: a root LICENSE and a LICENSES/
+ * directory (texts, an OWNERS file, a vendor/ tree). `licenseFiles` is what the module holds besides its code.
+ */
+function goBinaryWithModule(name: string, licenseFiles: Record<string, string>) {
+  const app = path.join(dir, name, 'app');
+  write(`${name}/app/go.mod`, 'module example.com/app\n\ngo 1.21\n\nrequire example.com/lic v1.0.0\n');
+  write(`${name}/app/vendor/modules.txt`, '# example.com/lic v1.0.0\n## explicit; go 1.21\nexample.com/lic\n');
+  write(`${name}/app/vendor/example.com/lic/lic.go`, 'package lic\n\nfunc Name() string { return "lic" }\n');
+  write(`${name}/app/main.go`, 'package main\n\nimport "example.com/lic"\n\nfunc main() { println(lic.Name()) }\n');
+  const built = spawnSync('go', ['build', '-mod=vendor', '-o', 'app', '.'], { cwd: app, encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stderr);
+  const cache = path.join(dir, name, 'gomodcache');
+  write(`${name}/gomodcache/example.com/lic@v1.0.0/lic.go`, 'package lic\n');
+  for (const [rel, text] of Object.entries(licenseFiles)) write(`${name}/gomodcache/example.com/lic@v1.0.0/${rel}`, text);
+  return { binary: path.join(app, 'app'), cache, moduleDir: path.join(cache, 'example.com', 'lic@v1.0.0') };
+}
+const APACHE = 'Apache License\nVersion 2.0, January 2004\n';
+const MIT = 'Permission is hereby granted, free of charge, to any person obtaining a copy';
 
 /** An npm project: one allowed production dependency, plus whatever `extra` adds to the lockfile and node_modules. */
 function npmProject(name: string, extra: Record<string, { license: string; dev?: boolean }>) {
@@ -95,5 +118,32 @@ describe('license gate', () => {
     assert.equal(judge(e('UNKNOWN(Foo License)'), except('UNKNOWN(Foo License)')).ok, true);
     assert.equal(judge(e('MIT OR AGPL-3.0'), []).ok, true, 'a permissive alternative may be chosen');
     assert.equal(judge(e('MIT AND AGPL-3.0'), []).ok, false);
+  });
+
+  it('when a Go module has a LICENSES/ directory (as k8s.io/kubernetes does), then the gate reads its texts and passes', () => {
+    const m = goBinaryWithModule('go-licenses-dir', {
+      LICENSE: APACHE, 'LICENSES/MIT.txt': MIT, 'LICENSES/OWNERS': 'approvers: [a]\n',
+      'LICENSES/vendor/github.com/x/y/LICENSE': 'GNU AFFERO GENERAL PUBLIC LICENSE', // a vendored module's: not this one's
+    });
+    assert.deepEqual(licenseFilesOf(m.moduleDir), ['LICENSE', path.join('LICENSES', 'MIT.txt')]);
+    const r = gateWith({ GOMODCACHE: m.cache }, '--go-bin', m.binary, '--verbose');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /ok {3}go example\.com\/lic@v1\.0\.0: Apache-2\.0 AND MIT/);
+  });
+
+  it('when a Go module has only a LICENSES/ directory with an AGPL text, then the gate fails naming the module', () => {
+    const m = goBinaryWithModule('go-licenses-agpl', { 'LICENSES/AGPL-3.0.txt': 'GNU AFFERO GENERAL PUBLIC LICENSE\nVersion 3' });
+    const r = gateWith({ GOMODCACHE: m.cache }, '--go-bin', m.binary);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAIL go example\.com\/lic@v1\.0\.0: AGPL-3\.0 — forbidden license/);
+  });
+
+  it('when a module cannot be read, then the error names the module and the path it failed on', () => {
+    const m = goBinaryWithModule('go-unreadable', { LICENSE: APACHE });
+    rmSync(m.moduleDir, { recursive: true });
+    write('go-unreadable/gomodcache/example.com/lic@v1.0.0', 'a file where the module directory should be');
+    const r = gateWith({ GOMODCACHE: m.cache, GOFLAGS: '-mod=mod', GOPROXY: 'off' }, '--go-bin', m.binary);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /license-check: go module example\.com\/lic@v1\.0\.0 \(in app\) at .*gomodcache\/example\.com\/lic@v1\.0\.0: ENOTDIR/);
   });
 });
