@@ -2,7 +2,7 @@ import { AppError, notFound } from '../errors.js';
 import { decideCas } from '../storage/cas.js';
 import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
-import { checkIfMatch, locked, requireIfMatch, type WriteConditions } from './conditions.js';
+import { checkIfMatch, leaseExpired, locked, requireIfMatch, type WriteConditions } from './conditions.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
 import { publicPart, type ChatMessage, type StoredMessage } from './types.js';
 
@@ -86,10 +86,16 @@ export class ChatMessageEditor {
     throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
   }
 
-  /** The live row, if the caller may change it: 404 (missing or deleted), 423 (leased to another), 412. */
+  /**
+   * The live row, if the caller may change it: 404 (missing or deleted), 423 (leased to another), 409
+   * lease_expired (the caller names a lease the row no longer holds), 412.
+   */
   private changeable(m: StoredMessage | null, number: number, cond: WriteConditions): StoredMessage {
     if (!m || m.deletedAt) throw notFound(`no message number ${number} in this chat`);
     if (m.lease && m.lease.token !== cond.leaseToken) throw locked(m.lease.expiresAt);
+    // A caller that sends a Lease-Token believes it holds the lease. If it lapsed (or was released), others may
+    // have edited meanwhile: applying this change as if unleased would silently overwrite their edit.
+    if (cond.leaseToken !== null && !m.lease) throw leaseExpired();
     checkIfMatch(cond.ifMatch, publicPart(m));
     return m;
   }
