@@ -5,7 +5,7 @@ import type { ChatStore } from './chat-store.js';
 import type { CountStore } from './count-store.js';
 import type { CounterStore } from './counter-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
-import { APP_SCOPE, BoundedMap, numberBucket, pageByNumber } from './numbered.js';
+import { APP_SCOPE, BoundedMap, highestStored, numberBucket, pageByNumber } from './numbered.js';
 import type { Chat, NumberedPage } from './types.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
@@ -32,6 +32,7 @@ export class ChatService {
         const r = await this.store.insert(appId, { number, name, version: 1, createdAt: now, updatedAt: now });
         return { applied: r.applied, item: r.chat };
       },
+      highest: (from) => highestStored(from, (bucket) => this.store.top(appId, bucket)),
       changed: (number) => this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number,
         message: 0, version: 1, at: now.getTime() }),
     }, key);

@@ -23,4 +23,24 @@ export class ChatIdempotencyStore {
     const row = rs.first();
     return { applied: false, number: num(row.get('number')), fingerprint: row.get('fingerprint') as string };
   }
+
+  /**
+   * Re-points a key from `from` to `to`, only while it still names `from` (the key's row keeps its TTL from now).
+   * Returns whether the key names `to` afterwards; an unknown outcome is settled by a SERIAL read.
+   */
+  async retarget(appId: string, scope: number, key: string, from: number, to: number, fingerprint: string,
+    ttlSeconds: number): Promise<boolean> {
+    try {
+      const rs = await this.db.execute('chat_key_retarget',
+        `UPDATE ${this.db.hot}.chat_idempotency_keys USING TTL ? SET number = ?, fingerprint = ?
+         WHERE app_id = ? AND chat_number = ? AND key = ? IF number = ?`,
+        [ttlSeconds, to, fingerprint, appId, scope, key, from], { idempotent: false });
+      if (rs.wasApplied()) return true;
+      const held: unknown = rs.first()?.get('number');
+      return held !== null && held !== undefined && num(held) === to;
+    } catch (err) {
+      const now = await this.find(appId, scope, key, true).catch(() => { throw err; });
+      return now?.number === to;
+    }
+  }
 }

@@ -4,7 +4,7 @@ import type { ChatService } from './chat-service.js';
 import type { CounterStore } from './counter-store.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
-import { pageByNumber } from './numbered.js';
+import { highestStored, pageByNumber } from './numbered.js';
 import { publicPart, type ChatMessage, type NumberedPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 
@@ -21,10 +21,9 @@ export class ChatMessageService {
       content: { body },
       insert: async (number) => {
         const r = await this.store.insert(appId, chat, { number, body, version: 1, createdAt: now, updatedAt: now });
-        // An Idempotency-Key replay of a create whose message was deleted since: the number stays taken.
-        if (r.message.deletedAt) throw notFound(`message number ${number}, created with this key, was deleted`);
-        return { applied: r.applied, item: publicPart(r.message) };
+        return { applied: r.applied, item: r.message.deletedAt ? null : publicPart(r.message) };
       },
+      highest: (from) => highestStored(from, (bucket) => this.store.top(appId, chat, bucket)),
       changed: (number) => this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat,
         message: number, version: 1, at: now.getTime() }),
     }, key);

@@ -78,6 +78,14 @@ export class ChatMessageStore {
     return out;
   }
 
+  /** The highest number stored in one number range (deleted rows count: their numbers stay taken), or null. */
+  async top(appId: string, chat: number, bucket: number): Promise<number | null> {
+    const row = (await this.db.execute('chat_message_top',
+      `SELECT number FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ?
+       ORDER BY number DESC LIMIT 1`, [appId, chat, bucket])).first();
+    return row ? num(row.get('number')) : null;
+  }
+
   /** Body edit from `version` to `version + 1`, only while the lease cell equals `lease` (null: no lease). */
   async edit(appId: string, chat: number, number: number, change: { body: string; version: number; at: Date },
     lease: string | null): Promise<CasResult> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { AppError, notFound, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ChatIdempotencyStore } from './idempotency-store.js';
 import type { NumberAllocator } from './numbering.js';
@@ -7,13 +7,21 @@ import type { NumberAllocator } from './numbering.js';
 export interface Created<T> { item: T; replayed: boolean }
 
 export interface CreateSpec<T> {
-  /** Conditional insert under `number`: the row stored under it afterwards, and whether we wrote it. */
-  insert(number: number): Promise<{ applied: boolean; item: T }>;
+  /**
+   * Conditional insert under `number`: whether we wrote it, and the row stored under it afterwards (null: that
+   * row was deleted since).
+   */
+  insert(number: number): Promise<{ applied: boolean; item: T | null }>;
+  /** The highest number stored for this parent at or above `from` (`from` itself when nothing is above it). */
+  highest(from: number): Promise<number>;
   /** Appends the change entry (after the row is written, and also when the write's outcome is unknown). */
   changed(number: number): Promise<void>;
   /** What identifies the request for an Idempotency-Key (same key + other content = 422). */
   content: unknown;
 }
+
+/** Fresh numbers found taken before a create gives up (503): each one moves the counter past the stored rows. */
+const TAKEN_ATTEMPTS = 3;
 
 /**
  * The create path shared by chats and messages: take a number, write the row IF NOT EXISTS, append the change
@@ -29,7 +37,7 @@ export class NumberedCreator {
     const fingerprint = createHash('sha256').update(JSON.stringify(spec.content)).digest('base64url');
     const known = await this.keys.find(appId, scope, key);
     if (known) return this.redrive(known, fingerprint, spec);
-    const number = await this.numbers.next(appId, scope);
+    let number = await this.numbers.next(appId, scope);
     let claim;
     try {
       claim = await this.keys.claim(appId, scope, key, number, fingerprint, this.keyTtlSeconds);
@@ -41,18 +49,44 @@ export class NumberedCreator {
     }
     // Lost the key race: our number becomes a gap, the winner's number is the answer.
     if (!claim.applied) return this.redrive(claim, fingerprint, spec);
-    return this.write(number, spec);
+    for (let attempt = 1; ; attempt++) {
+      const created = await this.write(number, spec);
+      if (!created.replayed) return { item: created.item!, replayed: false };
+      // Our fresh number holds another request's row: the counter went backwards. Move it past the stored rows,
+      // take a new number and re-point the key to it (only while the key still names the taken one).
+      if (attempt >= TAKEN_ATTEMPTS) throw unavailable('could not allocate a number; retry');
+      const next = await this.replace(appId, scope, number, spec);
+      const moved = await this.keys.retarget(appId, scope, key, number, next, fingerprint, this.keyTtlSeconds);
+      if (!moved) {
+        const now = await this.keys.find(appId, scope, key, true);
+        if (!now) throw unavailable('the Idempotency-Key changed concurrently; retry');
+        return this.redrive(now, fingerprint, spec);
+      }
+      number = next;
+    }
   }
 
   private async fresh<T>(appId: string, scope: number, spec: CreateSpec<T>): Promise<Created<T>> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const number = await this.numbers.next(appId, scope);
+    let number = await this.numbers.next(appId, scope);
+    for (let attempt = 1; ; attempt++) {
       const created = await this.write(number, spec);
-      if (!created.replayed) return created;
-      // A fresh number that is already taken would mean the counter went backwards: never overwrite, take another.
-      this.log.error({ scope, number }, 'freshly claimed number already used; taking another');
+      if (!created.replayed) return { item: created.item!, replayed: false };
+      // A fresh number that is already taken means the counter went backwards: never overwrite, move on.
+      if (attempt >= TAKEN_ATTEMPTS) throw unavailable('could not allocate a number; retry');
+      number = await this.replace(appId, scope, number, spec);
     }
-    throw new AppError(500, 'internal', 'could not allocate a number');
+  }
+
+  /**
+   * A fresh number that is already stored: the counter is behind the stored rows. One read finds the highest
+   * stored number, and the next claim moves the counter past it in the same conditional write that claims the
+   * new number (one Paxos round, not one lost create per taken number).
+   */
+  private async replace<T>(appId: string, scope: number, taken: number, spec: CreateSpec<T>): Promise<number> {
+    const highest = await spec.highest(taken);
+    this.log.error({ scope, number: taken, highest }, 'freshly claimed number already used; moving the counter past the stored rows');
+    this.numbers.raise(appId, scope, highest);
+    return this.numbers.next(appId, scope);
   }
 
   /** A key's number: write it (its first attempt died before its row) or find what the first attempt wrote. */
@@ -61,10 +95,14 @@ export class NumberedCreator {
     if (claim.fingerprint !== fingerprint) {
       throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
-    return this.write(claim.number, spec);
+    const created = await this.write(claim.number, spec);
+    // An Idempotency-Key replay of a create whose row was deleted since: the number stays taken.
+    if (created.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
+    return { item: created.item, replayed: created.replayed };
   }
 
-  private async write<T>(number: number, spec: CreateSpec<T>): Promise<Created<T>> {
+  /** Writes the row under `number`; `replayed`: a row was already there (`item` null: deleted since). */
+  private async write<T>(number: number, spec: CreateSpec<T>): Promise<{ item: T | null; replayed: boolean }> {
     let result;
     try {
       result = await spec.insert(number);

@@ -148,6 +148,13 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 9,
+    name: 'claim on number_counters: an allocator whose counter write timed out recognises its own range',
+    statements: [
+      'ALTER TABLE {hot}.number_counters ADD IF NOT EXISTS claim uuid',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
