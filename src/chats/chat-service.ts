@@ -10,6 +10,7 @@ import type { Chat, NumberedPage } from './types.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 import { decideCas } from '../storage/cas.js';
+import { decideByVersion } from './read-back.js';
 
 export type ChatView = Chat & { messagesCount: number };
 
@@ -79,7 +80,8 @@ export class ChatService {
       const at = new Date();
       const applied = await decideCas(() => this.store.rename(appId, number, name, chat.version, at), async () => {
         const now = await this.store.find(appId, number, true);
-        return now?.version === chat.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime();
+        return decideByVersion(now, chat.version,
+          now?.version === chat.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime(), 'chat_rename');
       });
       if (applied) {
         await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,

@@ -4,6 +4,7 @@ import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import { checkIfMatch, leaseExpired, locked, requireIfMatch, type WriteConditions } from './conditions.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
+import { decideByVersion } from './read-back.js';
 import { publicPart, type ChatMessage, type StoredMessage } from './types.js';
 
 /**
@@ -19,7 +20,7 @@ const MAX_ROUNDS = 40;
  * then one conditional write `IF version = <read> AND lease_token = <read> AND deleted_at = null`. A lost round
  * re-reads: with If-Match that is a 412 (the version moved), without it the change is applied on the new
  * version. An unknown outcome (timeout) is settled by a SERIAL read that recognises our own write (decideCas),
- * never answered as a conflict it may not be.
+ * never answered as a conflict it may not be; when another edit landed on top, it stays unknown (503).
  */
 export class ChatMessageEditor {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
@@ -40,7 +41,10 @@ export class ChatMessageEditor {
       const change = { body, version: current.version, at };
       const applied = await decideCas(
         () => this.store.edit(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
-        async () => isOurs(await this.store.find(appId, chat, number, true), current.version, at));
+        async () => {
+          const now = await this.store.find(appId, chat, number, true);
+          return decideByVersion(now, current.version, isOurs(now, current.version, at), 'chat_message_edit');
+        });
       if (applied) {
         return this.edited(appId, token, chat, { ...current, body, version: current.version + 1, updatedAt: at });
       }

@@ -18,7 +18,11 @@ export async function decideCas(write: () => Promise<boolean>, readBack: () => P
       if (pause) await new Promise((r) => setTimeout(r, pause));
       try {
         return await readBack();
-      } catch { /* still open: try again, then give up below */ }
+      } catch (readErr) {
+        // The read-back itself decided the outcome cannot be known (the row moved on past our write): no retry.
+        if (readErr instanceof CasOutcomeUnknown) throw readErr;
+        /* still open: try again, then give up below */
+      }
     }
     throw err;
   }
