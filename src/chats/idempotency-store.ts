@@ -2,15 +2,20 @@ import { num, type Db } from '../storage/cassandra.js';
 
 export interface KeyClaim { applied: boolean; number: number; fingerprint: string }
 
+/** A key as stored: `claimedAt` (epoch ms) is when it was last bound to its number (the cell's write time). */
+export interface StoredKey { number: number; fingerprint: string; claimedAt: number }
+
 /** Idempotency-Key -> number per parent (chat number 0 = the application's chat creates), claimed with an LWT. */
 export class ChatIdempotencyStore {
   constructor(private readonly db: Db) {}
 
-  async find(appId: string, scope: number, key: string, serial = false): Promise<Omit<KeyClaim, 'applied'> | null> {
+  async find(appId: string, scope: number, key: string, serial = false): Promise<StoredKey | null> {
     const row = (await this.db.execute(serial ? 'chat_key_read_serial' : 'chat_key_read',
-      `SELECT number, fingerprint FROM ${this.db.hot}.chat_idempotency_keys WHERE app_id = ? AND chat_number = ? AND key = ?`,
+      `SELECT number, fingerprint, WRITETIME(number) AS claimed FROM ${this.db.hot}.chat_idempotency_keys
+       WHERE app_id = ? AND chat_number = ? AND key = ?`,
       [appId, scope, key], serial ? { consistency: this.db.serial } : {})).first();
-    return row ? { number: num(row.get('number')), fingerprint: row.get('fingerprint') as string } : null;
+    return row ? { number: num(row.get('number')), fingerprint: row.get('fingerprint') as string,
+      claimedAt: Math.floor(num(row.get('claimed')) / 1000) } : null;
   }
 
   async claim(appId: string, scope: number, key: string, number: number, fingerprint: string,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, notFound, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ChatIdempotencyStore } from './idempotency-store.js';
+import type { ChatIdempotencyStore, StoredKey } from './idempotency-store.js';
 import type { NumberAllocator } from './numbering.js';
 
 export interface Created<T> { item: T; replayed: boolean }
@@ -14,6 +14,12 @@ export interface CreateSpec<T> {
   insert(number: number): Promise<{ applied: boolean; item: T | null }>;
   /** The highest number stored for this parent at or above `from` (`from` itself when nothing is above it). */
   highest(from: number): Promise<number>;
+  /**
+   * Takes `number` for good without a row a client could see (a deleted placeholder, IF NOT EXISTS), so a
+   * stalled first attempt can no longer land there; not applied: the row already there (item null: deleted).
+   * Absent: a keyed re-drive fills its old number whenever it comes.
+   */
+  fence?(number: number): Promise<{ applied: boolean; item: T | null; placeholder: boolean }>;
   /** Appends the change entry (after the row is written, and also when the write's outcome is unknown). */
   changed(number: number): Promise<void>;
   /** What identifies the request for an Idempotency-Key (same key + other content = 422). */
@@ -30,13 +36,15 @@ const TAKEN_ATTEMPTS = 3;
  */
 export class NumberedCreator {
   constructor(private readonly numbers: NumberAllocator, private readonly keys: ChatIdempotencyStore,
-    private readonly keyTtlSeconds: number, private readonly log: Logger) {}
+    private readonly keyTtlSeconds: number, private readonly log: Logger,
+    /** How long after its key was bound a number may still get its row (settings.lateRowWindowMs). */
+    private readonly lateRowWindowMs = Number.POSITIVE_INFINITY) {}
 
   async create<T>(appId: string, scope: number, spec: CreateSpec<T>, key?: string): Promise<Created<T>> {
     if (key === undefined) return this.fresh(appId, scope, spec);
     const fingerprint = createHash('sha256').update(JSON.stringify(spec.content)).digest('base64url');
     const known = await this.keys.find(appId, scope, key);
-    if (known) return this.redrive(known, fingerprint, spec);
+    if (known) return this.redrive(appId, scope, key, known, fingerprint, spec);
     let number = await this.numbers.next(appId, scope);
     let claim;
     try {
@@ -48,7 +56,7 @@ export class NumberedCreator {
       claim = { applied: settled.number === number && settled.fingerprint === fingerprint, ...settled };
     }
     // Lost the key race: our number becomes a gap, the winner's number is the answer.
-    if (!claim.applied) return this.redrive(claim, fingerprint, spec);
+    if (!claim.applied) return this.redrive(appId, scope, key, { ...claim, claimedAt: Date.now() }, fingerprint, spec);
     for (let attempt = 1; ; attempt++) {
       const created = await this.write(number, spec);
       if (!created.replayed) return { item: created.item!, replayed: false };
@@ -60,7 +68,7 @@ export class NumberedCreator {
       if (!moved) {
         const now = await this.keys.find(appId, scope, key, true);
         if (!now) throw unavailable('the Idempotency-Key changed concurrently; retry');
-        return this.redrive(now, fingerprint, spec);
+        return this.redrive(appId, scope, key, now, fingerprint, spec);
       }
       number = next;
     }
@@ -89,11 +97,30 @@ export class NumberedCreator {
     return this.numbers.next(appId, scope);
   }
 
-  /** A key's number: write it (its first attempt died before its row) or find what the first attempt wrote. */
-  private async redrive<T>(claim: { number: number; fingerprint: string }, fingerprint: string,
+  /**
+   * A key's number: write it (its first attempt died before its row) or find what the first attempt wrote.
+   * Past the late-row window a missing row is no longer written under the old number (lists have moved past
+   * that hole): the number is fenced, and the key re-pointed to a new number with a compare-and-set.
+   */
+  private async redrive<T>(appId: string, scope: number, key: string, claim: StoredKey, fingerprint: string,
     spec: CreateSpec<T>): Promise<Created<T>> {
     if (claim.fingerprint !== fingerprint) {
       throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+    }
+    if (spec.fence && Date.now() - claim.claimedAt > this.lateRowWindowMs) {
+      const fenced = await spec.fence(claim.number);
+      if (fenced.applied || fenced.placeholder) {
+        const number = await this.numbers.next(appId, scope);
+        this.log.info({ scope, from: claim.number, to: number }, 'keyed re-drive past the late-row window; new number');
+        if (!await this.keys.retarget(appId, scope, key, claim.number, number, fingerprint, this.keyTtlSeconds)) {
+          const now = await this.keys.find(appId, scope, key, true);
+          if (!now) throw unavailable('the Idempotency-Key changed concurrently; retry');
+          return this.redrive(appId, scope, key, now, fingerprint, spec);
+        }
+        return this.redrive(appId, scope, key, { number, fingerprint, claimedAt: Date.now() }, fingerprint, spec);
+      }
+      if (fenced.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
+      return { item: fenced.item, replayed: true };
     }
     const created = await this.write(claim.number, spec);
     // An Idempotency-Key replay of a create whose row was deleted since: the number stays taken.
