@@ -37,16 +37,18 @@ export class CounterStore {
   }
 
   advance(appId: string, scope: number, expected: number, next: number, claim: string): Promise<CasOutcome> {
+    // `claim != <ours>` always holds before our write (the uuid is fresh; a null claim passes too): it is there
+    // so a not-applied answer carries the row's claim, and a re-sent applied write shows itself as ours.
     return this.cas('counter_advance',
-      `UPDATE ${this.db.hot}.number_counters SET next = ?, claim = ? WHERE app_id = ? AND chat_number = ? IF next = ?`,
-      [next, claim, appId, scope, expected]);
+      `UPDATE ${this.db.hot}.number_counters SET next = ?, claim = ? WHERE app_id = ? AND chat_number = ?
+       IF next = ? AND claim != ?`,
+      [next, claim, appId, scope, expected, claim]);
   }
 
   private async cas(statement: string, cql: string, params: unknown[]): Promise<CasOutcome> {
     const rs = await this.db.execute(statement, cql, params, { idempotent: false });
     const row = rs.first();
     const current = row?.get('next');
-    // A not-applied `IF next = ?` answer carries only the condition's column; the claim is read when it matters.
     return { applied: rs.wasApplied(), current: current === null || current === undefined ? null : num(current),
       claim: claimOf(row?.get('claim')) };
   }

@@ -123,10 +123,8 @@ export class NumberAllocator {
       }
       if (outcome.applied) return this.claimed(key, from, count);
       numberingCas.inc({ result: 'not_applied' });
-      // A re-sent applied write answers "not applied" with our own value: the claim id tells whether it is ours.
-      if (outcome.current === from + count && (await this.store.settle(appId, scope)).claim === claim) {
-        return this.claimed(key, from, count);
-      }
+      // A re-sent applied write answers "not applied" showing our own claim id: the range is ours.
+      if (outcome.claim === claim) return this.claimed(key, from, count);
       expected = outcome.current;
       this.remember(key, expected);
       // Lost races across processes: a little jitter after a few keeps them from marching in lock step.

@@ -51,8 +51,9 @@ describe('numbering when a counter went backwards under stored rows', () => {
     assert.equal(new Set(numbers).size, 20, 'no number handed out twice');
     assert.deepEqual(numbers, range(61, 80), 'right above the highest stored number, no number lost');
     created.forEach((c) => assert.match(c.item.body, /^new /));
-    assert.equal(faulty.count('chat_message_insert'), 40,
-      'each create met one taken number (the stale counter), then the counter was past every stored row');
+    const inserts = faulty.count('chat_message_insert');
+    assert.ok(inserts > 20 && inserts <= 40,
+      `each create met at most one taken number (the stale counter), then the counter was past every stored row: ${inserts} inserts`);
 
     const listed = await chats.messages.list(app.token, chat, 0, 500);
     const bodies = new Map(listed.items.map((m) => [m.number, m.body]));
