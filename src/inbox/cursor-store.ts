@@ -3,6 +3,14 @@ import { num, type Db, type Row } from '../storage/cassandra.js';
 import { decideCas } from '../storage/cas.js';
 import type { Cursor } from './delivery-decision.js';
 
+/**
+ * Claims a cursor row remembers, newest first: a read whose CAS answer was lost recognises its write as long as
+ * fewer than this many writes landed on top of it before its SERIAL read-back. The node-kill history had one
+ * (test/cluster/histories/node-kill-2026-11-29T17-07-12Z); 16 uuids are 256 bytes per user. Past that the outcome
+ * stays unknown and the read is cut (in doubt, never silently short).
+ */
+export const CURSOR_CLAIM_HISTORY = 16;
+
 /** Data access for delivery cursors: one row per user, changed only by compare-and-set. */
 export class CursorStore {
   constructor(private readonly db: Db) {}
@@ -10,39 +18,49 @@ export class CursorStore {
   /** `serial` reads through any Paxos round in flight (used to decide a conditional write's open outcome). */
   async readCursor(username: string, serial = false): Promise<Cursor> {
     const rs = await this.db.execute('select_cursor',
-      `SELECT version, watermark, recent, claim FROM ${this.db.hot}.delivery_cursors WHERE username = ?`, [username],
-      serial ? { consistency: this.db.serial } : {});
+      `SELECT version, watermark, recent, claim, claims FROM ${this.db.hot}.delivery_cursors WHERE username = ?`,
+      [username], serial ? { consistency: this.db.serial } : {});
     const r = rs.first();
-    if (!r) return { version: 0, watermark: 0, recent: new Set(), claim: null };
+    if (!r) return { version: 0, watermark: 0, recent: new Set(), claim: null, claims: [] };
     const recent = (r.get('recent') as unknown[] | null) ?? [];
+    const text = (v: unknown) => (v as { toString(): string } | null)?.toString() ?? null;
     return {
       version: r.get('version') as number, watermark: num(r.get('watermark')), recent: new Set(recent.map(num)),
-      claim: (r.get('claim') as { toString(): string } | null)?.toString() ?? null,
+      claim: text(r.get('claim')),
+      // Rows written before migration 9 have no list: their current claim is all they remember.
+      claims: ((r.get('claims') as unknown[] | null) ?? [r.get('claim')]).map(text).filter((c) => c !== null),
     };
   }
 
   /**
    * Compare-and-set of the delivery cursor: the single conditional write of a page. Each attempt writes a fresh
-   * `claim`, and the condition includes the claim read, so a "not applied" answer that shows our own claim means
-   * our write did apply (a duplicate send) rather than a lost race; an open outcome is settled by a SERIAL read.
-   * Returns the claim written, or null when another read won.
+   * `claim` and prepends it to `claims`. The condition includes the claim read, so a "not applied" answer that
+   * shows our own claim means our write did apply (a duplicate send) rather than a lost race. An open outcome is
+   * settled by a SERIAL read that looks for our claim in `claims`: another read may already have written on top of
+   * ours. Returns the cursor now stored, or null when another read won.
    */
   async advanceCursor(username: string, from: Cursor, watermark: number, recent: Iterable<number>):
-    Promise<string | null> {
+    Promise<Cursor | null> {
     const ids = [...recent];
     const claim = randomUUID();
+    const claims = [claim, ...from.claims].slice(0, CURSOR_CLAIM_HISTORY);
     const ours = (row: Row | undefined) => row?.get('claim')?.toString() === claim;
     const applied = await decideCas(async () => {
       const rs = from.version === 0
         ? await this.db.execute('cursor_create',
-          `INSERT INTO ${this.db.hot}.delivery_cursors (username, version, watermark, recent, claim)
-           VALUES (?, 1, ?, ?, ?) IF NOT EXISTS`, [username, watermark, ids, claim])
+          `INSERT INTO ${this.db.hot}.delivery_cursors (username, version, watermark, recent, claim, claims)
+           VALUES (?, 1, ?, ?, ?, ?) IF NOT EXISTS`, [username, watermark, ids, claim, claims])
         : await this.db.execute('cursor_advance',
-          `UPDATE ${this.db.hot}.delivery_cursors SET version = ?, watermark = ?, recent = ?, claim = ?
+          `UPDATE ${this.db.hot}.delivery_cursors SET version = ?, watermark = ?, recent = ?, claim = ?, claims = ?
            WHERE username = ? IF version = ? AND claim = ?`,
-          [from.version + 1, watermark, ids, claim, username, from.version, from.claim]);
+          [from.version + 1, watermark, ids, claim, claims, username, from.version, from.claim]);
       return rs.wasApplied() || ours(rs.first());
-    }, async () => (await this.readCursor(username, true)).claim === claim);
-    return applied ? claim : null;
+    }, async () => {
+      const now = await this.readCursor(username, true);
+      if (now.claims.includes(claim)) return true;
+      // Had ours applied (as version from + 1), it would sit at index (now.version - from.version - 1) of `claims`.
+      return now.version - from.version > CURSOR_CLAIM_HISTORY ? null : false;
+    });
+    return applied ? { version: from.version + 1, watermark, recent: new Set(ids), claim, claims } : null;
   }
 }

@@ -148,6 +148,14 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 9,
+    name: 'claims on delivery_cursors: a cursor CAS whose answer was lost is recognised after others wrote on top',
+    statements: [
+      // The last CURSOR_CLAIM_HISTORY (16) claims, newest first: 16 uuids, 256 bytes per user.
+      'ALTER TABLE {hot}.delivery_cursors ADD IF NOT EXISTS claims frozen<list<uuid>>',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
