@@ -27,7 +27,7 @@ export class CursorStore {
     return {
       version: r.get('version') as number, watermark: num(r.get('watermark')), recent: new Set(recent.map(num)),
       claim: text(r.get('claim')),
-      // Rows written before migration 9 have no list: their current claim is all they remember.
+      // Rows written before migration 10 have no list: their current claim is all they remember.
       claims: ((r.get('claims') as unknown[] | null) ?? [r.get('claim')]).map(text).filter((c) => c !== null),
     };
   }

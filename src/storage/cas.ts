@@ -22,7 +22,11 @@ export async function decideCas(write: () => Promise<boolean>, readBack: () => P
       let decided: boolean | null;
       try {
         decided = await readBack();
-      } catch { continue; /* still open: try again, then give up below */ }
+      } catch (readErr) {
+        // The read-back itself found the outcome unknowable (the row moved on past our write): no retry.
+        if (readErr instanceof CasOutcomeUnknown) throw readErr;
+        continue; // still open: try again, then give up below
+      }
       if (decided === null) break;
       return decided;
     }
