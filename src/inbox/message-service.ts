@@ -46,8 +46,9 @@ export class MessageService {
   /**
    * Create with an Idempotency-Key: a retry with the same key and body gets the first id back, but only once that
    * id is certainly listable. The key is claimed with one LWT before the message is written. A retry inside the
-   * acknowledgement deadline re-drives the same id (every write is an upsert); past the settle window it fences
-   * the first id out of lists for good and re-points the key at a new id; in between it answers 409.
+   * acknowledgement deadline re-drives the same id (every write is an upsert); past the settle window it replays a
+   * first message that was read or has timed out, and otherwise fences the first id out of lists for good and
+   * re-points the key at a new id; in between it answers 409.
    */
   async createIdempotent(input: NewMessage, key: string): Promise<{ id: number; replayed: boolean }> {
     const fingerprint = createHash('sha256')
