@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { log, testConfig, uniqueUser } from './support/harness.js';
-import { faultyDb, sleep, socketClosedError } from './support/faulty-db.js';
+import { faultyDb, sleep, socketClosedError, type FaultyDb } from './support/faulty-db.js';
 import { Db, CasOutcomeUnknown } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
 import { inboxStores } from '../src/inbox/stores.js';
@@ -134,6 +134,27 @@ describe('correctness under injected faults (review defects D1-D4, D6)', () => {
     await assert.rejects(first, (e) => e instanceof CasOutcomeUnknown, 'in doubt: the caller cuts the stream');
     assert.equal(others.length, CURSOR_CLAIM_HISTORY + 1);
     assert.ok(created.every((id) => !others.includes(id)), 'the claimed page stayed claimed');
+  });
+
+  it('when a cursor CAS is still in flight after its client gave up and lands just after the read-back found the row untouched, then its page is still delivered once', async () => {
+    const { user, created } = await userWithPending('inflight', 10);
+    let held = false;
+    let released = false;
+    const faulty: FaultyDb = faultyDb(db, {
+      defer: (st) => st === 'cursor_advance' && !held && (held = true),
+      afterSend: async (st) => {
+        // The SERIAL read-back has answered "untouched"; now the held CAS reaches Cassandra and applies.
+        if (st === 'select_cursor' && held && !released) {
+          released = true;
+          await faulty.releaseDeferred();
+        }
+      },
+    });
+    const first = await drain(service(faulty.db), user);
+    assert.ok(released, 'the held CAS was sent after the read-back');
+    const later = await drain(service(db, () => Date.now() + 5_000), user);
+    assert.deepEqual([...first].sort(), [...created].sort(), 'the reader whose claim landed late delivered its page');
+    assert.deepEqual(later, []);
   });
 
   it('when the socket closes after an applied cursor CAS was written, then the outcome is settled like a timeout and the page is delivered', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { num, type Db, type Row } from '../storage/cassandra.js';
+import { CasOutcomeUnknown, num, type Db } from '../storage/cassandra.js';
 import { decideCas } from '../storage/cas.js';
 import type { Cursor } from './delivery-decision.js';
 
@@ -10,6 +10,8 @@ import type { Cursor } from './delivery-decision.js';
  * stays unknown and the read is cut (in doubt, never silently short).
  */
 export const CURSOR_CLAIM_HISTORY = 16;
+/** Sends of one page's claim while every SERIAL read finds the row untouched; then the outcome stays unknown. */
+const CLAIM_SENDS = 3;
 
 /** Data access for delivery cursors: one row per user, changed only by compare-and-set. */
 export class CursorStore {
@@ -33,34 +35,53 @@ export class CursorStore {
   }
 
   /**
-   * Compare-and-set of the delivery cursor: the single conditional write of a page. Each attempt writes a fresh
+   * Compare-and-set of the delivery cursor: the single conditional write of a page. Each send writes a fresh
    * `claim` and prepends it to `claims`. The condition includes the claim read, so a "not applied" answer that
-   * shows our own claim means our write did apply (a duplicate send) rather than a lost race. An open outcome is
-   * settled by a SERIAL read that looks for our claim in `claims`: another read may already have written on top of
-   * ours. Returns the cursor now stored, or null when another read won.
+   * shows one of our claims means our write did apply (a duplicate send) rather than a lost race. An open outcome
+   * is settled by a SERIAL read that looks for our claims in `claims`: another read may already have written on top
+   * of ours. Returns the cursor now stored, or null when another read won.
    */
   async advanceCursor(username: string, from: Cursor, watermark: number, recent: Iterable<number>):
     Promise<Cursor | null> {
     const ids = [...recent];
-    const claim = randomUUID();
-    const claims = [claim, ...from.claims].slice(0, CURSOR_CLAIM_HISTORY);
-    const ours = (row: Row | undefined) => row?.get('claim')?.toString() === claim;
-    const applied = await decideCas(async () => {
-      const rs = from.version === 0
-        ? await this.db.execute('cursor_create',
-          `INSERT INTO ${this.db.hot}.delivery_cursors (username, version, watermark, recent, claim, claims)
-           VALUES (?, 1, ?, ?, ?, ?) IF NOT EXISTS`, [username, watermark, ids, claim, claims])
-        : await this.db.execute('cursor_advance',
-          `UPDATE ${this.db.hot}.delivery_cursors SET version = ?, watermark = ?, recent = ?, claim = ?, claims = ?
-           WHERE username = ? IF version = ? AND claim = ?`,
-          [from.version + 1, watermark, ids, claim, claims, username, from.version, from.claim]);
-      return rs.wasApplied() || ours(rs.first());
-    }, async () => {
-      const now = await this.readCursor(username, true);
-      if (now.claims.includes(claim)) return true;
-      // Had ours applied (as version from + 1), it would sit at index (now.version - from.version - 1) of `claims`.
-      return now.version - from.version > CURSOR_CLAIM_HISTORY ? null : false;
+    const stored = (claim: string): Cursor => ({
+      version: from.version + 1, watermark, recent: new Set(ids), claim,
+      claims: [claim, ...from.claims].slice(0, CURSOR_CLAIM_HISTORY),
     });
-    return applied ? { version: from.version + 1, watermark, recent: new Set(ids), claim, claims } : null;
+    const statement = from.version === 0 ? 'cursor_create' : 'cursor_advance';
+    const mine: string[] = [];
+    for (;;) {
+      const next = stored(randomUUID());
+      mine.push(next.claim!);
+      let found: string | undefined;
+      let untouched = false;
+      const applied = await decideCas(async () => {
+        const rs = from.version === 0
+          ? await this.db.execute(statement,
+            `INSERT INTO ${this.db.hot}.delivery_cursors (username, version, watermark, recent, claim, claims)
+             VALUES (?, 1, ?, ?, ?, ?) IF NOT EXISTS`, [username, watermark, ids, next.claim, next.claims])
+          : await this.db.execute(statement,
+            `UPDATE ${this.db.hot}.delivery_cursors SET version = ?, watermark = ?, recent = ?, claim = ?, claims = ?
+             WHERE username = ? IF version = ? AND claim = ?`,
+            [from.version + 1, watermark, ids, next.claim, next.claims, username, from.version, from.claim]);
+        const shown = rs.first()?.get('claim')?.toString();
+        found = rs.wasApplied() ? next.claim! : mine.find((c) => c === shown);
+        return found !== undefined;
+      }, async () => {
+        const now = await this.readCursor(username, true);
+        found = mine.find((c) => now.claims.includes(c));
+        if (found) return true;
+        // Had one of ours applied (as version from + 1), it would sit at index (now.version - from.version - 1).
+        if (now.version - from.version > CURSOR_CLAIM_HISTORY) return null;
+        untouched = now.version === from.version;
+        return false;
+      });
+      if (applied) return stored(found!);
+      if (!untouched) return null;
+      // None of ours shows and the row is as we read it, yet a send of ours may still be live at its coordinator (a
+      // client-side timeout can fire while Paxos retries) and land after this read. Send again under a new claim:
+      // whichever of ours lands first wins, and no later one can apply (the version moved).
+      if (mine.length >= CLAIM_SENDS) throw new CasOutcomeUnknown(statement);
+    }
   }
 }

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { Db } from '../../src/storage/cassandra.js';
+import { CasOutcomeUnknown, Db } from '../../src/storage/cassandra.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -13,6 +13,11 @@ export interface FaultHooks {
   afterSend?: (statement: string) => Promise<void> | void;
   /** Statements sent twice, the caller seeing the second answer (what a driver retry to another host does). */
   twice?: (statement: string) => boolean;
+  /**
+   * Statements held back: the caller gets CasOutcomeUnknown at once, and the request reaches Cassandra only when
+   * the test calls `releaseDeferred()` (a coordinator still working after its client timed out).
+   */
+  defer?: (statement: string) => boolean;
   /**
    * Below the Db, at the driver: the options the Db hands the driver for each statement (isIdempotent, ...).
    */
@@ -29,7 +34,7 @@ export interface FaultHooks {
   driverError?: (statement: string) => Error | undefined;
 }
 
-export interface FaultyDb { db: Db; count(statement: string): number }
+export interface FaultyDb { db: Db; count(statement: string): number; releaseDeferred(): Promise<void> }
 
 /** What `lib/connection.js` of cassandra-driver 4.x rejects pending requests with when their socket closes. */
 export function socketClosedError(requestNotWritten = false): Error {
@@ -48,9 +53,14 @@ export function socketClosedError(requestNotWritten = false): Error {
  */
 export function faultyDb(db: Db, hooks: FaultHooks): FaultyDb {
   const counts = new Map<string, number>();
+  const deferred: (() => Promise<ResultSet>)[] = [];
   const run = async (statement: string, send: () => Promise<ResultSet>): Promise<ResultSet> => {
     counts.set(statement, (counts.get(statement) ?? 0) + 1);
     await hooks.beforeSend?.(statement);
+    if (hooks.defer?.(statement)) {
+      deferred.push(send);
+      throw new CasOutcomeUnknown(statement);
+    }
     let rs = await send();
     if (hooks.twice?.(statement)) rs = await send();
     await hooks.afterSend?.(statement);
@@ -97,5 +107,9 @@ export function faultyDb(db: Db, hooks: FaultHooks): FaultyDb {
     batchNames.set(args[1], args[0]);
     return Db.prototype.batch.apply(spy, args);
   });
-  return { db: spy, count: (statement) => counts.get(statement) ?? 0 };
+  return {
+    db: spy,
+    count: (statement) => counts.get(statement) ?? 0,
+    releaseDeferred: async () => { for (const send of deferred.splice(0)) await send(); },
+  };
 }
