@@ -164,7 +164,9 @@ export class Db {
   execute(statement: string, cql: string, params: Params = [], opts: ExecOptions = {}) {
     const lwt = isConditional(cql);
     // A re-sent compare-and-set answers "not applied" to its own applied write (the lost messages of issue 22).
-    if (lwt && opts.idempotent) return Promise.reject(new Error(`${statement}: a conditional statement is never idempotent`));
+    if (lwt && opts.idempotent) {
+      return Promise.reject(new Error(`${statement}: a conditional statement is never idempotent`));
+    }
     return this.measured(statement, lwt, () => this.client.execute(cql, params, {
       prepare: true,
       consistency: opts.consistency ?? this.consistency,
@@ -182,7 +184,9 @@ export class Db {
    */
   batch(statement: string, queries: { query: string; params: Params }[]) {
     // Batches are sent idempotent: only plain upserts may ride in one.
-    if (queries.some((q) => isConditional(q.query))) return Promise.reject(new Error(`${statement}: a batch holds only plain writes`));
+    if (queries.some((q) => isConditional(q.query))) {
+      return Promise.reject(new Error(`${statement}: a batch holds only plain writes`));
+    }
     return this.measured(statement, false, () => this.client.batch(queries, {
       prepare: true, logged: false, consistency: this.consistency, serialConsistency: this.serial, isIdempotent: true,
     }));
