@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { CasOutcomeUnknown, Db } from '../../src/storage/cassandra.js';
+import { CasOutcomeUnknown, type Db } from '../../src/storage/cassandra.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -101,11 +101,12 @@ export function faultyDb(db: Db, hooks: FaultHooks): FaultyDb {
   Object.defineProperty(spy, 'client', { value: client });
   spy.execute = (...args: Parameters<Db['execute']>) => run(args[0], () => {
     names.set(args[1], args[0]);
-    return Db.prototype.execute.apply(spy, args);
+    // On a plain Db this runs Db.execute over the wrapped client; on another wrapper, that wrapper's hooks too.
+    return db.execute.apply(spy, args);
   });
   spy.batch = (...args: Parameters<Db['batch']>) => run(args[0], () => {
     batchNames.set(args[1], args[0]);
-    return Db.prototype.batch.apply(spy, args);
+    return db.batch.apply(spy, args);
   });
   return {
     db: spy,
