@@ -73,10 +73,10 @@ export async function startPrometheus(target: string): Promise<TestPrometheus> {
 
 /**
  * One archiver run (in this process, so its metrics are on this server's /metrics, as with serve
- * --archive-every), then user traffic for `ms` over several 1 s scrapes, so rates and histogram quantiles have
- * something to work on: creates, reads, lists, 400s and 404s.
+ * --archive-every), then user traffic until stopped: creates, reads, lists, 400s and 404s, about 10 rounds a
+ * second, so rates and histogram quantiles have something to work on at every 1 s scrape.
  */
-export async function scrapedTraffic(server: RunningServer, ms: number): Promise<number> {
+export async function startTraffic(server: RunningServer): Promise<{ stop: () => Promise<number> }> {
   let outcome = await runArchiver(server.db, testConfig(), log);
   for (let i = 0; outcome === 'locked' && i < 45; i++) {
     await sleep(1000); // another test process holds the archiver lock (TTL 30 s)
@@ -84,21 +84,33 @@ export async function scrapedTraffic(server: RunningServer, ms: number): Promise
   }
   assert.equal(outcome, 'success');
 
-  const until = Date.now() + ms;
+  let stopped = false;
   let round = 0;
-  while (Date.now() < until) {
-    const user = uniqueUser('prom');
-    const created = await postChat(server.url, { username: user, text: `round ${round}`, timeout: 60 });
-    assert.equal(created.status, 201);
-    assert.equal((await getJson(`${server.url}/chat/${created.body.id}`)).status, 200);
-    assert.equal((await getJson(`${server.url}/chats/${user}`)).status, 200);
-    assert.equal((await getJson(`${server.url}/chat/not-an-id`)).status, 400);
-    assert.equal((await getJson(`${server.url}/chat/${Number(created.body.id) + 1e9}`)).status, 404);
-    assert.equal((await getJson(`${server.url}/nowhere`)).status, 404);
-    round++;
-    await sleep(100);
-  }
-  return round;
+  const loop = (async () => {
+    while (!stopped) {
+      const user = uniqueUser('prom');
+      const created = await postChat(server.url, { username: user, text: `round ${round}`, timeout: 60 });
+      assert.equal(created.status, 201);
+      assert.equal((await getJson(`${server.url}/chat/${created.body.id}`)).status, 200);
+      assert.equal((await getJson(`${server.url}/chats/${user}`)).status, 200);
+      assert.equal((await getJson(`${server.url}/chat/not-an-id`)).status, 400);
+      assert.equal((await getJson(`${server.url}/chat/${Number(created.body.id) + 1e9}`)).status, 404);
+      assert.equal((await getJson(`${server.url}/nowhere`)).status, 404);
+      round++;
+      await sleep(100);
+    }
+    return round;
+  })();
+  // A failed request ends the loop; stop() then rethrows it.
+  loop.catch(() => { stopped = true; });
+  return { stop: () => { stopped = true; return loop; } };
+}
+
+/** startTraffic for `ms`, then stopped. */
+export async function scrapedTraffic(server: RunningServer, ms: number): Promise<number> {
+  const traffic = await startTraffic(server);
+  await sleep(ms);
+  return traffic.stop();
 }
 
 /** Waits until Prometheus has scraped the service (up == 1) and evaluated the recording rule. */
