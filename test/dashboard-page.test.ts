@@ -18,7 +18,9 @@ import type { RunningServer } from '../src/server.js';
 // (default 6) is how long the traffic runs before the page opens (it goes on while the page loads).
 
 const CHART_DASHBOARD = fileURLToPath(new URL('../charts/ephemera/files/dashboard.json', import.meta.url));
-const TRAFFIC_MS = Number(process.env.DASHBOARD_TRAFFIC_SECONDS ?? 6) * 1000;
+const TRAFFIC_SECONDS = Number(process.env.DASHBOARD_TRAFFIC_SECONDS ?? 6);
+// Prometheus starts with the test: a range a little longer than the traffic fills the charts.
+const RANGE = `now-${Math.max(60, Math.ceil(TRAFFIC_SECONDS * 1.25) + 20)}s`;
 
 interface Panel { id: number; type: string; title: string; gridPos: { x: number; y: number }; panels?: Panel[]; targets?: Array<{ refId: string; expr: string }> }
 interface Drawn {
@@ -73,7 +75,7 @@ async function openDashboard(browser: Browser, url: string): Promise<{ page: Pag
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
-  await page.goto(`${url}/?from=now-5m&refresh=off`);
+  await page.goto(`${url}/?from=${RANGE}&refresh=off`);
   await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 90_000 });
   const report = await page.evaluate(() => (globalThis as unknown as { ephemeraDashboard: unknown }).ephemeraDashboard) as Report;
   return { page, report, errors };
@@ -94,7 +96,7 @@ describe('make dashboard: the chart dashboard drawn in headless Chromium from a 
     browser = await launchChromium();
     // The traffic goes on while the pages load: the stat panels ask for the rate over the last few seconds.
     traffic = await startTraffic(server);
-    await new Promise((r) => setTimeout(r, TRAFFIC_MS));
+    await new Promise((r) => setTimeout(r, TRAFFIC_SECONDS * 1000));
     await waitScraped(prometheus.url, server.url);
   });
 

@@ -1,12 +1,17 @@
 // Prometheus results to named series, the way Grafana names and aligns them.
 
-/** legendFormat with {{label}} filled in; without one, the labels ({a="b"}) or, for a bare number, the query. */
+/**
+ * legendFormat with {{label}} filled in; without one (or where it comes out empty, e.g. {{pod}} outside
+ * Kubernetes), the labels ({a="b"}) or, for a bare number, the query.
+ */
 export function seriesName(labels, legendFormat, expr) {
-  if (legendFormat) return legendFormat.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, l) => labels[l] ?? '');
+  const named = (legendFormat ?? '').replace(/\{\{\s*(\w+)\s*\}\}/g, (_, l) => labels[l] ?? '').trim();
+  if (named) return named;
   const { __name__: metric, ...rest } = labels;
   const pairs = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(', ');
   if (metric || pairs) return `${metric ?? ''}${pairs ? `{${pairs}}` : ''}`;
-  return expr.replace(/\s+/g, ' ');
+  const flat = expr.replace(/\s+/g, ' ');
+  return flat.length > 60 ? `${flat.slice(0, 59)}…` : flat;
 }
 
 /** "NaN" (a quantile without traffic), "+Inf" and missing samples are gaps, as in Grafana. */

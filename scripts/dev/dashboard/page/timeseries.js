@@ -5,6 +5,17 @@ import { countValues } from './series.js';
 
 const AXIS = { stroke: '#ccccdc', grid: { stroke: 'rgba(204, 204, 220, 0.08)', width: 1 }, ticks: { show: false }, font: '11px DejaVu Sans, sans-serif' };
 
+/** Time-axis labels: seconds only for ranges under 10 minutes, the date once a range spans more than a day. */
+function timeLabels(u, splits) {
+  const span = u.scales.x.max - u.scales.x.min;
+  const fmt = { hour: '2-digit', minute: '2-digit', hour12: false, ...(span < 600 ? { second: '2-digit' } : {}) };
+  return splits.map((t) => {
+    const d = new Date(t * 1000);
+    const time = d.toLocaleTimeString([], fmt);
+    return span > 86400 ? `${d.toLocaleDateString([], { month: '2-digit', day: '2-digit' })} ${time}` : time;
+  });
+}
+
 /** Cumulative sums for stacking "normal"; a gap stays a gap in its own series and counts 0 for those above. */
 function stacked(series) {
   const sums = new Array(series[0]?.values.length ?? 0).fill(0);
@@ -74,7 +85,8 @@ export function drawTimeseries(body, panel, xs, series, syncKey) {
       y: {
         range: (_u, lo, hi) => {
           if (lo === null || hi === null) return [defaults.min ?? 0, defaults.max ?? 1];
-          let [a, b] = uPlot.rangeNum(lo, hi, 0.1, true);
+          // a flat line (all zeros, say) gets a unit of room above it, not uPlot's default of 100
+          let [a, b] = hi > lo ? uPlot.rangeNum(lo, hi, 0.1, true) : [lo - Math.abs(lo) * 0.1, hi + (Math.abs(hi) * 0.1 || 1)];
           if (defaults.min !== undefined && defaults.min !== null) a = defaults.min;
           if (defaults.max !== undefined && defaults.max !== null) b = defaults.max;
           return b > a ? [a, b] : [a, a + 1];
@@ -82,7 +94,7 @@ export function drawTimeseries(body, panel, xs, series, syncKey) {
       },
     },
     axes: [
-      { ...AXIS },
+      { ...AXIS, values: timeLabels },
       {
         ...AXIS,
         values: (_u, splits) => splits.map(fmt),
