@@ -75,8 +75,13 @@ async function main(): Promise<void> {
   const scrape = Number(values['scrape-interval']);
   if (!(scrape > 0)) fail(`--scrape-interval must be a positive number of seconds, got '${values['scrape-interval']}'`);
   let panels = 0;
+  let rows = 0;
   try {
-    panels = (JSON.parse(readFileSync(values.dashboard, 'utf8')) as { panels?: unknown[] }).panels?.length ?? 0;
+    type Panel = { type?: string; panels?: Panel[] };
+    const all = (list: Panel[] = []): Panel[] => list.flatMap((p) => [p, ...all(p.panels)]);
+    const found = all((JSON.parse(readFileSync(values.dashboard, 'utf8')) as Panel).panels);
+    rows = found.filter((p) => p.type === 'row').length;
+    panels = found.length - rows;
   } catch (err) {
     fail(`cannot read the dashboard ${values.dashboard}: ${(err as Error).message}`);
   }
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
     prometheusUrl, dashboardFile: values.dashboard, scrapeIntervalSeconds: scrape,
     host: values.host, port: portOf('--port', values.port),
   }).catch((err: Error) => fail(`cannot listen on ${values.host}:${values.port}: ${err.message} (pass --port)`));
-  say(`drawing ${values.dashboard} (${panels} panels) from Prometheus at ${prometheusUrl}`);
+  say(`drawing ${values.dashboard} (${panels} panels in ${rows} rows) from Prometheus at ${prometheusUrl}`);
   say(`open ${dashboard.url}/  (Ctrl-C stops the page; Prometheus keeps running: make prometheus-down)`);
   const stop = () => { void dashboard.close().then(() => process.exit(0)); };
   process.once('SIGINT', stop);

@@ -31,7 +31,7 @@ function panelElement(panel, top) {
   if (panel.description) {
     const info = document.createElement('span');
     info.className = 'info';
-    info.textContent = 'ⓘ';
+    info.textContent = 'i';
     info.title = panel.description;
     title.append(info);
   }

@@ -94,7 +94,7 @@ export function drawTimeseries(body, panel, xs, series, syncKey) {
       },
     },
     axes: [
-      { ...AXIS, values: timeLabels },
+      { ...AXIS, values: timeLabels, size: 28 }, // one line of labels (uPlot reserves 50 px for two)
       {
         ...AXIS,
         values: (_u, splits) => splits.map(fmt),
