@@ -28,7 +28,7 @@ interface Drawn {
   targets: Array<{ refId: string; series: number; points: number; error: string | null }>;
 }
 interface Report {
-  refreshes: number; fatal?: string; panels: Drawn[];
+  refreshes: number; fatal?: string; panels: Drawn[]; range: { start: number; end: number };
   alerts: { firing: number; pending: number; inactive: number; error?: string };
   targets: { up: number; down: number; error?: string };
 }
@@ -108,7 +108,7 @@ describe('make dashboard: the chart dashboard drawn in headless Chromium from a 
     await server?.close();
   });
 
-  it('when traffic was scraped, then every panel draws without a query or console error and every panel expected to have data draws some', async () => {
+  it('when traffic was scraped, then every panel draws without a query or console error, every panel expected to have data draws some, and rows, range and refresh work', async () => {
     const { page, report, errors } = await openDashboard(browser, dashboard.url);
     assert.deepEqual(errors, [], 'no console error, script error or failed request');
     assert.deepEqual(problemsOf(report, chart), []);
@@ -143,6 +143,35 @@ describe('make dashboard: the chart dashboard drawn in headless Chromium from a 
     assert.equal(await page.locator('#alerts .alert').count(), alertRules);
 
     if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
+
+    // What a person does with it: close and reopen a row, pick another range, let it refresh itself.
+    // polled from here: waitForFunction would evaluate a string inside the page, which its CSP (rightly) refuses
+    const until = async (what: string, ok: (r: Report) => boolean) => {
+      for (const deadline = Date.now() + 60_000; !ok(await page.evaluate('window.ephemeraDashboard') as Report);) {
+        assert.ok(Date.now() < deadline, `within 60 s: ${what}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    const errorsPanel = page.locator('.panel[data-panel-id="14"]');
+    const errorsRow = page.locator('.row-header', { hasText: 'Errors' });
+    await errorsRow.click();
+    await errorsPanel.waitFor({ state: 'hidden', timeout: 5000 });
+    const draws = Number(await errorsPanel.getAttribute('data-draws'));
+    await errorsRow.click();
+    await errorsPanel.waitFor({ state: 'visible', timeout: 5000 });
+    for (const deadline = Date.now() + 60_000; Number(await errorsPanel.getAttribute('data-draws')) <= draws;) {
+      assert.ok(Date.now() < deadline, 'the reopened row is drawn again within 60 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await page.selectOption('#range', 'now-15m');
+    await until('a refresh over the last 15 minutes', (r) => Math.round(r.range.end - r.range.start) === 900);
+    assert.match(page.url(), /[?&]from=now-15m(&|$)/, 'the range is kept in the URL');
+    await page.selectOption('#refresh', '5s');
+    const refreshes = (await page.evaluate('window.ephemeraDashboard') as Report).refreshes;
+    await until('two refreshes by the 5 s timer', (r) => r.refreshes >= refreshes + 2);
+    assert.match(page.url(), /[?&]refresh=5s(&|$)/);
+    assert.deepEqual(errors, [], 'still no console error, script error or failed request');
+    assert.deepEqual(problemsOf(await page.evaluate('window.ephemeraDashboard') as Report, chart), []);
     await page.close();
   });
 

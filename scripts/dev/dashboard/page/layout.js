@@ -43,7 +43,7 @@ function panelElement(panel, top) {
 
 /**
  * Renders the sections into container; returns one handle per panel ({ panel, el, body, visible() }).
- * onToggle runs after a row is opened or closed (the newly shown panels need drawing).
+ * onToggle runs after a row is opened (the newly shown panels need drawing).
  */
 export function renderLayout(container, panels, onToggle) {
   container.replaceChildren();
@@ -66,8 +66,9 @@ export function renderLayout(container, panels, onToggle) {
       };
       show(!section.row.collapsed);
       header.addEventListener('click', () => {
-        show(grid.hidden);
-        onToggle();
+        const open = grid.hidden;
+        show(open);
+        if (open) onToggle(); // a closed row's panels are not queried; reopened, they are drawn afresh
       });
       container.append(header);
     }

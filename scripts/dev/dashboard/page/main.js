@@ -158,6 +158,7 @@ async function drawPanel(h, start, end, vars) {
   record.points = drawn;
   h.el.dataset.state = record.state;
   h.el.dataset.points = String(drawn);
+  h.el.dataset.draws = String(Number(h.el.dataset.draws ?? 0) + 1);
   return record;
 }
 
