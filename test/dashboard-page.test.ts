@@ -68,17 +68,21 @@ function problemsOf(report: Report, dashboard: { panels: Panel[] }): string[] {
 }
 
 /** Opens the page and waits for its first full refresh; console errors, page errors and failed requests are collected. */
-async function openDashboard(browser: Browser, url: string): Promise<{ page: Page; report: Report; errors: string[] }> {
+async function openDashboard(browser: Browser, url: string): Promise<{ page: Page; report: Report; errors: string[]; ms: number; queries: number }> {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const errors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  let queries = 0;
+  page.on('request', (r) => { if (/\/api\/v1\/query(_range)?$/.test(r.url())) queries++; });
+  const started = Date.now();
   await page.goto(`${url}/?from=${RANGE}&refresh=off`);
   await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 90_000 });
+  const ms = Date.now() - started;
   const report = await page.evaluate(() => (globalThis as unknown as { ephemeraDashboard: unknown }).ephemeraDashboard) as Report;
-  return { page, report, errors };
+  return { page, report, errors, ms, queries };
 }
 
 describe('make dashboard: the chart dashboard drawn in headless Chromium from a real Prometheus', () => {
@@ -108,8 +112,9 @@ describe('make dashboard: the chart dashboard drawn in headless Chromium from a 
     await server?.close();
   });
 
-  it('when traffic was scraped, then every panel draws without a query or console error, every panel expected to have data draws some, and rows, range and refresh work', async () => {
-    const { page, report, errors } = await openDashboard(browser, dashboard.url);
+  it('when traffic was scraped, then every panel draws without a query or console error, every panel expected to have data draws some, and rows, range and refresh work', async (t) => {
+    const { page, report, errors, ms, queries } = await openDashboard(browser, dashboard.url);
+    t.diagnostic(`first full draw: ${ms} ms from navigation, ${queries} Prometheus queries`);
     assert.deepEqual(errors, [], 'no console error, script error or failed request');
     assert.deepEqual(problemsOf(report, chart), []);
 
