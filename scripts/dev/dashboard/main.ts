@@ -110,4 +110,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((err: Error) => fail(err.message));
+main().catch((err: Error) => fail(`${err.message} (--help lists the options)`));
