@@ -33,6 +33,7 @@ export class ChatService {
     const now = new Date();
     const created = await this.creator.create(appId, APP_SCOPE, {
       content: { name },
+      matches: (c: Chat) => c.name === name,
       insert: async (number) => {
         const r = await this.store.insert(appId, { number, name, version: 1, createdAt: now, updatedAt: now });
         return { applied: r.applied, item: r.chat };

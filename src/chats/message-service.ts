@@ -21,6 +21,7 @@ export class ChatMessageService {
     const now = new Date();
     const created = await this.creator.create(appId, chat, {
       content: { body },
+      matches: (m: ChatMessage) => m.body === body,
       insert: async (number) => {
         const r = await this.store.insert(appId, chat, { number, body, version: 1, createdAt: now, updatedAt: now });
         return { applied: r.applied, item: r.message.deletedAt ? null : publicPart(r.message) };

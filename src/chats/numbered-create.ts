@@ -24,6 +24,8 @@ export interface CreateSpec<T> {
   changed(number: number): Promise<void>;
   /** What identifies the request for an Idempotency-Key (same key + other content = 422). */
   content: unknown;
+  /** Whether a stored row holds this request's content (a racing retry of the same key may have written it). */
+  matches(item: T): boolean;
 }
 
 /** Fresh numbers found taken before a create gives up (503): each one moves the counter past the stored rows. */
@@ -60,8 +62,11 @@ export class NumberedCreator {
     for (let attempt = 1; ; attempt++) {
       const created = await this.write(number, spec);
       if (!created.replayed) return { item: created.item!, replayed: false };
+      // A retry of this key, racing us, wrote our number first: that row is ours.
+      if (created.item !== null && spec.matches(created.item)) return { item: created.item, replayed: true };
       // Our fresh number holds another request's row: the counter went backwards. Move it past the stored rows,
-      // take a new number and re-point the key to it (only while the key still names the taken one).
+      // take a new number and re-point the key to it (only while the key still names the taken one). A row of
+      // another request with the very same content is taken as ours: indistinguishable, and no duplicate either.
       if (attempt >= TAKEN_ATTEMPTS) throw unavailable('could not allocate a number; retry');
       const next = await this.replace(appId, scope, number, spec);
       const moved = await this.keys.retarget(appId, scope, key, number, next, fingerprint, this.keyTtlSeconds);
