@@ -12,6 +12,7 @@ export function countsSettings(config: Config): CountsSettings {
     holder: processIdentity(config.POD_NAME, 'counts'),
     lockTtlSeconds: config.COUNTS_LOCK_TTL_SECONDS,
     logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+    maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
   };
 }
 

@@ -14,6 +14,7 @@ export function indexerSettings(config: Config): IndexerSettings {
     holder: processIdentity(config.POD_NAME, 'indexer'),
     lockTtlSeconds: config.SEARCH_INDEXER_LOCK_TTL_SECONDS,
     logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+    maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
     consumer: indexerConsumer(config.OPENSEARCH_INDEX_PREFIX),
   };
 }

@@ -11,6 +11,8 @@ export interface IndexerSettings {
   holder: string;
   lockTtlSeconds: number;
   logRetentionSeconds: number;
+  /** MAX_CLOCK_SKEW_MS: the change log's settle time follows it. */
+  maxClockSkewMs: number;
   /** The consumer's name in the change log: one checkpoint per index (prefix), so two indices never share one. */
   consumer: string;
 }
@@ -45,7 +47,7 @@ export class SearchIndexerWorker {
    */
   constructor(db: Db, private readonly indexer: MessageIndexer, private readonly settings: IndexerSettings,
     private readonly log: Logger, private readonly prepare: () => Promise<unknown> = async () => undefined) {
-    this.changes = changeLog(db, settings.logRetentionSeconds);
+    this.changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
     this.messages = new ChatMessageStore(db);
   }
 
