@@ -4,6 +4,7 @@ import type { ConsumeResult } from '../storage/bucketed-log.js';
 import { changeLog, type ChangeLog } from '../chats/changes.js';
 import { ChatMessageStore } from '../chats/message-store.js';
 import type { ChangeEntry } from '../chats/types.js';
+import { orderedReads } from './ordered-reads.js';
 import { rowEvent } from './row-event.js';
 import type { ChangeEvent } from '../search/documents.js';
 import type { ApplyResult, MessageIndexer } from '../search/message-indexer.js';
@@ -82,20 +83,8 @@ export class SearchIndexerWorker {
   }
 
   /** The entries' rows as events, in entry order, with READ_WIDTH reads in flight. */
-  private async* events(entries: ChangeEntry[]): AsyncGenerator<ChangeEvent> {
-    const pending: Array<Promise<ChangeEvent | null>> = [];
-    let next = 0;
-    while (next < entries.length || pending.length > 0) {
-      while (pending.length < READ_WIDTH && next < entries.length) {
-        const read = this.toEvent(entries[next++]!);
-        // Handled here so a read failing while an earlier one is awaited is not an unhandled rejection; the
-        // failure still surfaces when its turn comes.
-        read.catch(() => undefined);
-        pending.push(read);
-      }
-      const event = await pending.shift()!;
-      if (event !== null) yield event;
-    }
+  private events(entries: ChangeEntry[]): AsyncGenerator<ChangeEvent> {
+    return orderedReads(entries, READ_WIDTH, (e) => this.toEvent(e));
   }
 
   /**
