@@ -45,6 +45,11 @@ describe('configuration', () => {
         && /CASSANDRA_REPLICATION/.test(e.message));
   });
 
+  it('when USER_ROW_GRACE_SECONDS is unset, then per-user rows outlive their timeout by 60 s; 0 is refused by name', () => {
+    assert.equal(loadConfig({}).USER_ROW_GRACE_SECONDS, 60);
+    assert.throws(() => loadConfig({ USER_ROW_GRACE_SECONDS: '0' }), /USER_ROW_GRACE_SECONDS/);
+  });
+
   it('when the settle window is shorter than two request timeouts, then start-up is refused', () => {
     assert.throws(() => loadConfig({ DELIVERY_SETTLE_MS: '3000', CASSANDRA_REQUEST_TIMEOUT_MS: '2000' }), /DELIVERY_SETTLE_MS/);
   });
