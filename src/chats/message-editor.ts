@@ -34,24 +34,27 @@ export class ChatMessageEditor {
     // The row our previous round wrote if its "not applied" was really a re-sent applied write: it is ours.
     const isOurs = (m: StoredMessage | null, version: number, at: Date) => m !== null && m.deletedAt === null
       && m.version === version + 1 && m.body === body && m.updatedAt.getTime() === at.getTime();
-    return intent.around(async () => {
-      let sent: { version: number; at: Date } | null = null;
-      for (let round = 0; round < MAX_ROUNDS; round++) {
-        const row = await this.store.find(appId, chat, number);
-        if (sent && isOurs(row, sent.version, sent.at)) return publicPart(row!);
-        const current = this.changeable(row, number, cond);
-        await intent.before(current.version + 1);
-        const at = new Date();
-        const change = { body, version: current.version, at };
-        const applied = await decideCas(
-          () => this.store.edit(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
-          async () => isOurs(await this.store.find(appId, chat, number, true), current.version, at));
-        if (applied) return publicPart({ ...current, body, version: current.version + 1, updatedAt: at });
-        sent = { version: current.version, at };
-        await backOff(round);
-      }
-      throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
-    });
+    let sent: { version: number; at: Date } | null = null;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const row = await this.store.find(appId, chat, number);
+      if (sent && isOurs(row, sent.version, sent.at)) return this.edited(intent, row!);
+      const current = this.changeable(row, number, cond);
+      await intent.before(current.version + 1);
+      const at = new Date();
+      const change = { body, version: current.version, at };
+      const applied = await intent.write(() => decideCas(
+        () => this.store.edit(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
+        async () => isOurs(await this.store.find(appId, chat, number, true), current.version, at)));
+      if (applied) return this.edited(intent, { ...current, body, version: current.version + 1, updatedAt: at });
+      sent = { version: current.version, at };
+      await backOff(round);
+    }
+    throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
+  }
+
+  private async edited(intent: Intent, m: StoredMessage): Promise<ChatMessage> {
+    await intent.after();
+    return publicPart(m);
   }
 
   /** Marks the message deleted (204): it reads and writes that one row only. */
@@ -62,24 +65,28 @@ export class ChatMessageEditor {
     // row anyway, so an entry whose delete did not apply hides nothing.
     const intent = new Intent(this.changes, (version) => ({ entity: 'message', op: 'delete', app: appId, token, chat,
       message: number, version, at: Date.now() }));
-    await intent.around(async () => {
-      let sent: { version: number; at: Date } | null = null;
-      for (let round = 0; round < MAX_ROUNDS; round++) {
-        const row = await this.store.find(appId, chat, number);
-        // Our previous round's delete, re-sent and so answered "not applied": it is ours (its entry went first).
-        if (sent !== null && row?.deletedAt?.getTime() === sent.at.getTime()) return;
+    let sent: { version: number; at: Date } | null = null;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const row = await this.store.find(appId, chat, number);
+      // Our previous round's delete, re-sent and so answered "not applied": it is ours (its entry went first).
+      let deleted = sent !== null && row?.deletedAt?.getTime() === sent.at.getTime() ? sent.version : null;
+      if (deleted === null) {
         const current = this.changeable(row, number, cond);
         await intent.before(current.version + 1);
         sent = { version: current.version, at: new Date() };
         const change = sent;
-        const applied = await decideCas(
+        const applied = await intent.write(() => decideCas(
           () => this.store.delete(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
-          async () => (await this.store.find(appId, chat, number, true))?.deletedAt?.getTime() === change.at.getTime());
-        if (applied) return;
-        await backOff(round);
+          async () => (await this.store.find(appId, chat, number, true))?.deletedAt?.getTime() === change.at.getTime()));
+        if (applied) deleted = current.version;
       }
-      throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
-    });
+      if (deleted === null) await backOff(round);
+      if (deleted !== null) {
+        await intent.after();
+        return;
+      }
+    }
+    throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
   }
 
   /** The live row, if the caller may change it: 404 (missing or deleted), 423 (leased to another), 412. */
@@ -97,32 +104,30 @@ const applied_ = (r: CasResult): boolean => r.applied;
  * The change entry of one edit or delete, appended before its first conditional write (an intent) rather than
  * after it: an applied write whose answer was lost, whose process died, or whose retry finds it already applied
  * (404, 412) then still has its entry, and a consumer re-reads the row, so an entry for a write that did not
- * apply costs one read. It is appended again when the write ended after the entry's bucket may have been walked,
- * or failed in a way that leaves its outcome open (it may still land).
+ * apply costs one read. It is appended again when the write ended after the entry's bucket may have been walked
+ * (`after`), or failed with its outcome open (`write`: the Paxos round may still complete).
  */
 class Intent {
-  private appended: Appended | null = null;
-  private sent: ChangeEntry | null = null;
+  private appended: { entry: ChangeEntry; receipt: Appended } | null = null;
   constructor(private readonly changes: ChangeLog, private readonly entry: (version: number) => ChangeEntry) {}
 
   async before(version: number): Promise<void> {
-    if (this.sent !== null) return;
+    if (this.appended !== null) return;
     const entry = this.entry(version);
-    this.appended = await this.changes.append(entry);
-    this.sent = entry;
+    this.appended = { entry, receipt: await this.changes.append(entry) };
   }
 
-  async around<R>(write: () => Promise<R>): Promise<R> {
-    let result: R;
+  async write<R>(cas: () => Promise<R>): Promise<R> {
     try {
-      result = await write();
+      return await cas();
     } catch (err) {
-      const settled = err instanceof AppError && err.status < 500;
-      if (this.sent !== null && !settled) await this.changes.append(this.sent).catch(() => undefined);
+      if (this.appended !== null) await this.changes.append(this.appended.entry).catch(() => undefined);
       throw err;
     }
-    if (this.sent !== null && !this.appended!.covers()) await this.changes.append(this.sent);
-    return result;
+  }
+
+  async after(): Promise<void> {
+    if (this.appended !== null && !this.appended.receipt.covers()) await this.changes.append(this.appended.entry);
   }
 }
 
