@@ -20,10 +20,14 @@ export class SkewGate {
 
   stop(): void { this.check.stop(); }
 
-  /** Whether a pass may run now; logs when a pause starts and ends, and keeps the gauge at 1 while paused. */
+  /**
+   * Whether a pass may run now; logs when a pause starts and ends, and keeps the gauge at 1 while paused. Only a
+   * measured offset pauses: a clock that could not be measured yet (Cassandra slow or down) lets the pass run,
+   * which then meets the same Cassandra and fails or succeeds on its own.
+   */
   async open(): Promise<boolean> {
     if (!this.check.ok) await this.check.measure().catch(() => undefined);
-    const ok = this.check.ok;
+    const ok = this.check.ok || this.check.status === 'not measured';
     if (ok === this.paused) {
       this.paused = !ok;
       workerClockPaused.set({ worker: this.worker }, ok ? 0 : 1);
