@@ -103,9 +103,11 @@ describe('chat applications: the Rails/Go chat system\'s field names on /api/app
     const r = await call(base, 'POST', API, { application_name: '' });
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'invalid_name');
+    assert.equal(r.body.error.message, 'name must not be empty', 'the alias was read as the name');
     const token = await newApp(base);
     await call(base, 'POST', `${API}/${token}/chats`);
     const m = await call(base, 'POST', `${API}/${token}/chats/1/messages`, { message_content: 42 });
     assert.equal(m.body.error.code, 'invalid_body');
+    assert.equal(m.body.error.message, 'body must be a string', 'the alias was read as the body');
   });
 });
