@@ -99,8 +99,15 @@ describe('chat applications: POST /applications rate limit per client', () => {
       const wait = Number(r.headers.get('retry-after'));
       assert.ok(wait >= 1 && wait <= 6, `Retry-After ${wait}`);
     }
-    // Koa (proxy: true) takes the client from X-Forwarded-For, as the ingress sets it: another client.
-    const other = await call(server.url, 'POST', '/applications', { name: 'other' }, { 'x-forwarded-for': '203.0.113.7' });
+    // The client is the X-Forwarded-For entry the ingress appended (the rightmost): addresses the client puts in
+    // front of it are no new client. Here 203.0.113.7 plays the ingress's entry for a second client.
+    for (const spoofed of ['198.51.100.1', '198.51.100.2']) {
+      const r = await call(server.url, 'POST', '/applications', { name: 'spoofed' },
+        { 'x-forwarded-for': `${spoofed}, 127.0.0.1` });
+      assert.equal(r.status, 429, `spoofed ${spoofed} in front of the limited client's address`);
+    }
+    const other = await call(server.url, 'POST', '/applications', { name: 'other' },
+      { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' });
     assert.equal(other.status, 201);
     // Only creates are limited: the limited client still reads and writes inside its applications.
     const token = other.body.token as string;
