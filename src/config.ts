@@ -62,6 +62,9 @@ const schema = z.object({
   CASSANDRA_CONNECT_TIMEOUT_MS: int(100).default(5_000),
   CASSANDRA_DEFUNCT_READ_TIMEOUTS: int(1, 1024).default(64),
   HOT_GRACE_SECONDS: int(60, 31_536_000).default(259_200),
+  // How long a per-user (listable) row outlives its timeout: only lists read it, and they skip expired rows. At least
+  // 1: `timeout: 0` plus 0 would be `USING TTL 0`, which in CQL means a row that never expires.
+  USER_ROW_GRACE_SECONDS: int(1, 86_400).default(60),
   DELIVERY_SETTLE_MS: int(1_000).default(10_000),
   LIST_PAGE_SIZE: int(10, 10_000).default(500),
   LIST_PAGE_BYTES: int(64 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),

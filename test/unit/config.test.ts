@@ -58,6 +58,11 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ RATE_LIMIT_APPLICATION_CREATES_BURST: '0' }), /RATE_LIMIT_APPLICATION_CREATES_BURST/);
   });
 
+  it('when USER_ROW_GRACE_SECONDS is unset, then per-user rows outlive their timeout by 60 s; 0 is refused by name', () => {
+    assert.equal(loadConfig({}).USER_ROW_GRACE_SECONDS, 60);
+    assert.throws(() => loadConfig({ USER_ROW_GRACE_SECONDS: '0' }), /USER_ROW_GRACE_SECONDS/);
+  });
+
   it('when the settle window is shorter than two request timeouts, then start-up is refused', () => {
     assert.throws(() => loadConfig({ DELIVERY_SETTLE_MS: '3000', CASSANDRA_REQUEST_TIMEOUT_MS: '2000' }), /DELIVERY_SETTLE_MS/);
   });
