@@ -59,7 +59,7 @@ migrate: build cassandra-up search-up ## apply CQL migrations and the search ind
 run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
 	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30} \
-	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1}
+	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1} --generate-admin-token
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive

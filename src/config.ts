@@ -83,6 +83,14 @@ const schema = z.object({
   RATE_LIMIT_CLIENT_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_USERNAME_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(1).default(2),
+  // POST /applications per client (on by default: each create is a new tenant with rows in Cassandra). 10/min with a
+  // burst of 30: a person or a deploy script never waits; a loop from one address gets at most 14,400 a day per pod.
+  RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE: z.coerce.number().min(0).default(10),
+  RATE_LIMIT_APPLICATION_CREATES_BURST: int(1, 100_000).default(30),
+  // Bearer token of GET /applications (the list of every token). Unset: that list answers 401 to everyone.
+  // RFC 6750 token68 characters, 32 or more (about 190 bits as base64url): it guards every application.
+  ADMIN_TOKEN: z.string().regex(/^[A-Za-z0-9._~+/-]{32,512}=*$/,
+    'must be 32-512 characters of A-Z a-z 0-9 . _ ~ + / - (a bearer token), e.g. openssl rand -base64 32').optional(),
   // GET /chat/:username as other deployments have it (off by default: the public contract has /chats/:username).
   CHAT_PATH_USERNAMES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   OPENSEARCH_URL: z.string().url().default('http://127.0.0.1:9200'),
@@ -111,6 +119,8 @@ const schema = z.object({
   COUNTS_LOCK_TTL_SECONDS: int(5).default(30),
   // A SIGKILLed indexer's lock blocks the next one this long (2 s minimum: one renewal per bucket must fit).
   SEARCH_INDEXER_LOCK_TTL_SECONDS: int(2).default(30),
+  // Search reconciliation period (README "Search"): the longest a lost change entry leaves a stale body searchable.
+  SEARCH_RECONCILE_SECONDS: int(60, 86_400).default(1800),
 }).superRefine((c, ctx) => {
   if (c.WORKERS > 1 && c.METRICS_PORT === 0) {
     ctx.addIssue({

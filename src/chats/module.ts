@@ -31,7 +31,7 @@ export interface Chats {
 export function createChats(db: Db, settings: ChatsSettings, log: Logger): Chats {
   const counters = new CounterStore(db);
   const counts = new CountStore(db);
-  const changes = changeLog(db, settings.logRetentionSeconds);
+  const changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
   const numbers = new NumberAllocator(counters, { coalesce: settings.coalesceNumbering, maxAttempts: 50 }, log);
   const creator = new NumberedCreator(numbers, new ChatIdempotencyStore(db), settings.idempotencyTtlSeconds, log,
     settings.lateRowWindowMs);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, notFound, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Appended } from '../storage/bucketed-log.js';
 import type { ChatIdempotencyStore, StoredKey } from './idempotency-store.js';
 import type { NumberAllocator } from './numbering.js';
 
@@ -20,8 +21,11 @@ export interface CreateSpec<T> {
    * Absent: a keyed re-drive fills its old number whenever it comes.
    */
   fence?(number: number): Promise<{ applied: boolean; item: T | null; placeholder: boolean }>;
-  /** Appends the change entry (after the row is written, and also when the write's outcome is unknown). */
-  changed(number: number): Promise<void>;
+  /**
+   * Appends the change entry: before the row is written (an intent; consumers re-read the row), and again when
+   * the write ended too late for that entry's bucket or failed (its outcome may still land).
+   */
+  changed(number: number): Promise<Appended>;
   /** What identifies the request for an Idempotency-Key (same key + other content = 422). */
   content: unknown;
   /** Whether a stored row holds this request's content (a racing retry of the same key may have written it). */
@@ -32,8 +36,8 @@ export interface CreateSpec<T> {
 const TAKEN_ATTEMPTS = 3;
 
 /**
- * The create path shared by chats and messages: take a number, write the row IF NOT EXISTS, append the change
- * entry. With an Idempotency-Key the key is bound to its number by an LWT first, so a retry (even one racing
+ * The create path shared by chats and messages: take a number, append the change entry, write the row IF NOT
+ * EXISTS. With an Idempotency-Key the key is bound to its number by an LWT first, so a retry (even one racing
  * the first attempt) writes or finds the same number.
  */
 export class NumberedCreator {
@@ -133,17 +137,23 @@ export class NumberedCreator {
     return { item: created.item, replayed: created.replayed };
   }
 
-  /** Writes the row under `number`; `replayed`: a row was already there (`item` null: deleted since). */
+  /**
+   * Writes the row under `number`; `replayed`: a row was already there (`item` null: deleted since). The entry
+   * goes first, so every row written has one, whatever happens after the insert (a lost answer, a crash, a keyed
+   * replay of a first attempt that died between its row and its entry). An entry whose insert did not apply
+   * costs a consumer one re-read.
+   */
   private async write<T>(number: number, spec: CreateSpec<T>): Promise<{ item: T | null; replayed: boolean }> {
+    const intent = await spec.changed(number);
     let result;
     try {
       result = await spec.insert(number);
     } catch (err) {
-      // The row may or may not exist now; an entry makes the counts worker look (a recount is harmless).
+      // The row may or may not exist now, and may land later: another entry makes the consumers look again.
       await spec.changed(number).catch(() => undefined);
       throw err;
     }
-    if (result.applied) await spec.changed(number);
+    if (!intent.covers()) await spec.changed(number);
     return { item: result.item, replayed: !result.applied };
   }
 }

@@ -36,3 +36,19 @@ export const searchIndexerRuns = new client.Counter({
   labelNames: ['result'] as const,
   registers: [registry],
 });
+export const searchReconcileRepaired = new client.Counter({
+  name: 'ephemera_search_reconcile_repaired_total',
+  help: 'Documents the search reconciliation wrote because the index was behind the message row (a lost change entry).',
+  registers: [registry],
+});
+export const searchReconcileRuns = new client.Counter({
+  name: 'ephemera_search_reconcile_runs_total',
+  help: 'Search reconciliations, by result (success, failure, locked).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+export const searchReconcileLastSuccess = new client.Gauge({
+  name: 'ephemera_search_reconcile_last_success_timestamp_seconds',
+  help: 'When the last search reconciliation finished.',
+  registers: [registry],
+});

@@ -38,7 +38,7 @@ describe('counts reconciliation under a short lock', () => {
     // over 3 s, and the lock lives 3 s (its TTL, which Cassandra may end up to 1 s early): renewing once per
     // application, the second application finds the lock lost.
     const slow = faultyDb(db, { beforeSend: (st) => (st === 'counter_read' ? sleep(1_000) : undefined) });
-    const worker = new CountsWorker(slow.db, { holder: 'test-reconciler', lockTtlSeconds: 3, logRetentionSeconds: 3600 }, log);
+    const worker = new CountsWorker(slow.db, { holder: 'test-reconciler', lockTtlSeconds: 3, logRetentionSeconds: 3600, maxClockSkewMs: 2000 }, log);
     const started = Date.now();
     const result = await worker.reconcile();
     assert.deepEqual(result, { applications: 2, chats: 64 });
