@@ -3,6 +3,7 @@ import { decideCas } from '../storage/cas.js';
 import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import { checkIfMatch, locked, requireIfMatch, type WriteConditions } from './conditions.js';
+import { noFeed, type MessageFeed } from './message-feed.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
 import { publicPart, type ChatMessage, type StoredMessage } from './types.js';
 
@@ -23,7 +24,8 @@ const MAX_ROUNDS = 40;
  */
 export class ChatMessageEditor {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
-    private readonly changes: ChangeLog, private readonly ifMatchRequired: boolean) {}
+    private readonly changes: ChangeLog, private readonly ifMatchRequired: boolean,
+    private readonly feed: MessageFeed = noFeed) {}
 
   async edit(token: string, chat: number, number: number, body: string, cond: WriteConditions): Promise<ChatMessage> {
     requireIfMatch(this.ifMatchRequired, cond);
@@ -51,6 +53,8 @@ export class ChatMessageEditor {
   }
 
   private async edited(appId: string, token: string, chat: number, m: StoredMessage): Promise<ChatMessage> {
+    this.feed({ kind: 'upsert', token, chat, number: m.number, body: m.body, version: m.version,
+      created_at: m.createdAt, updated_at: m.updatedAt });
     await this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat, message: m.number,
       version: m.version, at: m.updatedAt.getTime() });
     return publicPart(m);
@@ -78,6 +82,7 @@ export class ChatMessageEditor {
       if (deleted !== null) {
         // A delete entry's version is the deleted row's version (last live version + 1): a late upsert entry
         // of an older version can never win over it in a consumer that keeps the highest version.
+        this.feed({ kind: 'delete', token, chat, number, version: deleted + 1, updated_at: sent!.at });
         await this.changes.append({ entity: 'message', op: 'delete', app: appId, token, chat, message: number,
           version: deleted + 1, at: Date.now() });
         return;

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { FastIndexer } from './fast-indexer.js';
 import { MessageIndexer } from './message-indexer.js';
 import { MessageSearcher } from './message-searcher.js';
 import { migrateSearch } from './migrate-search.js';
@@ -32,4 +33,24 @@ export function createSearch(config: Config, log: Logger): Search {
       prefix: config.OPENSEARCH_INDEX_PREFIX, shards: config.OPENSEARCH_SHARDS, replicas: config.OPENSEARCH_REPLICAS,
     }, log),
   };
+}
+
+/**
+ * The API process's fast path (SEARCH_FAST_INDEX), or null when off. Its own client: a bulk gets
+ * OPENSEARCH_REQUEST_TIMEOUT_MS (2 s), not the bulk timeout (30 s), so a slow OpenSearch makes the fast path
+ * shed to the change log within seconds instead of filling its queue.
+ */
+export function createFastIndexer(config: Config, log: Logger): FastIndexer | null {
+  if (!config.SEARCH_FAST_INDEX) return null;
+  const client = new OpenSearchClient({
+    url: config.OPENSEARCH_URL,
+    username: config.OPENSEARCH_USERNAME,
+    password: config.OPENSEARCH_PASSWORD,
+    timeoutMs: config.OPENSEARCH_REQUEST_TIMEOUT_MS,
+    bulkTimeoutMs: config.OPENSEARCH_REQUEST_TIMEOUT_MS,
+  });
+  const indexer = new MessageIndexer(client, messagesAlias(config.OPENSEARCH_INDEX_PREFIX), log);
+  return new FastIndexer(indexer, {
+    maxQueue: config.SEARCH_FAST_INDEX_QUEUE, lingerMs: config.SEARCH_FAST_INDEX_LINGER_MS,
+  }, log);
 }
