@@ -46,6 +46,8 @@ const DURATION = arg('duration', 30);
 const HOT = arg('hot', 4);
 const COLD = arg('cold', 200);
 const OUTAGE = arg('outage', 0);
+/** --refresh-ms N: the bench's index gets refresh_interval N ms (the tuning experiment; 0 = OpenSearch's 1 s). */
+const REFRESH_MS = arg('refresh-ms', 0);
 const PROBE_MS = 200;
 const TAIL_S = 20;
 const IDLE_S = 10;
@@ -139,6 +141,9 @@ async function main() {
   await db.shutdown();
   const search = createSearch(config, log);
   await search.migrate();
+  if (REFRESH_MS > 0) {
+    await search.client.request('settings', 'PUT', `/${messagesAlias(prefix)}/_settings`, { index: { refresh_interval: `${REFRESH_MS}ms` } });
+  }
   const proxy = tcpProxy(new URL(config.OPENSEARCH_URL));
   if (OUTAGE > 0) await proxy.start();
   const port = await freePort();
@@ -159,6 +164,7 @@ async function main() {
     const samples: Record<Kind, number[]> = { create: [], edit: [], delete: [] };
     const errors: Record<Kind, number> = { create: 0, edit: 0, delete: 0 };
     let probes = 0;
+    const probeMs: number[] = [];
     const outage = { writes: 0, seen: 0, back: 0, lastSeen: 0 };
 
     const prober = (async () => {
@@ -167,6 +173,7 @@ async function main() {
         await Promise.all(round.map(async (c) => {
           const numbers = [...c.pending.keys()];
           probes++;
+          const asked = performance.now();
           const res = await search.client.request<{ hits: { hits: Array<{ _source: { number: number; version: number } }> } }>(
             'search', 'POST', `/${messagesAlias(prefix)}/_search`, {
               size: numbers.length, _source: ['number', 'version'],
@@ -175,6 +182,7 @@ async function main() {
             }).catch(() => null);
           if (!res) return;
           const now = performance.now();
+          probeMs.push(now - asked);
           const found = new Map(res.body.hits.hits.map((h) => [h._source.number, h._source.version]));
           for (const n of numbers) {
             const p = c.pending.get(n)!;
@@ -268,14 +276,20 @@ async function main() {
     await sleep(Math.max(0, started + (writeSeconds + TAIL_S) * 1000 - performance.now()));
     const cpu1 = { svc: cpuSeconds(service.pid!), os: osPid ? cpuSeconds(osPid) : NaN, probes, t: performance.now() };
     const window = (cpu1.t - cpu0.t) / 1000;
+    // The service's own account of its fast path: changes by result, and the mean hand-over -> bulk acknowledged.
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+    const fast = Object.fromEntries(text.split('\n').filter((l) => /^ephemera_search_fast_index_(total|delay_seconds_(sum|count))/.test(l))
+      .map((l) => [l.slice(0, l.lastIndexOf(' ')).replace('ephemera_search_fast_index_', ''), Number(l.slice(l.lastIndexOf(' ') + 1))]));
     const writes = Object.values(samples).reduce((a, s) => a + s.length, 0);
     const perWrite = (cpu: number, idle: number) => Math.round(((cpu - idle * window) / writes) * 1e6) / 1e3;
     const r2 = (v: number) => Math.round(v * 100) / 100;
     console.log(JSON.stringify({
-      fast_path: process.env.SEARCH_FAST_INDEX ?? 'on', rate: RATE, duration_s: DURATION, hot_chats: HOT, cold_chats: COLD,
+      fast_path_setting: process.env.SEARCH_FAST_INDEX ?? 'on', refresh_ms: REFRESH_MS || 1000, rate: RATE, duration_s: DURATION, hot_chats: HOT, cold_chats: COLD,
       machine: `${os.cpus().length} cpus, load ${load0.map(r2).join(' ')} -> ${os.loadavg().map(r2).join(' ')}`,
       write_seconds: r2(writeSeconds), errors,
-      never_seen: chats.reduce((a, c) => a + c.pending.size, 0), probe_ms: PROBE_MS, probes: cpu1.probes - cpu0.probes,
+      never_seen: chats.reduce((a, c) => a + c.pending.size, 0), probe_every_ms: PROBE_MS, probes: cpu1.probes - cpu0.probes,
+      probe_latency_ms: stats(probeMs, 0, 1).ms,
+      fast_path: { ...fast, mean_delay_ms: r2((fast.delay_seconds_sum! / fast.delay_seconds_count!) * 1000) },
       freshness_ms: Object.fromEntries((Object.keys(samples) as Kind[]).map((k) => [k, { n: samples[k].length, ...stats(samples[k], 0, 1).ms }])),
       cpu_ms_per_write: {
         window_s: r2(window), service: perWrite(cpu1.svc - cpu0.svc, idleRate.svc), opensearch: perWrite(cpu1.os - cpu0.os, idleRate.os),
