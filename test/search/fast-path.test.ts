@@ -7,6 +7,8 @@ import { call, newApp, newChat, range } from '../chats/support.js';
 import type { RunningServer } from '../../src/server.js';
 import type { Search } from '../../src/search/search.js';
 import { FastIndexer } from '../../src/search/fast-indexer.js';
+import { MessageIndexer } from '../../src/search/message-indexer.js';
+import { OpenSearchClient } from '../../src/search/opensearch-client.js';
 import type { ChangeEvent } from '../../src/search/documents.js';
 import { registry } from '../../src/observability/metrics.js';
 import { startIndexerLoop } from '../../src/workers/indexer-run.js';
@@ -120,6 +122,23 @@ describe('search fast path: the API process indexes a change right after its row
     assert.equal(await fastMetric('stale') - stale, 3, 'all three refused as stale');
     const page = await search.searcher.searchMessages({ token, chat: 1, q: 'order', limit: 10 });
     assert.deepEqual(page.messages.map((m) => [m.number, m.body, m.version]), [[1, 'order newest', 3]]);
+  });
+
+  it('when the queue is full, then further changes are shed at once and counted, and offering never waits', async () => {
+    const hole = await blackHole();
+    const client = new OpenSearchClient({ url: hole.url, timeoutMs: 500, bulkTimeoutMs: 500 });
+    const fast = new FastIndexer(new MessageIndexer(client, `${prefix}-messages`, log), { maxQueue: 2, lingerMs: 5 }, log);
+    try {
+      const full = await fastMetric('shed_full');
+      const t0 = performance.now();
+      for (let i = 1; i <= 10; i++) fast.offer({ kind: 'upsert', token: 'tok-full', chat: 1, number: i, body: 'x', version: 1 });
+      const ms = performance.now() - t0;
+      assert.equal(await fastMetric('shed_full') - full, 8, 'two queued, eight shed');
+      assert.ok(ms < 50, `ten offers took ${ms.toFixed(1)} ms`);
+    } finally {
+      await fast.close(2_000);
+      await hole.close();
+    }
   });
 
   it('when OpenSearch is unreachable, then creates answer 201 and search 503, the change log indexes them afterwards, and the fast path resumes', async () => {
