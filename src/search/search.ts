@@ -31,6 +31,7 @@ export function createSearch(config: Config, log: Logger): Search {
     searcher: new MessageSearcher(client, alias, config.SEARCH_QUERY_MAX_CHARS),
     migrate: () => migrateSearch(client, {
       prefix: config.OPENSEARCH_INDEX_PREFIX, shards: config.OPENSEARCH_SHARDS, replicas: config.OPENSEARCH_REPLICAS,
+      refreshIntervalMs: config.OPENSEARCH_REFRESH_INTERVAL_MS,
     }, log),
   };
 }

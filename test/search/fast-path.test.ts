@@ -124,6 +124,19 @@ describe('search fast path: the API process indexes a change right after its row
     assert.deepEqual(page.messages.map((m) => [m.number, m.body, m.version]), [[1, 'order newest', 3]]);
   });
 
+  it('when search is migrated, then the index refreshes every OPENSEARCH_REFRESH_INTERVAL_MS, also one that existed before', async () => {
+    const setting = async () => {
+      const res = await search.client.request<Record<string, { settings: { index: { refresh_interval?: string } } }>>(
+        'get_settings', 'GET', `/${prefix}-messages/_settings`);
+      return Object.values(res.body)[0]!.settings.index.refresh_interval;
+    };
+    assert.equal(await setting(), '500ms', 'the default, set when the index was created');
+    await indexerWorker(server.db, prefix, { OPENSEARCH_REFRESH_INTERVAL_MS: '750' }).search.migrate();
+    assert.equal(await setting(), '750ms', 'changed on the existing index');
+    await search.migrate();
+    assert.equal(await setting(), '500ms');
+  });
+
   it('when the queue is full, then further changes are shed at once and counted, and offering never waits', async () => {
     const hole = await blackHole();
     const client = new OpenSearchClient({ url: hole.url, timeoutMs: 500, bulkTimeoutMs: 500 });
