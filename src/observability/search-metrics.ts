@@ -43,8 +43,8 @@ const FAST_BUCKETS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 export const fastIndexEvents = new client.Counter({
   name: 'ephemera_search_fast_index_total',
   help: 'Changes handed to the fast path, by result: written, stale (the index was newer), refused (permanent), '
-    + 'shed_unavailable (OpenSearch down or slow), shed_full (queue full), shed_closing (shutdown); shed ones '
-    + 'reach the index through the change log.',
+    + 'shed_full (queue full, e.g. a long OpenSearch outage), shed_closing (shutdown); shed ones reach the index '
+    + 'through the change log.',
   labelNames: ['result'] as const,
   registers: [registry],
 });
