@@ -281,8 +281,9 @@ async function main() {
     const window = (cpu1.t - cpu0.t) / 1000;
     // The service's own account of its fast path: changes by result, and the mean hand-over -> bulk acknowledged.
     const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-    const fast = Object.fromEntries(text.split('\n').filter((l) => /^ephemera_search_fast_index_(total|delay_seconds_(sum|count))/.test(l))
-      .map((l) => [l.slice(0, l.lastIndexOf(' ')).replace('ephemera_search_fast_index_', ''), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+    const fast = Object.fromEntries(text.split('\n')
+      .filter((l) => /^ephemera_search_fast_index_(total|delay_seconds_(sum|count))|^ephemera_search_request_duration_seconds_(count|sum)\{operation="bulk"/.test(l))
+      .map((l) => [l.slice(0, l.lastIndexOf(' ')).replace(/ephemera_search_(fast_index_|request_duration_seconds_)/, ''), Number(l.slice(l.lastIndexOf(' ') + 1))]));
     const writes = Object.values(samples).reduce((a, s) => a + s.length, 0);
     const perWrite = (cpu: number, idle: number) => Math.round(((cpu - idle * window) / writes) * 1e6) / 1e3;
     const r2 = (v: number) => Math.round(v * 100) / 100;
