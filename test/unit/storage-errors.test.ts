@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
-import { isConditional, isUnavailable } from '../../src/storage/cassandra.js';
+import { classifyFailure, isConditional, isUnavailable } from '../../src/storage/cassandra.js';
+import { socketClosedError } from '../support/faulty-db.js';
 
 describe('storage error mapping', () => {
   it('when the driver reports timeouts, no host or an unavailable replica set, then it means "unavailable" (503)', () => {
@@ -15,6 +16,30 @@ describe('storage error mapping', () => {
     assert.ok(!isUnavailable(new cassandra.errors.ResponseError(cassandra.types.responseErrorCodes.syntaxError, 'x')));
     assert.ok(!isUnavailable(new TypeError('undefined is not a function')));
     assert.ok(!isUnavailable('a string'));
+  });
+
+  it('when the driver\'s socket closes after a request was written, then a conditional write is outcome-unknown and a plain statement 503', () => {
+    // The driver's own error class and flags, as lib/connection.js builds them for pending requests.
+    const sent = socketClosedError();
+    assert.ok(sent instanceof cassandra.errors.DriverError);
+    assert.equal(sent.message, 'Socket was closed');
+    assert.equal(classifyFailure(sent, true), 'outcome-unknown');
+    assert.equal(classifyFailure(sent, false), 'unavailable');
+  });
+
+  it('when the socket closes before the request was written, then even a conditional write certainly did not apply (503)', () => {
+    const unsent = socketClosedError(true);
+    assert.equal(classifyFailure(unsent, true), 'unavailable');
+    assert.equal(classifyFailure(unsent, false), 'unavailable');
+  });
+
+  it('when a conditional write times out or fails on the server, then its outcome is unknown; refused before Paxos, 503', () => {
+    const c = cassandra.types.responseErrorCodes;
+    assert.equal(classifyFailure(new cassandra.errors.OperationTimedOutError('timed out'), true), 'outcome-unknown');
+    assert.equal(classifyFailure(new cassandra.errors.ResponseError(c.writeTimeout, 'x'), true), 'outcome-unknown');
+    assert.equal(classifyFailure(new cassandra.errors.ResponseError(c.unavailableException, 'x'), true), 'unavailable');
+    assert.equal(classifyFailure(new cassandra.errors.NoHostAvailableError({}), true), 'unavailable');
+    assert.equal(classifyFailure(new TypeError('bug'), true), 'other');
   });
 
   it('when a statement has an IF clause, then it is conditional (never retried by the driver)', () => {
