@@ -125,6 +125,8 @@ const schema = z.object({
   COUNTS_LOCK_TTL_SECONDS: int(5).default(30),
   // A SIGKILLed indexer's lock blocks the next one this long (2 s minimum: one renewal per bucket must fit).
   SEARCH_INDEXER_LOCK_TTL_SECONDS: int(2).default(30),
+  // Search reconciliation period (README "Search"): the longest a lost change entry leaves a stale body searchable.
+  SEARCH_RECONCILE_SECONDS: int(60, 86_400).default(1800),
 }).superRefine((c, ctx) => {
   if (c.WORKERS > 1 && c.METRICS_PORT === 0) {
     ctx.addIssue({

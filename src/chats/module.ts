@@ -35,7 +35,7 @@ export interface Chats {
 export function createChats(db: Db, settings: ChatsSettings, log: Logger, feed: MessageFeed = noFeed): Chats {
   const counters = new CounterStore(db);
   const counts = new CountStore(db);
-  const changes = changeLog(db, settings.logRetentionSeconds);
+  const changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
   const numbers = new NumberAllocator(counters, { coalesce: settings.coalesceNumbering, maxAttempts: 50 }, log);
   const creator = new NumberedCreator(numbers, new ChatIdempotencyStore(db), settings.idempotencyTtlSeconds, log);
   const applications = new ApplicationService(new ApplicationStore(db), counts, settings.requireIfMatch);
