@@ -3,6 +3,7 @@ import { decideCas } from '../storage/cas.js';
 import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import { checkIfMatch, leaseExpired, locked, requireIfMatch, type WriteConditions } from './conditions.js';
+import { noFeed, type MessageFeed } from './message-feed.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
 import { decideByVersion } from './read-back.js';
 import { publicPart, type ChangeEntry, type ChatMessage, type StoredMessage } from './types.js';
@@ -25,7 +26,8 @@ const MAX_ROUNDS = 40;
  */
 export class ChatMessageEditor {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
-    private readonly changes: ChangeLog, private readonly ifMatchRequired: boolean) {}
+    private readonly changes: ChangeLog, private readonly ifMatchRequired: boolean,
+    private readonly feed: MessageFeed = noFeed) {}
 
   async edit(token: string, chat: number, number: number, body: string, cond: WriteConditions): Promise<ChatMessage> {
     requireIfMatch(this.ifMatchRequired, cond);
@@ -38,7 +40,7 @@ export class ChatMessageEditor {
     let sent: { version: number; at: Date } | null = null;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const row = await this.store.find(appId, chat, number);
-      if (sent && isOurs(row, sent.version, sent.at)) return this.edited(intent, row!);
+      if (sent && isOurs(row, sent.version, sent.at)) return this.edited(intent, token, chat, row!);
       const current = this.changeable(row, number, cond);
       await intent.before(current.version + 1);
       const at = new Date();
@@ -49,14 +51,16 @@ export class ChatMessageEditor {
           const now = await this.store.find(appId, chat, number, true);
           return decideByVersion(now, current.version, isOurs(now, current.version, at), 'chat_message_edit');
         }));
-      if (applied) return this.edited(intent, { ...current, body, version: current.version + 1, updatedAt: at });
+      if (applied) return this.edited(intent, token, chat, { ...current, body, version: current.version + 1, updatedAt: at });
       sent = { version: current.version, at };
       await backOff(round);
     }
     throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
   }
 
-  private async edited(intent: Intent, m: StoredMessage): Promise<ChatMessage> {
+  private async edited(intent: Intent, token: string, chat: number, m: StoredMessage): Promise<ChatMessage> {
+    this.feed({ kind: 'upsert', token, chat, number: m.number, body: m.body, version: m.version,
+      created_at: m.createdAt, updated_at: m.updatedAt });
     await intent.after();
     return publicPart(m);
   }
@@ -86,6 +90,7 @@ export class ChatMessageEditor {
       }
       if (deleted === null) await backOff(round);
       if (deleted !== null) {
+        this.feed({ kind: 'delete', token, chat, number, version: deleted + 1, updated_at: sent!.at });
         await intent.after();
         return;
       }

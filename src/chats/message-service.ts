@@ -2,6 +2,7 @@ import { notFound } from '../errors.js';
 import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import type { CounterStore } from './counter-store.js';
+import { noFeed, type MessageFeed } from './message-feed.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { clientPage, MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from './client-page.js';
@@ -14,7 +15,7 @@ export class ChatMessageService {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
     private readonly counters: CounterStore, private readonly creator: NumberedCreator,
     private readonly changes: ChangeLog, private readonly lateRowWindowMs: number,
-    private readonly maxBodyBytes: number) {}
+    private readonly maxBodyBytes: number, private readonly feed: MessageFeed = noFeed) {}
 
   async create(token: string, chat: number, body: string, key?: string): Promise<Created<ChatMessage>> {
     const appId = await this.chats.resolve(token, chat);
@@ -24,6 +25,9 @@ export class ChatMessageService {
       matches: (m: ChatMessage) => m.body === body,
       insert: async (number) => {
         const r = await this.store.insert(appId, chat, { number, body, version: 1, createdAt: now, updatedAt: now });
+        if (r.applied) {
+          this.feed({ kind: 'upsert', token, chat, number, body, version: 1, created_at: now, updated_at: now });
+        }
         return { applied: r.applied, item: r.message.deletedAt ? null : publicPart(r.message) };
       },
       highest: (from) => highestStored(from, (bucket) => this.store.top(appId, chat, bucket)),
