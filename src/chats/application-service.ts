@@ -7,6 +7,7 @@ import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } f
 import type { Application, NumberedPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 import { decideCas } from '../storage/cas.js';
+import { decideByVersion } from './read-back.js';
 
 export type ApplicationView = Application & { chatsCount: number };
 
@@ -68,7 +69,8 @@ export class ApplicationService {
       // An unknown outcome is settled by a SERIAL read that looks for our own write (version, name, time).
       const applied = await decideCas(() => this.store.rename(token, name, app.version, at), async () => {
         const now = await this.store.find(token, true);
-        return now?.version === app.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime();
+        return decideByVersion(now, app.version,
+          now?.version === app.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime(), 'chat_app_rename');
       });
       if (applied) {
         return { ...app, name, version: app.version + 1, updatedAt: at, chatsCount: await this.counts.total(app.appId, APP_SCOPE) };

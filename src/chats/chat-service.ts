@@ -5,13 +5,18 @@ import type { ChatStore } from './chat-store.js';
 import type { CountStore } from './count-store.js';
 import type { CounterStore } from './counter-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
-import { APP_SCOPE, BoundedMap, numberBucket, pageByNumber } from './numbered.js';
-import type { Chat, NumberedPage } from './types.js';
+import { clientPage, MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from './client-page.js';
+import { APP_SCOPE, BoundedMap, highestStored, numberBucket } from './numbered.js';
+import type { Chat, ListPage } from './types.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 import { decideCas } from '../storage/cas.js';
+import { decideByVersion } from './read-back.js';
 
 export type ChatView = Chat & { messagesCount: number };
+
+/** A chat row's size bound for page budgets: a 255-character name (up to 1,020 UTF-8 bytes) and its fields. */
+const CHAT_ROW_BYTES = 1_100;
 
 /** Chats of an application, numbered from 1 per application. */
 export class ChatService {
@@ -21,17 +26,19 @@ export class ChatService {
   constructor(private readonly apps: ApplicationService, private readonly store: ChatStore,
     private readonly counters: CounterStore, private readonly counts: CountStore,
     private readonly creator: NumberedCreator, private readonly changes: ChangeLog,
-    private readonly ifMatchRequired = false) {}
+    private readonly ifMatchRequired = false, private readonly lateRowWindowMs = 0) {}
 
   async create(token: string, name: string | null, key?: string): Promise<Created<ChatView>> {
     const appId = await this.apps.resolve(token);
     const now = new Date();
     const created = await this.creator.create(appId, APP_SCOPE, {
       content: { name },
+      matches: (c: Chat) => c.name === name,
       insert: async (number) => {
         const r = await this.store.insert(appId, { number, name, version: 1, createdAt: now, updatedAt: now });
         return { applied: r.applied, item: r.chat };
       },
+      highest: (from) => highestStored(from, (bucket) => this.store.top(appId, bucket)),
       changed: (number) => this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number,
         message: 0, version: 1, at: now.getTime() }),
     }, key);
@@ -54,16 +61,21 @@ export class ChatService {
     return { ...chat, messagesCount: await this.counts.total(appId, number) };
   }
 
-  async list(token: string, after: number, limit: number): Promise<NumberedPage<ChatView>> {
+  /** A page for a client (see clientPage): ends before a young hole (a chat whose row has not landed yet). */
+  async list(token: string, after: number, limit: number): Promise<ListPage<ChatView>> {
     const appId = await this.apps.resolve(token);
     const last = ((await this.counters.read(appId, APP_SCOPE)) ?? 1) - 1;
-    const page = await pageByNumber(after, limit, last, (bucket, from, n) => this.store.slice(appId, bucket, from, n));
+    const bounds = { limit, settledBefore: Date.now() - this.lateRowWindowMs, maxScanned: MAX_SCANNED_ROWS,
+      maxBytes: MAX_PAGE_BYTES, maxRowBytes: CHAT_ROW_BYTES };
+    const page = await clientPage(after, last, bounds, async (bucket, from, n) =>
+      (await this.store.slice(appId, bucket, from, n)).map((c) =>
+        ({ number: c.number, createdAt: c.createdAt, item: c, bytes: CHAT_ROW_BYTES })));
     const totals = new Map<number, number>();
     for (const bucket of new Set(page.items.map((c) => numberBucket(c.number)))) {
       const inBucket = page.items.filter((c) => numberBucket(c.number) === bucket);
       for (const [k, v] of await this.counts.totals(appId, inBucket[0]!.number, inBucket.at(-1)!.number)) totals.set(k, v);
     }
-    return { items: page.items.map((c) => ({ ...c, messagesCount: totals.get(c.number) ?? 0 })), more: page.more };
+    return { items: page.items.map((c) => ({ ...c, messagesCount: totals.get(c.number) ?? 0 })), next: page.next };
   }
 
   /** Like an application rename: CAS on the version, If-Match (412) and REQUIRE_IF_MATCH (428). */
@@ -78,7 +90,8 @@ export class ChatService {
       const at = new Date();
       const applied = await decideCas(() => this.store.rename(appId, number, name, chat.version, at), async () => {
         const now = await this.store.find(appId, number, true);
-        return now?.version === chat.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime();
+        return decideByVersion(now, chat.version,
+          now?.version === chat.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime(), 'chat_rename');
       });
       if (applied) {
         await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,

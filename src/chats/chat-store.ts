@@ -39,6 +39,14 @@ export class ChatStore {
     return rs.rows.map(toChat);
   }
 
+  /** The highest chat number stored in one number range, or null. */
+  async top(appId: string, bucket: number): Promise<number | null> {
+    const row = (await this.db.execute('chat_top',
+      `SELECT number FROM ${this.db.hot}.chats WHERE app_id = ? AND bucket = ? ORDER BY number DESC LIMIT 1`,
+      [appId, bucket])).first();
+    return row ? num(row.get('number')) : null;
+  }
+
   async rename(appId: string, number: number, name: string | null, version: number, at: Date): Promise<boolean> {
     const rs = await this.db.execute('chat_rename',
       `UPDATE ${this.db.hot}.chats SET name = ?, version = ?, updated_at = ?

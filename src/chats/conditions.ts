@@ -33,6 +33,10 @@ export const locked = (expiresAt: Date | null) =>
   new AppError(423, 'locked', 'another editor holds the lease of this message; retry after it expires',
     {}, { expires_at: expiresAt ? expiresAt.toISOString() : null });
 
+/** 409: the request names a lease (Lease-Token) that no longer holds the message: it lapsed or was released. */
+export const leaseExpired = () =>
+  new AppError(409, 'lease_expired', 'this lease has expired or was released; take a new one');
+
 /** A 412 (with what is stored now) unless the client's If-Match, if any, holds for `current`. */
 export function checkIfMatch<T extends { version: number }>(ifMatch: IfMatch | null, current: T): void {
   if (ifMatch !== null && !matches(ifMatch, current.version)) throw new Stale(current);

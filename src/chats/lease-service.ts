@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError, notFound } from '../errors.js';
 import { decideCas } from '../storage/cas.js';
 import type { ChatService } from './chat-service.js';
-import { locked } from './conditions.js';
+import { leaseExpired, locked } from './conditions.js';
 import type { LeaseStore } from './lease-store.js';
 import type { CasMiss, CasResult, ChatMessageStore } from './message-store.js';
 import type { EditLease } from './types.js';
@@ -69,7 +69,7 @@ export class LeaseService {
   private async refuse(appId: string, chat: number, number: number, miss: CasMiss, renewing = false): Promise<never> {
     if (miss.version === null || miss.deleted) throw notFound(`no message number ${number} in this chat`);
     if (miss.lease === null && renewing) {
-      throw new AppError(409, 'lease_expired', 'this lease has expired or was released; take a new one');
+      throw leaseExpired();
     }
     const m = await this.messages.find(appId, chat, number);
     throw locked(m?.lease?.expiresAt ?? null);

@@ -2,9 +2,10 @@ import { AppError, notFound } from '../errors.js';
 import { decideCas } from '../storage/cas.js';
 import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
-import { checkIfMatch, locked, requireIfMatch, type WriteConditions } from './conditions.js';
+import { checkIfMatch, leaseExpired, locked, requireIfMatch, type WriteConditions } from './conditions.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
+import { decideByVersion } from './read-back.js';
 import { publicPart, type ChangeEntry, type ChatMessage, type StoredMessage } from './types.js';
 import type { Appended } from '../storage/bucketed-log.js';
 
@@ -21,7 +22,7 @@ const MAX_ROUNDS = 40;
  * then one conditional write `IF version = <read> AND lease_token = <read> AND deleted_at = null`. A lost round
  * re-reads: with If-Match that is a 412 (the version moved), without it the change is applied on the new
  * version. An unknown outcome (timeout) is settled by a SERIAL read that recognises our own write (decideCas),
- * never answered as a conflict it may not be.
+ * never answered as a conflict it may not be; when another edit landed on top, it stays unknown (503).
  */
 export class ChatMessageEditor {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
@@ -46,7 +47,10 @@ export class ChatMessageEditor {
       const change = { body, version: current.version, at };
       const applied = await intent.write(() => decideCas(
         () => this.store.edit(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
-        async () => isOurs(await this.store.find(appId, chat, number, true), current.version, at)));
+        async () => {
+          const now = await this.store.find(appId, chat, number, true);
+          return decideByVersion(now, current.version, isOurs(now, current.version, at), 'chat_message_edit');
+        }));
       if (applied) return this.edited(intent, token, chat, { ...current, body, version: current.version + 1, updatedAt: at });
       sent = { version: current.version, at };
       await backOff(round);
@@ -94,10 +98,16 @@ export class ChatMessageEditor {
     throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
   }
 
-  /** The live row, if the caller may change it: 404 (missing or deleted), 423 (leased to another), 412. */
+  /**
+   * The live row, if the caller may change it: 404 (missing or deleted), 423 (leased to another), 409
+   * lease_expired (the caller names a lease the row no longer holds), 412.
+   */
   private changeable(m: StoredMessage | null, number: number, cond: WriteConditions): StoredMessage {
     if (!m || m.deletedAt) throw notFound(`no message number ${number} in this chat`);
     if (m.lease && m.lease.token !== cond.leaseToken) throw locked(m.lease.expiresAt);
+    // A caller that sends a Lease-Token believes it holds the lease. If it lapsed (or was released), others may
+    // have edited meanwhile: applying this change as if unleased would silently overwrite their edit.
+    if (cond.leaseToken !== null && !m.lease) throw leaseExpired();
     checkIfMatch(cond.ifMatch, publicPart(m));
     return m;
   }

@@ -5,29 +5,42 @@ import type { CounterStore } from './counter-store.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
-import { pageByNumber } from './numbered.js';
-import { publicPart, type ChatMessage, type NumberedPage } from './types.js';
+import { clientPage, MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from './client-page.js';
+import { highestStored } from './numbered.js';
+import { publicPart, type ChatMessage, type ListPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 
 /** Messages of a chat, numbered from 1 per chat. */
 export class ChatMessageService {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
     private readonly counters: CounterStore, private readonly creator: NumberedCreator,
-    private readonly changes: ChangeLog, private readonly feed: MessageFeed = noFeed) {}
+    private readonly changes: ChangeLog, private readonly lateRowWindowMs: number,
+    private readonly maxBodyBytes: number, private readonly feed: MessageFeed = noFeed) {}
 
   async create(token: string, chat: number, body: string, key?: string): Promise<Created<ChatMessage>> {
     const appId = await this.chats.resolve(token, chat);
     const now = new Date();
     const created = await this.creator.create(appId, chat, {
       content: { body },
+      matches: (m: ChatMessage) => m.body === body,
       insert: async (number) => {
         const r = await this.store.insert(appId, chat, { number, body, version: 1, createdAt: now, updatedAt: now });
-        // An Idempotency-Key replay of a create whose message was deleted since: the number stays taken.
-        if (r.message.deletedAt) throw notFound(`message number ${number}, created with this key, was deleted`);
         if (r.applied) {
           this.feed({ kind: 'upsert', token, chat, number, body, version: 1, created_at: now, updated_at: now });
         }
-        return { applied: r.applied, item: publicPart(r.message) };
+        return { applied: r.applied, item: r.message.deletedAt ? null : publicPart(r.message) };
+      },
+      highest: (from) => highestStored(from, (bucket) => this.store.top(appId, chat, bucket)),
+      fence: async (number) => {
+        // An unknown outcome settles by a SERIAL read: any row there now is either our placeholder or the
+        // first attempt's message, and both answers below are right for it.
+        const r = await this.store.fence(appId, chat, number, new Date()).catch(async (err: unknown) => {
+          const m = await this.store.find(appId, chat, number, true);
+          if (!m) throw err;
+          return { applied: false, message: m };
+        });
+        return { applied: r.applied, placeholder: r.message.version === 0,
+          item: r.message.deletedAt ? null : publicPart(r.message) };
       },
       changed: (number) => this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat,
         message: number, version: 1, at: now.getTime() }),
@@ -43,9 +56,12 @@ export class ChatMessageService {
     return publicPart(m);
   }
 
-  async list(token: string, chat: number, after: number, limit: number): Promise<NumberedPage<ChatMessage>> {
+  /** A page for a client (see clientPage): ends before a young hole, and after bounded rows and bytes. */
+  async list(token: string, chat: number, after: number, limit: number): Promise<ListPage<ChatMessage>> {
     const appId = await this.chats.resolve(token, chat);
     const last = ((await this.counters.read(appId, chat)) ?? 1) - 1;
-    return pageByNumber(after, limit, last, (bucket, from, n) => this.store.slice(appId, chat, bucket, from, n));
+    const bounds = { limit, settledBefore: Date.now() - this.lateRowWindowMs, maxScanned: MAX_SCANNED_ROWS,
+      maxBytes: MAX_PAGE_BYTES, maxRowBytes: this.maxBodyBytes };
+    return clientPage(after, last, bounds, (bucket, from, n) => this.store.scan(appId, chat, bucket, from, n));
   }
 }

@@ -1,7 +1,8 @@
 import type { Db, Row, Params } from '../storage/cassandra.js';
 import { num } from '../storage/cassandra.js';
+import type { Scanned } from './client-page.js';
 import { numberBucket } from './numbered.js';
-import type { ChatMessage, StoredMessage } from './types.js';
+import { publicPart, type ChatMessage, type StoredMessage } from './types.js';
 
 const COLUMNS = 'number, body, version, created_at, updated_at';
 const ALL = `${COLUMNS}, deleted_at, lease_token, lease_expires_at`;
@@ -50,6 +51,21 @@ export class ChatMessageStore {
       : { applied: false, message: toMessage(rs.first()) };
   }
 
+  /**
+   * Takes a number with a deleted placeholder row (version 0, which no create writes): lists, gets, edits and
+   * leases treat it as deleted, and a create's IF NOT EXISTS under that number is refused. Either way returns the
+   * row stored under it afterwards.
+   */
+  async fence(appId: string, chat: number, number: number, at: Date): Promise<{ applied: boolean; message: StoredMessage }> {
+    const rs = await this.db.execute('chat_message_fence',
+      `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, ${COLUMNS}, deleted_at)
+       VALUES (?, ?, ?, ?, '', 0, ?, ?, ?) IF NOT EXISTS`,
+      [appId, chat, numberBucket(number), number, at, at, at], { idempotent: false });
+    return rs.wasApplied()
+      ? { applied: true, message: { number, body: '', version: 0, createdAt: at, updatedAt: at, deletedAt: at, lease: null } }
+      : { applied: false, message: toMessage(rs.first()) };
+  }
+
   /** The row, deleted or not; `serial` reads through Paxos (settles a conditional write in flight). */
   async find(appId: string, chat: number, number: number, serial = false): Promise<StoredMessage | null> {
     const row = (await this.db.execute(serial ? 'chat_message_select_serial' : 'chat_message_select',
@@ -76,6 +92,31 @@ export class ChatMessageStore {
       }
     } while (pageState && out.length < limit);
     return out;
+  }
+
+  /**
+   * Up to `count` rows of one number range above `after`, deleted ones included (as `item: null`): what a client
+   * page walks (see clientPage). One read of at most `count` rows.
+   */
+  async scan(appId: string, chat: number, bucket: number, after: number, count: number): Promise<Scanned<ChatMessage>[]> {
+    const rs = await this.db.execute('chat_message_scan',
+      `SELECT ${COLUMNS}, deleted_at FROM ${this.db.hot}.chat_messages
+       WHERE app_id = ? AND chat_number = ? AND bucket = ? AND number > ? LIMIT ?`,
+      [appId, chat, bucket, after, count]);
+    return rs.rows.map((r) => {
+      const m = toMessage(r);
+      const live = r.get('deleted_at') == null;
+      return { number: m.number, createdAt: m.createdAt, item: live ? publicPart(m) : null,
+        bytes: live ? Buffer.byteLength(m.body) : 0 };
+    });
+  }
+
+  /** The highest number stored in one number range (deleted rows count: their numbers stay taken), or null. */
+  async top(appId: string, chat: number, bucket: number): Promise<number | null> {
+    const row = (await this.db.execute('chat_message_top',
+      `SELECT number FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ?
+       ORDER BY number DESC LIMIT 1`, [appId, chat, bucket])).first();
+    return row ? num(row.get('number')) : null;
   }
 
   /** Body edit from `version` to `version + 1`, only while the lease cell equals `lease` (null: no lease). */

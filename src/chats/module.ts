@@ -37,12 +37,14 @@ export function createChats(db: Db, settings: ChatsSettings, log: Logger, feed: 
   const counts = new CountStore(db);
   const changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
   const numbers = new NumberAllocator(counters, { coalesce: settings.coalesceNumbering, maxAttempts: 50 }, log);
-  const creator = new NumberedCreator(numbers, new ChatIdempotencyStore(db), settings.idempotencyTtlSeconds, log);
+  const creator = new NumberedCreator(numbers, new ChatIdempotencyStore(db), settings.idempotencyTtlSeconds, log,
+    settings.lateRowWindowMs);
   const applications = new ApplicationService(new ApplicationStore(db), counts, settings.requireIfMatch);
   const chats = new ChatService(applications, new ChatStore(db), counters, counts, creator, changes,
-    settings.requireIfMatch);
+    settings.requireIfMatch, settings.lateRowWindowMs);
   const messageStore = new ChatMessageStore(db);
-  const messages = new ChatMessageService(chats, messageStore, counters, creator, changes, feed);
+  const messages = new ChatMessageService(chats, messageStore, counters, creator, changes, settings.lateRowWindowMs,
+    settings.maxBodyBytes, feed);
   const editor = new ChatMessageEditor(chats, messageStore, changes, settings.requireIfMatch, feed);
   const leases = new LeaseService(chats, new LeaseStore(db), messageStore);
   return { applications, chats, messages, editor, leases, validate: chatValidators(settings) };

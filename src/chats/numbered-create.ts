@@ -1,15 +1,26 @@
 import { createHash } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { AppError, notFound, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Appended } from '../storage/bucketed-log.js';
-import type { ChatIdempotencyStore } from './idempotency-store.js';
+import type { ChatIdempotencyStore, StoredKey } from './idempotency-store.js';
 import type { NumberAllocator } from './numbering.js';
 
 export interface Created<T> { item: T; replayed: boolean }
 
 export interface CreateSpec<T> {
-  /** Conditional insert under `number`: the row stored under it afterwards, and whether we wrote it. */
-  insert(number: number): Promise<{ applied: boolean; item: T }>;
+  /**
+   * Conditional insert under `number`: whether we wrote it, and the row stored under it afterwards (null: that
+   * row was deleted since).
+   */
+  insert(number: number): Promise<{ applied: boolean; item: T | null }>;
+  /** The highest number stored for this parent at or above `from` (`from` itself when nothing is above it). */
+  highest(from: number): Promise<number>;
+  /**
+   * Takes `number` for good without a row a client could see (a deleted placeholder, IF NOT EXISTS), so a
+   * stalled first attempt can no longer land there; not applied: the row already there (item null: deleted).
+   * Absent: a keyed re-drive fills its old number whenever it comes.
+   */
+  fence?(number: number): Promise<{ applied: boolean; item: T | null; placeholder: boolean }>;
   /**
    * Appends the change entry: before the row is written (an intent; consumers re-read the row), and again when
    * the write ended too late for that entry's bucket or failed (its outcome may still land).
@@ -17,7 +28,12 @@ export interface CreateSpec<T> {
   changed(number: number): Promise<Appended>;
   /** What identifies the request for an Idempotency-Key (same key + other content = 422). */
   content: unknown;
+  /** Whether a stored row holds this request's content (a racing retry of the same key may have written it). */
+  matches(item: T): boolean;
 }
+
+/** Fresh numbers found taken before a create gives up (503): each one moves the counter past the stored rows. */
+const TAKEN_ATTEMPTS = 3;
 
 /**
  * The create path shared by chats and messages: take a number, append the change entry, write the row IF NOT
@@ -26,14 +42,16 @@ export interface CreateSpec<T> {
  */
 export class NumberedCreator {
   constructor(private readonly numbers: NumberAllocator, private readonly keys: ChatIdempotencyStore,
-    private readonly keyTtlSeconds: number, private readonly log: Logger) {}
+    private readonly keyTtlSeconds: number, private readonly log: Logger,
+    /** How long after its key was bound a number may still get its row (settings.lateRowWindowMs). */
+    private readonly lateRowWindowMs = Number.POSITIVE_INFINITY) {}
 
   async create<T>(appId: string, scope: number, spec: CreateSpec<T>, key?: string): Promise<Created<T>> {
     if (key === undefined) return this.fresh(appId, scope, spec);
     const fingerprint = createHash('sha256').update(JSON.stringify(spec.content)).digest('base64url');
     const known = await this.keys.find(appId, scope, key);
-    if (known) return this.redrive(known, fingerprint, spec);
-    const number = await this.numbers.next(appId, scope);
+    if (known) return this.redrive(appId, scope, key, known, fingerprint, spec);
+    let number = await this.numbers.next(appId, scope);
     let claim;
     try {
       claim = await this.keys.claim(appId, scope, key, number, fingerprint, this.keyTtlSeconds);
@@ -44,36 +62,88 @@ export class NumberedCreator {
       claim = { applied: settled.number === number && settled.fingerprint === fingerprint, ...settled };
     }
     // Lost the key race: our number becomes a gap, the winner's number is the answer.
-    if (!claim.applied) return this.redrive(claim, fingerprint, spec);
-    return this.write(number, spec);
+    if (!claim.applied) return this.redrive(appId, scope, key, { ...claim, claimedAt: Date.now() }, fingerprint, spec);
+    for (let attempt = 1; ; attempt++) {
+      const created = await this.write(number, spec);
+      if (!created.replayed) return { item: created.item!, replayed: false };
+      // A retry of this key, racing us, wrote our number first: that row is ours.
+      if (created.item !== null && spec.matches(created.item)) return { item: created.item, replayed: true };
+      // Our fresh number holds another request's row: the counter went backwards. Move it past the stored rows,
+      // take a new number and re-point the key to it (only while the key still names the taken one). A row of
+      // another request with the very same content is taken as ours: indistinguishable, and no duplicate either.
+      if (attempt >= TAKEN_ATTEMPTS) throw unavailable('could not allocate a number; retry');
+      const next = await this.replace(appId, scope, number, spec);
+      const moved = await this.keys.retarget(appId, scope, key, number, next, fingerprint, this.keyTtlSeconds);
+      if (!moved) {
+        const now = await this.keys.find(appId, scope, key, true);
+        if (!now) throw unavailable('the Idempotency-Key changed concurrently; retry');
+        return this.redrive(appId, scope, key, now, fingerprint, spec);
+      }
+      number = next;
+    }
   }
 
   private async fresh<T>(appId: string, scope: number, spec: CreateSpec<T>): Promise<Created<T>> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const number = await this.numbers.next(appId, scope);
+    let number = await this.numbers.next(appId, scope);
+    for (let attempt = 1; ; attempt++) {
       const created = await this.write(number, spec);
-      if (!created.replayed) return created;
-      // A fresh number that is already taken would mean the counter went backwards: never overwrite, take another.
-      this.log.error({ scope, number }, 'freshly claimed number already used; taking another');
+      if (!created.replayed) return { item: created.item!, replayed: false };
+      // A fresh number that is already taken means the counter went backwards: never overwrite, move on.
+      if (attempt >= TAKEN_ATTEMPTS) throw unavailable('could not allocate a number; retry');
+      number = await this.replace(appId, scope, number, spec);
     }
-    throw new AppError(500, 'internal', 'could not allocate a number');
   }
 
-  /** A key's number: write it (its first attempt died before its row) or find what the first attempt wrote. */
-  private async redrive<T>(claim: { number: number; fingerprint: string }, fingerprint: string,
+  /**
+   * A fresh number that is already stored: the counter is behind the stored rows. One read finds the highest
+   * stored number, and the next claim moves the counter past it in the same conditional write that claims the
+   * new number (one Paxos round, not one lost create per taken number).
+   */
+  private async replace<T>(appId: string, scope: number, taken: number, spec: CreateSpec<T>): Promise<number> {
+    const highest = await spec.highest(taken);
+    this.log.error({ scope, number: taken, highest }, 'freshly claimed number already used; moving the counter past the stored rows');
+    this.numbers.raise(appId, scope, highest);
+    return this.numbers.next(appId, scope);
+  }
+
+  /**
+   * A key's number: write it (its first attempt died before its row) or find what the first attempt wrote.
+   * Past the late-row window a missing row is no longer written under the old number (lists have moved past
+   * that hole): the number is fenced, and the key re-pointed to a new number with a compare-and-set.
+   */
+  private async redrive<T>(appId: string, scope: number, key: string, claim: StoredKey, fingerprint: string,
     spec: CreateSpec<T>): Promise<Created<T>> {
     if (claim.fingerprint !== fingerprint) {
       throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
-    return this.write(claim.number, spec);
+    if (spec.fence && Date.now() - claim.claimedAt > this.lateRowWindowMs) {
+      const fenced = await spec.fence(claim.number);
+      if (fenced.applied || fenced.placeholder) {
+        const number = await this.numbers.next(appId, scope);
+        this.log.info({ scope, from: claim.number, to: number }, 'keyed re-drive past the late-row window; new number');
+        if (!await this.keys.retarget(appId, scope, key, claim.number, number, fingerprint, this.keyTtlSeconds)) {
+          const now = await this.keys.find(appId, scope, key, true);
+          if (!now) throw unavailable('the Idempotency-Key changed concurrently; retry');
+          return this.redrive(appId, scope, key, now, fingerprint, spec);
+        }
+        return this.redrive(appId, scope, key, { number, fingerprint, claimedAt: Date.now() }, fingerprint, spec);
+      }
+      if (fenced.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
+      return { item: fenced.item, replayed: true };
+    }
+    const created = await this.write(claim.number, spec);
+    // An Idempotency-Key replay of a create whose row was deleted since: the number stays taken.
+    if (created.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
+    return { item: created.item, replayed: created.replayed };
   }
 
   /**
-   * The entry goes first, so every row written has one, whatever happens after the insert (a lost answer, a
-   * crash, a keyed replay of a first attempt that died between its row and its entry). An entry whose insert
-   * did not apply costs a consumer one re-read.
+   * Writes the row under `number`; `replayed`: a row was already there (`item` null: deleted since). The entry
+   * goes first, so every row written has one, whatever happens after the insert (a lost answer, a crash, a keyed
+   * replay of a first attempt that died between its row and its entry). An entry whose insert did not apply
+   * costs a consumer one re-read.
    */
-  private async write<T>(number: number, spec: CreateSpec<T>): Promise<Created<T>> {
+  private async write<T>(number: number, spec: CreateSpec<T>): Promise<{ item: T | null; replayed: boolean }> {
     const intent = await spec.changed(number);
     let result;
     try {

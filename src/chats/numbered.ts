@@ -36,3 +36,18 @@ export async function pageByNumber<T extends { number: number }>(after: number, 
   }
   return { items, more: items.length === limit && cursor < lastNumber };
 }
+
+/**
+ * The highest number stored at or above `from`, walking number ranges upwards from `from`'s until one holds no
+ * row (`top(bucket)`: the highest number stored in that range, null if none). Numbers are claimed in order, so an
+ * empty range of 1,000 numbers means nothing was stored above it: the gaps the allocator leaves are a few claims
+ * wide, far below 1,000. Used only when a fresh number was found taken (the counter went backwards).
+ */
+export async function highestStored(from: number, top: (bucket: number) => Promise<number | null>): Promise<number> {
+  let highest = from;
+  for (let bucket = numberBucket(from); ; bucket++) {
+    const found = await top(bucket);
+    if (found === null) return highest;
+    highest = Math.max(highest, found);
+  }
+}

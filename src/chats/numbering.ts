@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { unavailable } from '../errors.js';
 import type { CounterStore } from './counter-store.js';
+import { BoundedMap } from './numbered.js';
 import { numberingCas, numberingClaimSize, numberingSkipped } from '../observability/chat-metrics.js';
 
 export interface NumberingOptions {
@@ -23,12 +25,16 @@ const KNOWN_LIMIT = 10_000;
  * flight wait and share the next claim (one Paxos round for k creates instead of k contended rounds).
  *
  * Gaps (numbers never used) happen only when: a create fails after it got its number (its row write fails or
- * the process dies); a counter write timed out and a SERIAL read shows the counter moved (we cannot know
- * whether the range was ours, so it is skipped); an Idempotency-Key race is lost after a number was taken.
+ * the process dies); a counter write timed out and a SERIAL read shows another claim on top of it (we cannot
+ * know whether our range came first, so it is skipped; our own claim id there means the range is ours and is
+ * used); an Idempotency-Key race is lost after a number was taken; a counter that went backwards is moved past
+ * the highest number stored (the numbers between are never reused).
  */
 export class NumberAllocator {
   private readonly parents = new Map<string, Parent>();
   private readonly known = new Map<string, number | null>();
+  /** Highest `next` seen per parent (bounded like `known`): a counter found below it went backwards. */
+  private readonly floors = new BoundedMap<string, number>(KNOWN_LIMIT);
 
   constructor(private readonly store: CounterStore, private readonly opts: NumberingOptions,
     private readonly log: Logger) {}
@@ -71,43 +77,73 @@ export class NumberAllocator {
     this.parents.delete(key);
   }
 
+  /**
+   * Numbers at or below `highest` are taken (a create found one of them already stored): the counter went
+   * backwards under them. The next claim for this parent starts above `highest`, in the same conditional write
+   * that claims its range (one Paxos round, whatever the counter holds), so no number is handed out twice.
+   */
+  raise(appId: string, scope: number, highest: number): void {
+    this.observe(`${appId}/${scope}`, highest + 1);
+  }
+
   /** Claims `count` consecutive numbers and returns the first. */
   private async claim(appId: string, scope: number, count: number): Promise<number> {
     const key = `${appId}/${scope}`;
     let expected = this.known.has(key) ? this.known.get(key)! : await this.store.read(appId, scope);
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
-      const from = expected ?? 1;
+      this.observe(key, expected);
+      // Never below a value this process saw applied: a counter found lower went backwards (Paxos state lost
+      // on a rejoining node, seen once at 525 -> 73), and its stored value is moved past the floor by this write.
+      const floor = this.floors.get(key) ?? 1;
+      const from = Math.max(expected ?? 1, floor);
+      if ((expected ?? 1) < floor) {
+        this.log.error({ scope, counter: expected, floor }, 'number counter went backwards; claiming above the highest known');
+      }
+      const claim = randomUUID();
       let outcome;
       try {
         outcome = expected === null
-          ? await this.store.create(appId, scope, from + count)
-          : await this.store.advance(appId, scope, expected, from + count);
+          ? await this.store.create(appId, scope, from + count, claim)
+          : await this.store.advance(appId, scope, expected, from + count, claim);
       } catch {
-        // Unknown outcome (timeout): a SERIAL read settles the counter. Unchanged means our write never applied
-        // (and never will: the read's ballot supersedes it); moved means someone, maybe us, took a range.
+        // Unknown outcome (timeout): a SERIAL read settles the counter. Our claim id there means our write
+        // applied: the range is ours. Unchanged means it never applied (and never will: the read's ballot
+        // supersedes it). Moved by another means someone took a range on top of ours, maybe after ours: unsure,
+        // so our range is skipped (a gap), never handed out.
         numberingCas.inc({ result: 'unknown' });
-        const settled = await this.store.read(appId, scope, true);
-        if (settled !== expected) {
+        const settled = await this.store.settle(appId, scope);
+        if (settled.claim === claim) return this.claimed(key, from, count);
+        if (settled.next !== expected) {
           numberingSkipped.inc(count);
           this.log.warn({ scope, from, count }, 'counter write outcome unknown; its range is skipped');
         }
-        expected = settled;
+        expected = settled.next;
         this.remember(key, expected);
         continue;
       }
-      if (outcome.applied) {
-        numberingCas.inc({ result: 'applied' });
-        numberingClaimSize.observe(count);
-        this.remember(key, from + count);
-        return from;
-      }
+      if (outcome.applied) return this.claimed(key, from, count);
       numberingCas.inc({ result: 'not_applied' });
+      // A re-sent applied write answers "not applied" showing our own claim id: the range is ours.
+      if (outcome.claim === claim) return this.claimed(key, from, count);
       expected = outcome.current;
       this.remember(key, expected);
       // Lost races across processes: a little jitter after a few keeps them from marching in lock step.
       if (attempt > 2) await sleep(Math.random() * 2 * attempt);
     }
     throw unavailable('too much contention on this counter; retry');
+  }
+
+  private claimed(key: string, from: number, count: number): number {
+    numberingCas.inc({ result: 'applied' });
+    numberingClaimSize.observe(count);
+    this.remember(key, from + count);
+    this.observe(key, from + count);
+    return from;
+  }
+
+  /** Keeps the highest counter value seen for a parent: the floor no later claim goes below. */
+  private observe(key: string, next: number | null): void {
+    if (next !== null && next > (this.floors.get(key) ?? 0)) this.floors.set(key, next);
   }
 
   private remember(key: string, next: number | null): void {

@@ -11,6 +11,12 @@ export interface ChatsSettings {
   maxClockSkewMs: number;
   /** PUT/PATCH/DELETE without If-Match: 428 instead of last-writer-wins (REQUIRE_IF_MATCH). */
   requireIfMatch: boolean;
+  /**
+   * How long after its neighbour's creation a missing number may still get its row: a create lands within its
+   * request (REQUEST_TIMEOUT_MS, its Cassandra writes inside it), doubled for a stalled first attempt, plus
+   * MAX_CLOCK_SKEW_MS between the writer's clock and ours (5 s × 2 + 2 s = 12 s by default).
+   */
+  lateRowWindowMs: number;
 }
 
 export function chatsSettings(config: Config): ChatsSettings {
@@ -22,5 +28,6 @@ export function chatsSettings(config: Config): ChatsSettings {
     logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
     maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
     requireIfMatch: config.REQUIRE_IF_MATCH,
+    lateRowWindowMs: 2 * config.REQUEST_TIMEOUT_MS + config.MAX_CLOCK_SKEW_MS,
   };
 }

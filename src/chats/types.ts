@@ -40,6 +40,9 @@ export const publicPart = (m: StoredMessage): ChatMessage =>
 /** A page of numbered rows and whether rows after its last one exist. */
 export interface NumberedPage<T> { items: T[]; more: boolean }
 
+/** A page a client walks: `next` is the `after` of its rel=next link, null when the list ends here for now. */
+export interface ListPage<T> { items: T[]; next: number | null }
+
 /**
  * One entry of the chat change log: enough for the counts worker (which partition to recount) and a search
  * indexer (which document to upsert or delete, and at which version, so a late or repeated entry is harmless).

@@ -72,7 +72,7 @@ export function applicationsRoutes(chats: Chats, opts: ApplicationsRoutesOptions
   router.get('/:token/chats', async (ctx) => {
     const limit = req.limit(ctx.query);
     const page = await chats.chats.list(req.token(ctx.params.token!), req.after(ctx.query), limit);
-    if (page.more) req.setNextLink(ctx, { limit, after: page.items.at(-1)!.number });
+    if (page.next !== null) req.setNextLink(ctx, { limit, after: page.next });
     ctx.body = page.items.map(req.chatView);
   });
   router.get('/:token/chats/:number', async (ctx) => {
@@ -103,7 +103,7 @@ export function applicationsRoutes(chats: Chats, opts: ApplicationsRoutesOptions
     const limit = req.limit(ctx.query);
     const page = await chats.messages.list(req.token(ctx.params.token!), req.number(ctx.params.number!, 'chat'),
       req.after(ctx.query), limit);
-    if (page.more) req.setNextLink(ctx, { limit, after: page.items.at(-1)!.number });
+    if (page.next !== null) req.setNextLink(ctx, { limit, after: page.next });
     ctx.body = page.items.map(req.messageView);
   });
   router.get('/:token/chats/:number/messages/:message', async (ctx) => {

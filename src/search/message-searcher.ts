@@ -35,10 +35,21 @@ function refusal(body: unknown): Error {
   return new Error(`OpenSearch refused the search: ${errorReason(body, text)}`);
 }
 
+/**
+ * Bytes of bodies one search page carries at most: 4 MiB, the chat pages' bound (64 bodies of 64 KiB, against
+ * 1,001 × 64 KiB = 64 MiB per request before).
+ */
+export const MAX_SEARCH_PAGE_BYTES = 4 * 1024 * 1024;
+
 /** Case-insensitive exact substring search within one chat of one application. */
 export class MessageSearcher {
+  /** Hits asked of OpenSearch per round: as many as fit MAX_SEARCH_PAGE_BYTES at the largest body size. */
+  private readonly chunk: number;
+
   constructor(private readonly client: OpenSearchClient, private readonly alias: string,
-    private readonly maxQueryChars: number) {}
+    private readonly maxQueryChars: number, maxBodyBytes = 64 * 1024) {
+    this.chunk = Math.max(1, Math.floor(MAX_SEARCH_PAGE_BYTES / maxBodyBytes));
+  }
 
   async searchMessages(req: SearchRequest): Promise<SearchPage> {
     const q = validateQuery(req.q, this.maxQueryChars);
@@ -57,18 +68,34 @@ export class MessageSearcher {
       { term: { chat: req.chat } },
       { wildcard: { body_folded: { value: containsPattern(folded) } } },
     ];
-    if (req.after !== undefined) filter.push({ range: { number: { gt: req.after } } });
+    // Rounds of at most `chunk` hits (plus one to see whether more follow) until the page has `limit` hits or
+    // MAX_SEARCH_PAGE_BYTES of bodies: memory stays bounded by bytes whatever the bodies' sizes.
+    const messages: SearchHit[] = [];
+    let bytes = 0;
+    for (let after = req.after; ;) {
+      const want = Math.min(req.limit - messages.length, this.chunk);
+      const hits = await this.round(filter, after, want + 1);
+      for (const hit of hits.slice(0, want)) {
+        messages.push(hit);
+        bytes += Buffer.byteLength(hit.body);
+      }
+      if (hits.length <= want) return { messages, next: null };
+      after = messages[messages.length - 1]!.number;
+      if (messages.length >= req.limit || bytes >= MAX_SEARCH_PAGE_BYTES) return { messages, next: after };
+    }
+  }
+
+  /** Up to `size` matches numbered above `after`, by number. */
+  private async round(filter: unknown[], after: number | undefined, size: number): Promise<SearchHit[]> {
     const res = await this.client.request<Hits>('search', 'POST', `/${this.alias}/_search`, {
-      size: req.limit + 1,
+      size,
       track_total_hits: false,
       _source: ['number', 'body', 'version', 'created_at', 'updated_at'],
       sort: [{ number: 'asc' }],
-      query: { bool: { filter, must_not: [{ term: { deleted: true } }] } },
+      query: { bool: { filter: after === undefined ? filter : [...filter, { range: { number: { gt: after } } }],
+        must_not: [{ term: { deleted: true } }] } },
     }, { accept: [400] });
     if (res.status === 400) throw refusal(res.body);
-    const hits = res.body.hits.hits.map((h) => h._source);
-    const more = hits.length > req.limit;
-    const messages = more ? hits.slice(0, req.limit) : hits;
-    return { messages, next: more ? messages[messages.length - 1]!.number : null };
+    return res.body.hits.hits.map((h) => h._source);
   }
 }

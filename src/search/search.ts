@@ -28,7 +28,7 @@ export function createSearch(config: Config, log: Logger): Search {
   return {
     client,
     indexer: new MessageIndexer(client, alias, log),
-    searcher: new MessageSearcher(client, alias, config.SEARCH_QUERY_MAX_CHARS),
+    searcher: new MessageSearcher(client, alias, config.SEARCH_QUERY_MAX_CHARS, config.CHAT_MAX_BODY_BYTES),
     migrate: () => migrateSearch(client, {
       prefix: config.OPENSEARCH_INDEX_PREFIX, shards: config.OPENSEARCH_SHARDS, replicas: config.OPENSEARCH_REPLICAS,
       refreshIntervalMs: config.OPENSEARCH_REFRESH_INTERVAL_MS,

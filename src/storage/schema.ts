@@ -149,6 +149,13 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
+    version: 9,
+    name: 'claim on number_counters: an allocator whose counter write timed out recognises its own range',
+    statements: [
+      'ALTER TABLE {hot}.number_counters ADD IF NOT EXISTS claim uuid',
+    ],
+  },
+  {
     // 10, not 9: the chats branch (issue 26, B13) adds 9 (a claim on number_counters); each version applies alone.
     version: 10,
     name: 'claims on delivery_cursors: a cursor CAS whose answer was lost is recognised after others wrote on top',

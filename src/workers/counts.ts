@@ -1,6 +1,7 @@
 import type { Db } from '../storage/cassandra.js';
 import type { Logger } from '../logger.js';
 import { LwtLock } from '../storage/lwt-lock.js';
+import { renewingGuard } from '../storage/lwt-guard.js';
 import type { ConsumeResult } from '../storage/bucketed-log.js';
 import { ApplicationStore } from '../chats/application-store.js';
 import { changeLog, type ChangeLog } from '../chats/changes.js';
@@ -66,18 +67,24 @@ export class CountsWorker {
   /** Recounts everything; null when another process is reconciling. */
   async reconcile(): Promise<{ applications: number; chats: number } | null> {
     const lock = new LwtLock(this.db, 'counts-reconcile', this.settings.holder, this.settings.lockTtlSeconds);
+    const acquireSentAt = Date.now();
     if (!(await lock.tryAcquire())) return null;
+    // Checked before every parent's recount (renewing once a third of the TTL has passed): one application with
+    // 50k chats, or a few very long chats, takes longer than the 30 s lock, and a renewal per application would
+    // find the lock lost and abort every reconciliation there, leaving the applications after it never recounted.
+    const held = renewingGuard(lock, this.settings.lockTtlSeconds, acquireSentAt);
     let applications = 0;
     let chats = 0;
     try {
       for await (const app of this.apps.all()) {
-        if (!(await lock.renew())) throw new Error('reconciliation lock lost');
+        await held();
         const lastChat = ((await this.counters.read(app.appId, APP_SCOPE)) ?? 1) - 1;
         await this.recount('reconcile', app.appId, APP_SCOPE, rangeBuckets(lastChat));
         let after = 0;
         for (;;) {
           const page = await pageByNumber(after, 500, lastChat, (b, from, n) => this.chats.slice(app.appId, b, from, n));
           await inParallel(page.items, WIDTH, async (chat) => {
+            await held();
             const lastMessage = ((await this.counters.read(app.appId, chat.number)) ?? 1) - 1;
             await this.recount('reconcile', app.appId, chat.number, rangeBuckets(lastMessage));
           });

@@ -1,4 +1,5 @@
 import { after, before, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { ensureSchema, log, testConfig } from '../support/harness.js';
 import { spawnService, type ServiceProcess } from '../support/processes.js';
@@ -74,7 +75,7 @@ describe('chats_count and messages_count', () => {
     await converge(url, token, { chats: 1, messages: [4] });
     // What a process that died between its row write and its change entry leaves behind.
     const appId = (await new ApplicationStore(db).find(token))!.appId;
-    assert.ok((await new CounterStore(db).advance(appId, chat, 5, 6)).applied);
+    assert.ok((await new CounterStore(db).advance(appId, chat, 5, 6, randomUUID())).applied);
     const now = new Date();
     await new ChatMessageStore(db).insert(appId, chat, { number: 5, body: 'orphan', version: 1, createdAt: now, updatedAt: now });
     const worker = new CountsWorker(db, { holder: 'test-reconciler', lockTtlSeconds: 30, logRetentionSeconds: 3600, maxClockSkewMs: 2000 }, log);

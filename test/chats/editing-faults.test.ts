@@ -66,6 +66,54 @@ describe('editing under injected faults', () => {
     assert.equal(lost.size, 0, 'both answers were lost');
   });
 
+  /** Loses the answer of the first `statement` sent, after `between` ran (another writer committing on top). */
+  const lostAfter = (statement: string, between: () => Promise<void>) => {
+    let armed = true;
+    return faultyDb(db, { afterSend: async (st) => {
+      if (st !== statement || !armed) return;
+      armed = false;
+      await between();
+      throw new CasOutcomeUnknown(st);
+    } });
+  };
+  const unknown = (err: unknown) => err instanceof AppError && err.status === 503 && err.headers['retry-after'] === '1';
+
+  for (const ifMatch of [[1], null]) {
+    it(`when an applied edit's answer is lost after another editor committed on top (If-Match ${ifMatch ? 'sent' : 'absent'}), then the outcome is unknown (503): no false 412, and our body is not written again over theirs`, async () => {
+      const plain = chatsOver(db);
+      let m = { token: '', chat: 0, number: 0 };
+      const faulty = lostAfter('chat_message_edit', async () => {
+        const other = await plain.editor.edit(m.token, m.chat, m.number, 'other editor', { ifMatch: [2], leaseToken: null });
+        assert.equal(other.version, 3);
+      });
+      const chats = chatsOver(faulty.db);
+      m = await message(chats);
+      await assert.rejects(chats.editor.edit(m.token, m.chat, m.number, 'ours', { ifMatch, leaseToken: null }), unknown);
+      const now = await plain.messages.get(m.token, m.chat, m.number);
+      assert.deepEqual({ body: now.body, version: now.version }, { body: 'other editor', version: 3 },
+        'the other editor\'s change is the current one; ours was not re-applied on top');
+      assert.equal(faulty.count('chat_message_edit'), 1);
+    });
+  }
+
+  it('when an applied chat or application rename\'s answer is lost after another rename on top, then the outcome is unknown (503), not a false 412', async () => {
+    const plain = chatsOver(db);
+    let m = { token: '', chat: 0, number: 0 };
+    const chatFaulty = lostAfter('chat_rename', async () => {
+      await plain.chats.rename(m.token, m.chat, 'other', { ifMatch: [2], leaseToken: null });
+    });
+    m = await message(chatsOver(chatFaulty.db));
+    await assert.rejects(chatsOver(chatFaulty.db).chats.rename(m.token, m.chat, 'ours', { ifMatch: [1], leaseToken: null }), unknown);
+    assert.deepEqual(await plain.chats.get(m.token, m.chat).then((c) => [c.name, c.version]), ['other', 3]);
+
+    const appFaulty = lostAfter('chat_app_rename', async () => {
+      await plain.applications.rename(m.token, 'other', { ifMatch: [2], leaseToken: null });
+    });
+    await assert.rejects(chatsOver(appFaulty.db).applications.rename(m.token, 'ours', { ifMatch: null, leaseToken: null }), unknown);
+    assert.deepEqual(await plain.applications.get(m.token).then((a) => [a.name, a.version]), ['other', 3],
+      'the rename is not applied again over the other one');
+  });
+
   it('when an edit\'s write never reached Cassandra, then the read shows it unapplied and the edit is tried again', async () => {
     let fail = true;
     const faulty = faultyDb(db, { beforeSend: (st) => {

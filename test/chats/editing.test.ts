@@ -137,6 +137,35 @@ describe('editing chat messages: versions, If-Match, edit leases, delete', () =>
     assert.equal(next.status, 201, 'and anyone can take a new lease');
   });
 
+  it('when a lease lapses and another editor edits, then the old holder\'s edit and delete with its token are 409 lease_expired and the other edit stays', async () => {
+    const { path } = await newMessage();
+    const lease = await call(base, 'POST', `${path}/lease`, { ttl_seconds: 1 });
+    assert.equal(lease.status, 201);
+    const holder = { 'lease-token': lease.body.lease_token as string };
+    let other = await call(base, 'PUT', path, { body: 'other editor' });
+    for (let i = 0; i < 50 && other.status === 423; i++) {
+      await sleep(200);
+      other = await call(base, 'PUT', path, { body: 'other editor' });
+    }
+    assert.equal(other.status, 200, 'the lease lapsed and the other editor edited');
+    assert.equal(other.body.version, 2);
+
+    const late = await call(base, 'PUT', path, { body: 'late holder' }, holder);
+    assert.equal(late.status, 409, 'a lapsed lease is not applied as if unleased');
+    assert.equal(late.body.error.code, 'lease_expired');
+    const lateDelete = await call(base, 'DELETE', path, undefined, holder);
+    assert.equal(lateDelete.status, 409);
+    assert.equal(lateDelete.body.error.code, 'lease_expired');
+    const now = await call(base, 'GET', path);
+    assert.equal(now.body.body, 'other editor', 'the other editor\'s edit is intact');
+    assert.equal(now.body.version, 2);
+
+    const taken = await call(base, 'POST', `${path}/lease`, { ttl_seconds: 60 });
+    assert.equal(taken.status, 201);
+    assert.equal((await call(base, 'PUT', path, { body: 'late holder' }, holder)).status, 423,
+      'a lease another editor holds now is 423 for the old token');
+  });
+
   it('when lease lengths are out of range, then 400 and nothing is leased', async () => {
     const { path } = await newMessage();
     for (const ttl of [0, 301, 1.5, 'x']) {

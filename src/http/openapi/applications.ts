@@ -33,7 +33,10 @@ const errors = (notFound: string): Json => ({
 });
 /** The answers of a change guarded by If-Match (and, for messages, the edit lease). */
 const guarded = (current: string, leased: boolean): Json => ({
-  409: errorResponse('Changed concurrently too often in a row; retry.', ['conflict']),
+  409: leased
+    ? errorResponse('Changed concurrently too often in a row (retry), or the Lease-Token sent names a lease that ' +
+      'lapsed or was released (take a new one; nothing was changed).', ['conflict', 'lease_expired'])
+    : errorResponse('Changed concurrently too often in a row; retry.', ['conflict']),
   412: ref('responses', `${current}Stale`),
   ...(leased ? { 423: ref('responses', 'Locked') } : {}),
   428: errorResponse('REQUIRE_IF_MATCH=true and no If-Match was sent.', ['precondition_required']),

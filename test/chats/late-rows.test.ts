@@ -1,0 +1,152 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ensureSchema, log, startTestServer, testConfig } from '../support/harness.js';
+import { faultyDb, sleep } from '../support/faulty-db.js';
+import { Db } from '../../src/storage/cassandra.js';
+import type { RunningServer } from '../../src/server.js';
+import { createChats, type Chats } from '../../src/chats/module.js';
+import { chatsSettings } from '../../src/chats/settings.js';
+import { ApplicationStore } from '../../src/chats/application-store.js';
+import { ChatMessageStore } from '../../src/chats/message-store.js';
+import { MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from '../../src/chats/client-page.js';
+import { call, pool, range, walk } from './support.js';
+
+/** A window of 200 ms (REQUEST_TIMEOUT_MS 100 × 2, no skew): holes settle within a test's patience. */
+const SHORT = { REQUEST_TIMEOUT_MS: '100', MAX_CLOCK_SKEW_MS: '0' };
+
+/**
+ * Paging by `?after=` and Link rel=next while rows land late: numbers are claimed before rows are written, so a
+ * page must end before a hole that may still fill, a keyed re-drive must not fill a hole lists have passed, and
+ * a page costs bounded rows and bytes whatever the chat holds.
+ */
+describe('chat message pages: late rows, deleted ranges, large bodies', () => {
+  let db: Db;
+  before(async () => {
+    await ensureSchema();
+    db = new Db(testConfig(), log);
+    await db.connect();
+  });
+  after(async () => { await db?.shutdown(); });
+
+  const chatsOver = (client: Db, env: Record<string, string> = {}): Chats =>
+    createChats(client, chatsSettings(testConfig(env)), log);
+
+  async function newChat(chats: Chats): Promise<{ token: string; chat: number }> {
+    const app = await chats.applications.create('late');
+    return { token: app.token, chat: (await chats.chats.create(app.token, null)).item.number };
+  }
+
+  it('when a create\'s row lands after later numbers were listed, then the page stops before its hole and the next poll from the same after= sees every row', async () => {
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((r) => { release = r; });
+    let stall = false;
+    const faulty = faultyDb(db, { beforeSend: async (st) => {
+      if (st === 'chat_message_insert' && stall) { stall = false; await stalled; }
+    } });
+    const chats = chatsOver(faulty.db);
+    const { token, chat } = await newChat(chats);
+    for (const i of range(1, 3)) await chats.messages.create(token, chat, `m${i}`);
+    stall = true;
+    const late = chats.messages.create(token, chat, 'm4 (late)');
+    while (stall) await sleep(5);
+    for (const i of range(5, 6)) assert.equal((await chats.messages.create(token, chat, `m${i}`)).item.number, i);
+
+    const first = await chats.messages.list(token, chat, 0, 50);
+    assert.deepEqual(first.items.map((m) => m.number), [1, 2, 3], 'the page ends before the young hole at 4');
+    assert.equal(first.next, null, 'no rel=next: the list ends there for now');
+    release();
+    assert.equal((await late).item.number, 4);
+    const poll = await chats.messages.list(token, chat, 3, 50);
+    assert.deepEqual(poll.items.map((m) => m.number), [4, 5, 6], 'the late row is not skipped');
+  });
+
+  it('when a hole is older than the late-row window, then pages pass it', async () => {
+    let fail = false;
+    const faulty = faultyDb(db, { beforeSend: (st) => {
+      if (st === 'chat_message_insert' && fail) { fail = false; throw new Error('create died before its row'); }
+    } });
+    const chats = chatsOver(faulty.db, SHORT);
+    const { token, chat } = await newChat(chats);
+    await chats.messages.create(token, chat, 'm1');
+    fail = true;
+    await assert.rejects(chats.messages.create(token, chat, 'never stored'));
+    await chats.messages.create(token, chat, 'm3');
+    assert.deepEqual((await chats.messages.list(token, chat, 0, 50)).items.map((m) => m.number), [1]);
+    await sleep(400);
+    assert.deepEqual((await chats.messages.list(token, chat, 0, 50)).items.map((m) => m.number), [1, 3]);
+  });
+
+  it('when a keyed create is retried after the late-row window, then it gets a new number, and the old one is fenced so a stalled first attempt can never land there', async () => {
+    let fail = false;
+    const faulty = faultyDb(db, { beforeSend: (st) => {
+      if (st === 'chat_message_insert' && fail) { fail = false; throw new Error('create died before its row'); }
+    } });
+    const chats = chatsOver(faulty.db, SHORT);
+    const { token, chat } = await newChat(chats);
+    await chats.messages.create(token, chat, 'm1');
+    fail = true;
+    await assert.rejects(chats.messages.create(token, chat, 'keyed', 'k-late'));
+    await chats.messages.create(token, chat, 'm3');
+    await sleep(400);
+    const listed = await chats.messages.list(token, chat, 0, 50);
+    assert.deepEqual(listed.items.map((m) => m.number), [1, 3], 'a client has walked past the hole at 2');
+
+    const retry = await chats.messages.create(token, chat, 'keyed', 'k-late');
+    assert.equal(retry.replayed, false);
+    assert.ok(retry.item.number > 3, `not filled in below the client's cursor (got ${retry.item.number})`);
+    const again = await chats.messages.create(token, chat, 'keyed', 'k-late');
+    assert.deepEqual([again.replayed, again.item.number], [true, retry.item.number], 'the key follows the new number');
+    const appId = (await new ApplicationStore(db).find(token))!.appId;
+    const now = new Date();
+    const stalledFirst = await new ChatMessageStore(db).insert(appId, chat,
+      { number: 2, body: 'keyed', version: 1, createdAt: now, updatedAt: now });
+    assert.equal(stalledFirst.applied, false, 'the old number is taken by the fence');
+    const all = await chats.messages.list(token, chat, 0, 50);
+    assert.deepEqual(all.items.map((m) => m.body), ['m1', 'm3', 'keyed'], 'stored once');
+  });
+
+  describe('over HTTP', () => {
+    let server: RunningServer;
+    before(async () => { server = await startTestServer(); });
+    after(async () => { await server?.close(); });
+
+    it(`when a chat holds ${MAX_SCANNED_ROWS + 500} deleted rows before its one live message, then a page reads at most ${MAX_SCANNED_ROWS} rows and still returns rel=next`, async () => {
+      const chats = chatsOver(db);
+      const { token, chat } = await newChat(chats);
+      const appId = (await new ApplicationStore(db).find(token))!.appId;
+      const store = new ChatMessageStore(db);
+      const deleted = MAX_SCANNED_ROWS + 500;
+      // What a chat whose messages were all deleted looks like: every number holds a deleted row.
+      const at = new Date();
+      await pool(deleted, 64, (i) => store.fence(appId, chat, i + 1, at));
+      await db.execute('test_counter_create', `INSERT INTO ${db.hot}.number_counters (app_id, chat_number, next)
+        VALUES (?, ?, ?) IF NOT EXISTS`, [appId, chat, deleted + 1], { idempotent: false });
+      assert.equal((await chats.messages.create(token, chat, 'the live one')).item.number, deleted + 1);
+
+      const path = `/applications/${token}/chats/${chat}/messages`;
+      const first = await call(server.url, 'GET', `${path}?limit=50`);
+      assert.equal(first.status, 200);
+      assert.deepEqual(first.body, []);
+      assert.equal(first.headers.get('link'), `<${path}?limit=50&after=${MAX_SCANNED_ROWS}>; rel="next"`,
+        'bounded work, and the walk goes on from the last row scanned');
+      const { items, pages } = await walk(server.url, `${path}?limit=50`);
+      assert.deepEqual(items.map((m) => m.body), ['the live one']);
+      assert.equal(pages, 2);
+    });
+
+    it('when a chat holds 100 bodies of 64 KiB, then a page carries at most 4 MiB of bodies and rel=next leads to the rest', async () => {
+      const chats = chatsOver(db);
+      const { token, chat } = await newChat(chats);
+      const big = (i: number) => `${String(i).padStart(4, '0')}${'x'.repeat(64 * 1024 - 4)}`;
+      await pool(100, 10, (i) => chats.messages.create(token, chat, big(i)));
+      const path = `/applications/${token}/chats/${chat}/messages`;
+      const first = await call(server.url, 'GET', `${path}?limit=500`);
+      const bytes = first.body.reduce((n: number, m: { body: string }) => n + Buffer.byteLength(m.body), 0);
+      assert.ok(bytes <= MAX_PAGE_BYTES, `${bytes} bytes of bodies in one page`);
+      assert.equal(first.body.length, MAX_PAGE_BYTES / (64 * 1024));
+      assert.match(first.headers.get('link') ?? '', /rel="next"/);
+      const { items } = await walk(server.url, `${path}?limit=500`);
+      assert.deepEqual(items.map((m) => m.number), range(1, 100));
+    });
+  });
+});
