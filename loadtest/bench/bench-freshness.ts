@@ -26,7 +26,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
@@ -36,6 +36,7 @@ import { createSearch } from '../../src/search/search.js';
 import { containsPattern, foldText } from '../../src/search/fold.js';
 import { messagesAlias } from '../../src/search/index-schema.js';
 import { cpuSeconds, localOpenSearchPid, stats } from './measure.js';
+import { tcpProxy } from './tcp-proxy.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -80,32 +81,6 @@ function request(port: number, method: string, p: string, body?: unknown): Promi
     req.on('error', reject);
     req.end(payload);
   });
-}
-
-/** A stoppable TCP proxy in front of OpenSearch (the outage), on a fixed port. */
-function tcpProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  let server: Server | null = null;
-  let port = 0;
-  return {
-    get port() { return port; },
-    async start() {
-      server = createServer((c) => {
-        const up = connect(Number(target.port || 9200), target.hostname);
-        sockets.add(c).add(up);
-        const end = () => { c.destroy(); up.destroy(); sockets.delete(c); sockets.delete(up); };
-        for (const s of [c, up]) { s.on('error', end); s.on('close', end); }
-        c.pipe(up).pipe(c);
-      });
-      await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-      port = (server.address() as { port: number }).port;
-    },
-    async stop() {
-      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
-  };
 }
 
 async function freePort(): Promise<number> {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { log, startTestServer, testConfig } from '../support/harness.js';
 import { spawnService } from '../support/processes.js';
 import { call, newApp, newChat, range } from '../chats/support.js';
@@ -11,6 +11,7 @@ import { MessageIndexer } from '../../src/search/message-indexer.js';
 import { OpenSearchClient } from '../../src/search/opensearch-client.js';
 import type { ChangeEvent } from '../../src/search/documents.js';
 import { registry } from '../../src/observability/metrics.js';
+import { tcpProxy } from '../../loadtest/bench/tcp-proxy.js';
 import { startIndexerLoop } from '../../src/workers/indexer-run.js';
 import { dropIndex, freshIndex } from './support.js';
 import { eventually, indexerEnv, indexerPrefix, indexerWorker, searchAll } from './indexer-support.js';
@@ -18,35 +19,6 @@ import { eventually, indexerEnv, indexerPrefix, indexerWorker, searchAll } from 
 /** The fast path on (TEST_ENV turns it off for every other suite), on this suite's own index. */
 const fastEnv = (prefix: string, more: Record<string, string> = {}) =>
   ({ ...indexerEnv(prefix), SEARCH_FAST_INDEX: 'on', ...more });
-
-/**
- * A TCP proxy in front of the shared OpenSearch that the test can stop and start again on the same port:
- * "OpenSearch down" for the service behind it, without stopping the node other suites use.
- */
-function tcpProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  let server: Server | null = null;
-  let port = 0;
-  return {
-    get url() { return `http://127.0.0.1:${port}`; },
-    async start() {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port), target.hostname);
-        sockets.add(client).add(upstream);
-        const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-        for (const s of [client, upstream]) { s.on('error', end); s.on('close', end); }
-        client.pipe(upstream).pipe(client);
-      });
-      await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-      port = (server.address() as { port: number }).port;
-    },
-    async stop() {
-      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
-  };
-}
 
 /** A port that accepts connections and never answers: an OpenSearch hung mid-request. */
 async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {
