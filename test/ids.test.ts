@@ -2,15 +2,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WriterLease } from '../src/ids/writer-lease.js';
 import { Db } from '../src/storage/cassandra.js';
-import { ensureSchema, log, testConfig } from './support/harness.js';
+import { log, connectTestDb } from './support/harness.js';
 
 describe('writer leases on Cassandra', () => {
   let db: Db;
-  before(async () => {
-    await ensureSchema();
-    db = new Db(testConfig(), log);
-    await db.connect();
-  });
+  before(async () => { db = await connectTestDb(); });
   after(async () => { await db.shutdown(); });
 
   it('when several processes start together, then each holds a different writer slot and ids never collide', async () => {

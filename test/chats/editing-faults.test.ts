@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureSchema, log, testConfig } from '../support/harness.js';
+import { log, testConfig, connectTestDb } from '../support/harness.js';
 import { faultyDb } from '../support/faulty-db.js';
 import { CasOutcomeUnknown, Db } from '../../src/storage/cassandra.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
@@ -13,11 +13,7 @@ import { AppError } from '../../src/errors.js';
  */
 describe('editing under injected faults', () => {
   let db: Db;
-  before(async () => {
-    await ensureSchema();
-    db = new Db(testConfig(), log);
-    await db.connect();
-  });
+  before(async () => { db = await connectTestDb(); });
   after(async () => { await db?.shutdown(); });
 
   const chatsOver = (client: Db): Chats => createChats(client, chatsSettings(testConfig()), log);

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureSchema, log, startTestServer, testConfig } from '../support/harness.js';
+import { log, startTestServer, testConfig, connectTestDb } from '../support/harness.js';
 import { faultyDb, sleep } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import type { RunningServer } from '../../src/server.js';
@@ -21,11 +21,7 @@ const SHORT = { REQUEST_TIMEOUT_MS: '100', MAX_CLOCK_SKEW_MS: '0' };
  */
 describe('chat message pages: late rows, deleted ranges, large bodies', () => {
   let db: Db;
-  before(async () => {
-    await ensureSchema();
-    db = new Db(testConfig(), log);
-    await db.connect();
-  });
+  before(async () => { db = await connectTestDb(); });
   after(async () => { await db?.shutdown(); });
 
   const chatsOver = (client: Db, env: Record<string, string> = {}): Chats =>

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureSchema, log, testConfig } from '../support/harness.js';
+import { log, testConfig, connectTestDb } from '../support/harness.js';
 import { faultyDb } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
@@ -16,11 +16,7 @@ import { pool, range } from './support.js';
  */
 describe('numbering when a counter went backwards under stored rows', () => {
   let db: Db;
-  before(async () => {
-    await ensureSchema();
-    db = new Db(testConfig(), log);
-    await db.connect();
-  });
+  before(async () => { db = await connectTestDb(); });
   after(async () => { await db?.shutdown(); });
 
   const chatsOver = (client: Db): Chats => createChats(client, chatsSettings(testConfig()), log);

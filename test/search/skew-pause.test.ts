@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureSchema, log, testConfig } from '../support/harness.js';
+import { log, testConfig, connectTestDb } from '../support/harness.js';
 import { sleep } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { ClockSkewCheck } from '../../src/storage/clock-skew.js';
@@ -12,11 +12,7 @@ import { indexerPrefix, indexerWorker } from './indexer-support.js';
 /** Derived-work loops decide which buckets settled by their own clock: they must not run on a clock out of bounds. */
 describe('derived work pauses while the clock is out of the skew budget', () => {
   let db: Db;
-  before(async () => {
-    await ensureSchema();
-    db = new Db(testConfig(), log);
-    await db.connect();
-  });
+  before(async () => { db = await connectTestDb(); });
   after(async () => { await db?.shutdown(); });
 
   const pausedGauge = async () =>

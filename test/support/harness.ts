@@ -45,6 +45,14 @@ export function ensureSchema(config = testConfig()): Promise<void> {
   return migrated;
 }
 
+/** A Db on the test keyspaces with the schema applied: a suite's `before` connects it, its `after` shuts it down. */
+export async function connectTestDb(config = testConfig()): Promise<Db> {
+  await ensureSchema(config);
+  const db = new Db(config, log);
+  await db.connect();
+  return db;
+}
+
 /** An in-process server on its own port, or (TEST_BASE_URL set) the service already running there. */
 export async function startTestServer(overrides: Record<string, string> = {}): Promise<RunningServer> {
   if (EXTERNAL_BASE_URL) {
