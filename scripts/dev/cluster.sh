@@ -163,11 +163,21 @@ peers_see_un() {
   done
 }
 
+# Has node $1's daemon finished start(), since its last launch? JMX and `nodetool status` answer earlier, while
+# enablebinary still fails ("setup() must be called first").
+daemon_started() {
+  select_node "$1"
+  local offset
+  offset=$(tr -dc '0-9' <"$OFFSET_FILE" 2>/dev/null || true)
+  tail -c +"$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" 2>/dev/null | grep -q 'Not starting native transport as requested'
+}
+
 # The ring part of a restart: node $1 sees every running node UN (peers' tokens loaded, gossip heard from each)
 # and every running peer sees it UN; only then `nodetool enablebinary`. Idempotent for a node already serving.
 open_cql_when_ready() {
   local n=$1 t0=$2
-  until all_un_from "$n" && peers_see_un "$n"; do
+  until daemon_started "$n" && all_un_from "$n" && peers_see_un "$n"; do
+    daemon_started "$n" || LAST_RING="start-up not complete"
     select_node "$n"
     node_pid >/dev/null || { show_tail; die "node $n ($HOST) exited during start-up (log: $SYSTEM_LOG)"; }
     (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "node $n and its peers do not all see each other UN after ${CLUSTER_START_TIMEOUT}s: $LAST_RING"

@@ -4,8 +4,9 @@ import { uniqueUser } from '../support/harness.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { check, errorBurst } from './checker.js';
 import { cluster, historyFile, newChatPath, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable } from './cluster-control.js';
+import { nodeLogMarks, withEvidence } from './evidence.js';
 import { History } from './history.js';
-import { drain, startLoad } from './load.js';
+import { drain, readEdited, startLoad } from './load.js';
 import { publish } from './report.js';
 
 /** Errors after a crash must end within this long (measured: see README, "Three-node cluster"). */
@@ -27,6 +28,7 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     const users = [uniqueUser('kill'), uniqueUser('kill'), uniqueUser('kill')];
     const urls = [a.url, b.url];
     const h = new History(historyFile('node-kill'));
+    const marks = nodeLogMarks();
     const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
 
     await sleep(8_000);
@@ -43,6 +45,7 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     await sleep(8_000);
     await load.stop();
     await drain(h, urls, users);
+    await readEdited(h, a.url);
 
     const report = check(h.events);
     // Two transitions can each cost a short burst: the node dying, and the node coming back (gossip and the
@@ -52,15 +55,18 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     const unread = await unreadable(a.url, h.events);
     publish(t, 'node-kill', report, { burst, rejoin, restartMs, unreadable: unread, history: h.file });
 
-    assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
-    assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
-    assert.equal(report.inbox.duplicated, 0, 'no message delivered twice');
-    assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
-    assert.equal(report.inbox.unexpected, 0, 'nothing delivered that was never created');
-    assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
-    for (const [what, b] of [['the kill', burst], ['the rejoin', rejoin]] as const) {
-      assert.ok(b.spanMs <= BURST_BOUND_MS, `errors after ${what} span ${b.spanMs} ms (${b.errors} errors)`);
-      assert.ok(b.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung after ${what} (slowest ${b.slowestMs} ms)`);
-    }
+    await withEvidence(h.file, [a, b], marks, () => {
+      assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
+      assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
+      assert.equal(report.inbox.duplicated, 0, 'no message delivered twice');
+      assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
+      assert.equal(report.inbox.unexpected, 0, 'nothing delivered that was never created');
+      assert.equal(report.edits?.lost, 0, `edits lost: ${report.edits?.lostEdits.join('; ')}`);
+      assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
+      for (const [what, b] of [['the kill', burst], ['the rejoin', rejoin]] as const) {
+        assert.ok(b.spanMs <= BURST_BOUND_MS, `errors after ${what} span ${b.spanMs} ms (${b.errors} errors)`);
+        assert.ok(b.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung after ${what} (slowest ${b.slowestMs} ms)`);
+      }
+    });
   });
 });
