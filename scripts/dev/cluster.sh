@@ -60,6 +60,7 @@ Commands:
               node UN and every running peer sees N UN; wait until CQL answers
   launch N    start node N with CQL closed and return at once (no wait, CQL stays closed: for tests)
   stop N      SIGTERM node N;  kill N: SIGKILL node N (a crash)
+  pause N     SIGSTOP node N (a GC pause or a frozen VM: sockets stay open, nothing answers);  resume N: SIGCONT
   nodetool N  run nodetool against node N's JMX, e.g. 'nodetool 2 disablebinary'
   partition N cut node N off (iptables DROP on its address, else nodetool disablegossip + disablebinary)
   heal N      undo it and wait until the ring sees node N UN again
@@ -167,9 +168,11 @@ peers_see_un() {
 # enablebinary still fails ("setup() must be called first").
 daemon_started() {
   select_node "$1"
-  local offset
+  local offset found
   offset=$(tr -dc '0-9' <"$OFFSET_FILE" 2>/dev/null || true)
-  tail -c +"$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" 2>/dev/null | grep -q 'Not starting native transport as requested'
+  # grep -c reads to the end: with grep -q, tail got SIGPIPE on a long log and pipefail turned "found" into "not".
+  found=$(tail -c +"$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" 2>/dev/null | grep -c 'Not starting native transport as requested' || true)
+  (( ${found:-0} > 0 ))
 }
 
 # The ring part of a restart: node $1 sees every running node UN (peers' tokens loaded, gossip heard from each)
@@ -345,6 +348,9 @@ main() {
     launch)   check_java; resolve_libs; start_one "${1:?node number}" ;;
     stop)     stop_one TERM "${1:?node number}" ;;
     kill)     stop_one KILL "${1:?node number}" ;;
+    pause|resume)
+              select_node "${1:?node number}"; pid=$(node_pid) || die "node $NODE is not running"
+              kill "-$([[ $cmd == pause ]] && echo STOP || echo CONT)" "$pid"; say "node $NODE (pid $pid): $cmd" ;;
     nodetool) check_java; select_node "${1:?node number}"; shift; nodetool_cmd "$@" ;;
     partition) cmd_partition "${1:?node number}" ;;
     heal)     cmd_heal "${1:?node number}"; check_java; wait_nodes "$1" ;;
