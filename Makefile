@@ -11,7 +11,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
-        cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster \
+        cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
         openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench bench-cpu test-faults clean
 
@@ -103,6 +103,19 @@ test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node pa
 	scripts/dev/cluster.sh up
 	rc=0; node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
 	  test/cluster/*.test.ts || rc=$$?; \
+	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/dev/cluster.sh down; fi; exit $$rc
+
+# RUNS times the node-kill scenario on one ring, then one line of counts per run (test/cluster/soak-summary.ts);
+# fails if a run failed or counted an anomaly. Each run takes minutes on a loaded 2-core machine.
+test-cluster-soak: deps ## node-kill RUNS times (default 3), counts per run: lost, duplicated, numbers twice, edits lost, errors
+	scripts/dev/cluster.sh up
+	since=$$(date -u +%FT%T.000Z); rc=0; \
+	for i in $$(seq 1 $${RUNS:-3}); do \
+	  echo "==> node-kill run $$i of $${RUNS:-3}"; \
+	  node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
+	    test/cluster/node-kill.test.ts || rc=$$?; \
+	done; \
+	node --import tsx test/cluster/soak-summary.ts "$$since" "$${RUNS:-3}" || rc=$$?; \
 	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/dev/cluster.sh down; fi; exit $$rc
 
 promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses
