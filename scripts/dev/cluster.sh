@@ -171,7 +171,7 @@ daemon_started() {
   local offset found
   offset=$(tr -dc '0-9' <"$OFFSET_FILE" 2>/dev/null || true)
   # grep -c reads to the end: with grep -q, tail got SIGPIPE on a long log and pipefail turned "found" into "not".
-  found=$(tail -c +"$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" 2>/dev/null | grep -c 'Not starting native transport as requested' || true)
+  found=$(tail -c +"$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" 2>/dev/null | grep -c 'Startup complete' || true)
   (( ${found:-0} > 0 ))
 }
 

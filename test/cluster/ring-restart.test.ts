@@ -111,12 +111,14 @@ describe('a ring node restarted while it cannot hear its peers', () => {
     assert.ok(seen.every((p) => p.kind === 'closed'), `CQL stayed closed while the peers were unseen: ${JSON.stringify(seen)}`);
 
     // Second line of defence: even opened by hand, the node knows its peers' tokens (system.peers loaded), so
-    // Paxos needs 2 of 3 and it sees 1 alive: Unavailable, not a decision taken alone.
+    // Paxos needs 2 of 3: it answers Unavailable while it sees them down (as measured), or, should it have marked
+    // them alive through their answers (echo, shadow round) meanwhile, it reads through them: never alone.
     await cluster('nodetool', String(NODE), 'enablebinary');
     let forced: Probe = { kind: 'closed' };
     for (let i = 0; i < 30 && forced.kind === 'closed'; i++) { forced = await probe(); if (forced.kind === 'closed') await sleep(1_000); }
     t.diagnostic(`watched ${seen.length} probes over ${WATCH_MS} ms: all ${seen[0]?.kind}; forced open: ${JSON.stringify(forced)}`);
-    assert.equal(forced.kind, 'error', `forced open, the SERIAL read fails instead of deciding alone: ${JSON.stringify(forced)}`);
+    assert.ok(forced.kind === 'error' || (forced.kind === 'value' && forced.v === ADVANCES),
+      `forced open, the SERIAL read fails or reads the ring's value, never decides alone: ${JSON.stringify(forced)}`);
     await cluster('nodetool', String(NODE), 'disablebinary');
 
     for (const n of PEERS) await cluster('nodetool', String(n), 'enablegossip');
