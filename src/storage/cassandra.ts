@@ -46,8 +46,17 @@ export function isConditional(cql: string): boolean {
   return c;
 }
 
+/**
+ * The driver's "Socket was closed" / connection reset: the node died or was cut with the request on the wire.
+ * `requestNotWritten` says it never left this process. In the node-kill runs it was the one 500 at the kill: a list's
+ * cursor CAS in flight on the killed node (test/cluster histories, issue 27).
+ */
+const socketError = (err: unknown) => (err as { isSocketError?: boolean } | null)?.isSocketError === true;
+const notWritten = (err: unknown) => (err as { requestNotWritten?: boolean } | null)?.requestNotWritten === true;
+
 /** Failures after which a conditional write certainly did not apply (refused before any Paxos round). */
-function certainlyNotApplied(err: unknown): boolean {
+export function certainlyNotApplied(err: unknown): boolean {
+  if (socketError(err)) return notWritten(err);
   if (err instanceof cassandra.errors.NoHostAvailableError) return true;
   if (err instanceof cassandra.errors.BusyConnectionError) return true;
   if (err instanceof cassandra.errors.ResponseError) {
@@ -65,6 +74,8 @@ export function isUnavailable(err: unknown): boolean {
   if (e instanceof cassandra.errors.NoHostAvailableError) return true;
   if (e instanceof cassandra.errors.OperationTimedOutError) return true;
   if (e instanceof cassandra.errors.BusyConnectionError) return true;
+  // A conditional write on a closed socket has an open outcome (settled by a SERIAL read); anything else a 503.
+  if (socketError(e)) return true;
   if (e instanceof cassandra.errors.ResponseError) {
     const c = types.responseErrorCodes;
     return [c.unavailableException, c.overloaded, c.isBootstrapping, c.writeTimeout, c.readTimeout,

@@ -9,8 +9,12 @@ import { History } from './history.js';
 import { drain, readEdited, startLoad } from './load.js';
 import { publish } from './report.js';
 
-/** Errors after a crash must end within this long (measured: see README, "Three-node cluster"). */
-const BURST_BOUND_MS = 10_000;
+/**
+ * Errors at the kill and at the rejoin: at most 1 % of the requests completed in each window (issue 27's bound).
+ * Not their time span: with CQL opened only once the ring is complete, what is left are isolated Paxos timeouts
+ * of a loaded machine ("0 peer(s) acknowledged"), e.g. 2 in 7,551 requests 44 s apart, which a span bound failed.
+ */
+const ERROR_SHARE = 0.01;
 
 describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
   let a: ServiceProcess;
@@ -48,8 +52,8 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     await readEdited(h, a.url);
 
     const report = check(h.events);
-    // Two transitions can each cost a short burst: the node dying, and the node coming back (gossip and the
-    // driver's reconnection route a few requests to it before it serves them).
+    // Two transitions can each cost errors: the node dying (statements in flight on its sockets), and the node
+    // coming back (Paxos rounds that include it while it is still slow).
     const burst = errorBurst(h.events, killAt, startAt);
     const rejoin = errorBurst(h.events, startAt);
     const unread = await unreadable(a.url, h.events);
@@ -64,7 +68,8 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
       assert.equal(report.edits?.lost, 0, `edits lost: ${report.edits?.lostEdits.join('; ')}`);
       assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
       for (const [what, b] of [['the kill', burst], ['the rejoin', rejoin]] as const) {
-        assert.ok(b.spanMs <= BURST_BOUND_MS, `errors after ${what} span ${b.spanMs} ms (${b.errors} errors)`);
+        assert.ok(b.errors <= Math.ceil(b.requests * ERROR_SHARE),
+          `errors after ${what}: ${b.errors} of ${b.requests} requests (span ${b.spanMs} ms, recovered after ${b.recoverMs} ms)`);
         assert.ok(b.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung after ${what} (slowest ${b.slowestMs} ms)`);
       }
     });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
-import { isConditional, isUnavailable } from '../../src/storage/cassandra.js';
+import { certainlyNotApplied, isConditional, isUnavailable } from '../../src/storage/cassandra.js';
 
 describe('storage error mapping', () => {
   it('when the driver reports timeouts, no host or an unavailable replica set, then it means "unavailable" (503)', () => {
@@ -9,6 +9,15 @@ describe('storage error mapping', () => {
     assert.ok(isUnavailable(new cassandra.errors.NoHostAvailableError({})));
     const unavailable = new cassandra.errors.ResponseError(cassandra.types.responseErrorCodes.unavailableException, 'x');
     assert.ok(isUnavailable(unavailable));
+  });
+
+  it('when the socket closes under a request (a node killed), then it is "unavailable", and a conditional write on it is settled unless it was never written', () => {
+    const closed = (written: boolean) => Object.assign(new (cassandra.errors.DriverError as unknown as new (m: string) => Error)('Socket was closed'),
+      { isSocketError: true, requestNotWritten: !written });
+    assert.ok(isUnavailable(closed(true)));
+    assert.ok(isUnavailable(closed(false)));
+    assert.ok(!certainlyNotApplied(closed(true)), 'sent: the CAS may have applied');
+    assert.ok(certainlyNotApplied(closed(false)), 'never written: it did not apply');
   });
 
   it('when the error is a bad request or a plain bug, then it is not "unavailable"', () => {
