@@ -13,7 +13,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
         cassandra-image skaffold skaffold-check \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
-        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench bench-cpu test-faults clean
+        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -94,7 +94,11 @@ test-node: deps cassandra-up chromium ## node:test suites against the real Cassa
 test-search: deps cassandra-up search-up ## search suites (index, endpoint, indexer faults) against the real OpenSearch and Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search/*.test.ts
 
-test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
+# libfaketime (Debian package faketime, GPL-2, a test tool only): the clock-skew nemesis shifts one service's clock.
+faketime: ## install libfaketime if missing (root, apt-get)
+	@dpkg -s libfaketime >/dev/null 2>&1 || apt-get install -y -q faketime >/dev/null
+
+test-faults: deps cassandra-up faketime ## fault injection: SIGKILLed service, Cassandra stopped and restarted, clocks skewed
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
 
 # Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
