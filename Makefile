@@ -13,7 +13,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
         cassandra-image skaffold skaffold-check \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
-        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
+        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -59,7 +59,7 @@ migrate: build cassandra-up search-up ## apply CQL migrations and the search ind
 run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
 	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30} \
-	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1}
+	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1} --generate-admin-token
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive
@@ -130,6 +130,16 @@ prometheus-up: ## real Prometheus scraping the local service (TARGET=127.0.0.1:8
 
 prometheus-down: ## stop it
 	scripts/dev/prometheus.sh stop
+
+# Debian's prometheus comes with promtool-test.sh's install step (as in make test, where it runs before test-node).
+dashboard: deps ## the chart's dashboard drawn live on DASHBOARD_PORT (3000) from a local Prometheus scraping TARGET (make run); ARGS=--help
+	@command -v prometheus >/dev/null || scripts/check/promtool-test.sh
+	npx tsx scripts/dev/dashboard/main.ts $${ARGS:-}
+
+dashboard-screenshot: deps cassandra-up chromium ## refresh docs/dashboard.png from the dashboard page test (DASHBOARD_TRAFFIC_SECONDS=90 of traffic)
+	@command -v prometheus >/dev/null || scripts/check/promtool-test.sh
+	DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png DASHBOARD_TRAFFIC_SECONDS=$${DASHBOARD_TRAFFIC_SECONDS:-90} \
+	  node --import tsx --test --test-reporter=spec test/dashboard-page.test.ts
 
 tools: ## install helm, kubeconform, helm-unittest, kubernetes-validate, vegeta into $(EPHEMERA_CACHE)/bin
 	scripts/dev/tools.sh all

@@ -10,6 +10,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  // The dashboard page's own scripts run in the browser (ES modules; uPlot is a global from its IIFE build).
+  {
+    files: ['scripts/dev/dashboard/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'fetch', 'URLSearchParams', 'URL',
+        'setTimeout', 'clearTimeout', 'console', 'uPlot'].map((g) => [g, 'readonly'])),
+    },
+  },
   // The floors of the house: storage and ids know no product; a product knows no transport and no worker.
   {
     files: ['src/storage/**/*.ts', 'src/ids/**/*.ts'],

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, parseWorkers, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { startTracing } from './observability/tracing.js';
@@ -11,12 +12,15 @@ Usage: ephemera <command> [options]
 
 Commands:
   serve [--archive-every <seconds>] [--counts-every <seconds>] [--index-every <seconds>] [--workers <n>|auto]
+        [--generate-admin-token]
                                       serve the HTTP API on $PORT (default 8080); with --archive-every,
                                       also run the archiver on that timer (local development); with
                                       --counts-every, also the chat counts worker, with --index-every, also
                                       the search indexer (local development); with
                                       --workers (or WORKERS), n processes share the port (one per core
-                                      with auto) and their summed metrics are on $METRICS_PORT
+                                      with auto) and their summed metrics are on $METRICS_PORT; with
+                                      --generate-admin-token (make run), an ADMIN_TOKEN for this run when
+                                      none is set, shown in the banner
   migrate                             create keyspaces and apply pending CQL migrations, then create the
                                       current search index version and its alias in OpenSearch (idempotent;
                                       OpenSearch unreachable: a warning, the indexer creates it later)
@@ -46,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       help: { type: 'boolean', short: 'h' }, 'archive-every': { type: 'string' }, workers: { type: 'string' },
       'counts-every': { type: 'string' }, every: { type: 'string' }, once: { type: 'boolean' },
-      'index-every': { type: 'string' }, token: { type: 'string' },
+      'index-every': { type: 'string' }, token: { type: 'string' }, 'generate-admin-token': { type: 'boolean' },
     },
   });
   const command = positionals[0];
@@ -62,6 +66,12 @@ async function main(argv: string[]): Promise<number> {
       return 64;
     }
     env.WORKERS = values.workers;
+  }
+  // make run: a local administrator token when none is set (cluster workers inherit it through process.env).
+  let generatedAdminToken: string | undefined;
+  if (command === 'serve' && values['generate-admin-token'] && !env.ADMIN_TOKEN) {
+    generatedAdminToken = randomBytes(32).toString('base64url');
+    env.ADMIN_TOKEN = process.env.ADMIN_TOKEN = generatedAdminToken;
   }
   let config: Config;
   try {
@@ -91,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
         const { supervise } = await import('./cluster.js');
         return supervise(config.WORKERS, config, log);
       }
-      return serve(config, log, every, countsEvery, indexEvery);
+      return serve(config, log, every, countsEvery, indexEvery, generatedAdminToken);
     }
     case 'migrate':
       return migrateCommand(config, log);
@@ -125,7 +135,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function serve(config: Config, log: Logger, archiveEvery: number, countsEvery = 0, indexEvery = 0): Promise<number> {
+async function serve(config: Config, log: Logger, archiveEvery: number, countsEvery = 0, indexEvery = 0,
+  generatedAdminToken?: string): Promise<number> {
   const { workerIndex, joinCluster } = await import('./cluster.js');
   const worker = workerIndex();
   if (worker !== null) joinCluster();
@@ -135,7 +146,10 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
   const server = await startServer(config, log, { metrics: worker === null });
   if (worker === null && process.stdout.isTTY) {
     const { startupBanner } = await import('./banner.js');
-    process.stdout.write(startupBanner(config, server.port, archiveEvery));
+    process.stdout.write(startupBanner(config, server.port, archiveEvery, generatedAdminToken));
+  } else if (worker === null && generatedAdminToken) {
+    // Only --generate-admin-token (make run, local) gets here: without a terminal, the log is where it is shown.
+    log.info({ adminToken: generatedAdminToken }, 'ADMIN_TOKEN generated for this run (GET /applications)');
   }
   let timer: NodeJS.Timeout | null = null;
   // One archiver timer per cluster is enough (the archiver lock would make a second one wait anyway).

@@ -62,6 +62,9 @@ const schema = z.object({
   CASSANDRA_CONNECT_TIMEOUT_MS: int(100).default(5_000),
   CASSANDRA_DEFUNCT_READ_TIMEOUTS: int(1, 1024).default(64),
   HOT_GRACE_SECONDS: int(60, 31_536_000).default(259_200),
+  // How long a per-user (listable) row outlives its timeout: only lists read it, and they skip expired rows. At least
+  // 1: `timeout: 0` plus 0 would be `USING TTL 0`, which in CQL means a row that never expires.
+  USER_ROW_GRACE_SECONDS: int(1, 86_400).default(60),
   DELIVERY_SETTLE_MS: int(1_000).default(10_000),
   LIST_PAGE_SIZE: int(10, 10_000).default(500),
   LIST_PAGE_BYTES: int(64 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
@@ -80,6 +83,14 @@ const schema = z.object({
   RATE_LIMIT_CLIENT_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_USERNAME_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(1).default(2),
+  // POST /applications per client (on by default: each create is a new tenant with rows in Cassandra). 10/min with a
+  // burst of 30: a person or a deploy script never waits; a loop from one address gets at most 14,400 a day per pod.
+  RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE: z.coerce.number().min(0).default(10),
+  RATE_LIMIT_APPLICATION_CREATES_BURST: int(1, 100_000).default(30),
+  // Bearer token of GET /applications (the list of every token). Unset: that list answers 401 to everyone.
+  // RFC 6750 token68 characters, 32 or more (about 190 bits as base64url): it guards every application.
+  ADMIN_TOKEN: z.string().regex(/^[A-Za-z0-9._~+/-]{32,512}=*$/,
+    'must be 32-512 characters of A-Z a-z 0-9 . _ ~ + / - (a bearer token), e.g. openssl rand -base64 32').optional(),
   // GET /chat/:username as other deployments have it (off by default: the public contract has /chats/:username).
   CHAT_PATH_USERNAMES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   OPENSEARCH_URL: z.string().url().default('http://127.0.0.1:9200'),

@@ -19,7 +19,8 @@ import { searchRoutes } from './http/search-routes.js';
 import { createSearch } from './search/search.js';
 import { createChats } from './chats/module.js';
 import { chatsSettings } from './chats/settings.js';
-import { clientRateLimit } from './http/rate-limit.js';
+import { clientRateLimit, routeRateLimit } from './http/rate-limit.js';
+import { adminOnly } from './http/admin-auth.js';
 import { collectDefaultMetrics, registry } from './observability/metrics.js';
 
 export interface RunningServer {
@@ -78,15 +79,24 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
   };
 
   const chats = createChats(db, chatsSettings(config), log);
+  if (!config.ADMIN_TOKEN) log.info('ADMIN_TOKEN is not set: GET /applications (every application and token) answers 401 to everyone');
+  // One of each for both mounts: an administrator is one on both, and /api/applications is no second allowance.
+  const applicationsAccess = {
+    adminOnly: adminOnly(config.ADMIN_TOKEN),
+    limitCreates: routeRateLimit(config.RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE,
+      config.RATE_LIMIT_APPLICATION_CREATES_BURST, 'application creates'),
+  };
+  // The Rails/Go chat system's field names are accepted on its mount only (README "Chat applications").
+  const mounts = [{ prefix: '/applications', aliases: false }, { prefix: '/api/applications', aliases: true }];
   const search = createSearch(config, log);
   const app = createApp(log, [
     healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),
     chatRoutes(service, createValidators(config), config, log),
     openApiRoutes(config),
     // Search first: `/messages/search` must not be taken for `/messages/:message`.
-    ...['/applications', '/api/applications'].map((prefix) => searchRoutes(chats, search.searcher, { prefix })),
-    ...['/applications', '/api/applications'].map((prefix) =>
-      applicationsRoutes(chats, { prefix, maxBodyBytes: config.MAX_BODY_BYTES })),
+    ...mounts.map((mount) => searchRoutes(chats, search.searcher, mount)),
+    ...mounts.map((mount) =>
+      applicationsRoutes(chats, { ...mount, ...applicationsAccess, maxBodyBytes: config.MAX_BODY_BYTES })),
   ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
   const server = http.createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS * 2;

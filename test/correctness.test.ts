@@ -1,10 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { log, testConfig, uniqueUser } from './support/harness.js';
-import { faultyDb, sleep } from './support/faulty-db.js';
+import { faultyDb, sleep, socketClosedError, type FaultyDb } from './support/faulty-db.js';
 import { Db, CasOutcomeUnknown } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
 import { inboxStores } from '../src/inbox/stores.js';
+import { CURSOR_CLAIM_HISTORY } from '../src/inbox/cursor-store.js';
 import { MessageService, type Clock } from '../src/inbox/message-service.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
 import { AppError } from '../src/errors.js';
@@ -14,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/http/app.js';
 import { chatRoutes } from '../src/http/chat-routes.js';
 import { createValidators } from '../src/inbox/validation.js';
+import { idTime } from '../src/ids/id-layout.js';
 
 /**
  * The review's defects (../shared/reviews/inbox-correctness.md), each reproduced on the single node by injecting
@@ -63,18 +65,118 @@ describe('correctness under injected faults (review defects D1-D4, D6)', () => {
     assert.equal(first.length, created.length, 'the read that claimed the page delivered it');
   });
 
-  it('when a cursor CAS applies but its answer times out, then one SERIAL read finds it was ours and the page is delivered', async () => {
-    const user = uniqueUser('d1-timeout');
-    const created: number[] = [];
-    for (let i = 0; i < 10; i++) created.push(await service().create({ username: user, text: `t${i}`, timeout: 600 }));
+  /**
+   * Review B1 (the 9 messages lost in the node-kill history): reader A's cursor CAS applies, reader B runs a whole
+   * list on top of it (`onTop`), and only then A's answer is lost. A's SERIAL read-back sees B's claim as current.
+   */
+  async function claimThenLose(user: string, onTop: () => Promise<void>): Promise<number[]> {
+    let fired = false;
     const lost = faultyDb(db, {
-      afterSend: (st) => {
-        if (st === 'cursor_create' || st === 'cursor_advance') throw new CasOutcomeUnknown(st);
+      afterSend: async (st) => {
+        if (st !== 'cursor_advance' || fired) return;
+        fired = true;
+        await onTop();
+        throw new CasOutcomeUnknown(st);
       },
     });
-    const first = await drain(service(lost.db), user);
+    const delivered = await drain(service(lost.db), user);
+    assert.ok(fired, 'the fault ran');
+    return delivered;
+  }
+
+  /** A user whose cursor exists (so the next claim is a cursor_advance), with `n` new messages pending. */
+  async function userWithPending(prefix: string, n: number): Promise<{ user: string; created: number[] }> {
+    const user = uniqueUser(prefix);
+    const seed = await service().create({ username: user, text: 'seed', timeout: 600 });
+    assert.deepEqual(await drain(service(), user), [seed]);
+    const created: number[] = [];
+    for (let i = 0; i < n; i++) created.push(await service().create({ username: user, text: `t${i}`, timeout: 600 }));
+    return { user, created };
+  }
+
+  it('when a cursor CAS applies, a second reader delivers a newer message on top, and then the first answer times out, then every message is delivered exactly once', async () => {
+    const { user, created } = await userWithPending('b1-deliver', 10);
+    let newer = 0;
+    let second: number[] = [];
+    const first = await claimThenLose(user, async () => {
+      newer = await service().create({ username: user, text: 'newer', timeout: 600 });
+      second = await drain(service(), user);
+    });
+    const later = await drain(service(db, () => Date.now() + 5_000), user);
+    assert.deepEqual(second, [newer], 'the second reader committed its own claim on top');
+    assert.deepEqual([...first].sort(), [...created].sort(), 'the reader whose claim applied delivered its page');
+    assert.deepEqual(later, []);
+  });
+
+  it('when a cursor CAS applies, a second reader only prunes the cursor on top, and then the first answer times out, then the page is still delivered', async () => {
+    const { user, created } = await userWithPending('b1-prune', 10);
+    let second: number[] = [];
+    let versionBefore = 0;
+    const first = await claimThenLose(user, async () => {
+      versionBefore = (await inboxStores(db).cursors.readCursor(user)).version;
+      // 5 s ahead: past the 4 s settle window, so it moves the watermark over the claimed ids and commits that.
+      second = await drain(service(db, () => Date.now() + 5_000), user);
+    });
+    assert.deepEqual(second, []);
+    assert.ok((await inboxStores(db).cursors.readCursor(user)).version > versionBefore, 'the pruning reader committed');
+    assert.deepEqual([...first].sort(), [...created].sort());
+  });
+
+  it(`when more than ${CURSOR_CLAIM_HISTORY} cursor writes land on top of an applied CAS before its answer is lost, then the read fails as outcome-unknown, never as "not applied"`, async () => {
+    const { user, created } = await userWithPending('b1-deep', 3);
+    const others: number[] = [];
+    const first = claimThenLose(user, async () => {
+      for (let i = 0; i <= CURSOR_CLAIM_HISTORY; i++) {
+        await service().create({ username: user, text: `o${i}`, timeout: 600 });
+        others.push(...await drain(service(), user));
+      }
+    });
+    await assert.rejects(first, (e) => e instanceof CasOutcomeUnknown, 'in doubt: the caller cuts the stream');
+    assert.equal(others.length, CURSOR_CLAIM_HISTORY + 1);
+    assert.ok(created.every((id) => !others.includes(id)), 'the claimed page stayed claimed');
+  });
+
+  it('when a cursor CAS is still in flight after its client gave up and lands just after the read-back found the row untouched, then its page is still delivered once', async () => {
+    const { user, created } = await userWithPending('inflight', 10);
+    let held = false;
+    let released = false;
+    const faulty: FaultyDb = faultyDb(db, {
+      defer: (st) => st === 'cursor_advance' && !held && (held = true),
+      afterSend: async (st) => {
+        // The SERIAL read-back has answered "untouched"; now the held CAS reaches Cassandra and applies.
+        if (st === 'select_cursor' && held && !released) {
+          released = true;
+          await faulty.releaseDeferred();
+        }
+      },
+    });
+    const first = await drain(service(faulty.db), user);
+    assert.ok(released, 'the held CAS was sent after the read-back');
+    const later = await drain(service(db, () => Date.now() + 5_000), user);
+    assert.deepEqual([...first].sort(), [...created].sort(), 'the reader whose claim landed late delivered its page');
+    assert.deepEqual(later, []);
+  });
+
+  it('when the socket closes after an applied cursor CAS was written, then the outcome is settled like a timeout and the page is delivered', async () => {
+    const user = uniqueUser('b8-lwt');
+    const created: number[] = [];
+    for (let i = 0; i < 5; i++) created.push(await service().create({ username: user, text: `s${i}`, timeout: 600 }));
+    let closed = 0;
+    const broken = faultyDb(db, {
+      driverError: (st) => (st === 'cursor_create' && closed++ === 0 ? socketClosedError() : undefined),
+    });
+    const first = await drain(service(broken.db), user);
+    assert.equal(closed, 1, 'the CAS ran and its answer was replaced by a closed socket');
     assert.deepEqual([...first].sort(), [...created].sort());
     assert.deepEqual(await drain(service(), user), []);
+  });
+
+  it('when the socket closes after a plain read was written, then the caller gets a 503, not a raw driver error', async () => {
+    const user = uniqueUser('b8-plain');
+    await service().create({ username: user, text: 'p', timeout: 600 });
+    const broken = faultyDb(db, { driverError: (st) => (st === 'select_pending' ? socketClosedError() : undefined) });
+    await assert.rejects(drain(service(broken.db), user),
+      (e) => e instanceof AppError && !(e instanceof CasOutcomeUnknown) && e.status === 503);
   });
 
   it('when an Idempotency-Key claim is sent twice, then the request is not refused as "in progress"', async () => {
@@ -101,19 +203,93 @@ describe('correctness under injected faults (review defects D1-D4, D6)', () => {
     assert.deepEqual(await drain(service(), user), [retry.id], 'the acknowledged message is listed');
   });
 
-  it('when a keyed retry comes while the first attempt is stalled past the settle window, then exactly one message is listed', async () => {
+  it('when a keyed first attempt\'s listable write is held up on the wire past the settle window and a retry fences it, then exactly one message is listed', async () => {
     const user = uniqueUser('d4');
     const key = `key-${user}`;
     const input = { username: user, text: 'once', timeout: 600 };
-    const stalled = faultyDb(db, { beforeSend: async (st) => { if (st === 'insert_message_and_index') await sleep(5_000); } });
+    // The per-user row is built (write timestamp fixed) inside the deadline, and reaches Cassandra 5 s later: after
+    // the retry's fence. Only the fence's later write timestamp keeps it out of lists.
+    const stalled = faultyDb(db, { wireDelayMs: (st) => (st === 'insert_message_by_user' ? 5_000 : 0) });
     const first = service(stalled.db).createIdempotent(input, key).then(() => 'acknowledged', () => 'refused');
     await sleep(4_500);
     const retry = await service().createIdempotent(input, key);
     assert.equal(retry.replayed, false, 'the retry stored a new id');
     assert.equal(await first, 'refused', 'the stalled attempt is not acknowledged');
-    await sleep(500);
+    assert.equal(stalled.count('insert_message_by_user'), 1, 'the first attempt\'s listable write was sent');
     const listed = await drain(service(), user);
     assert.deepEqual(listed, [retry.id], 'one message, under the id the retry answered');
+  });
+
+  it('when an Idempotency-Key claim\'s outcome is unknown and the read-back finds no row, then 503 (retry), never 422', async () => {
+    const user = uniqueUser('b9');
+    const key = `key-${user}`;
+    const input = { username: user, text: 'b9', timeout: 600 };
+    let lost = 0;
+    // The claim never reached Cassandra, but its answer is an open outcome: the SERIAL read finds no key.
+    const broken = faultyDb(db, {
+      beforeSend: (st) => { if (st === 'idempotency_claim' && lost++ === 0) throw new CasOutcomeUnknown(st); },
+    });
+    await assert.rejects(service(broken.db).createIdempotent(input, key), (e: AppError) => e.status === 503);
+    const retry = await service().createIdempotent(input, key);
+    assert.equal(retry.replayed, false);
+    assert.deepEqual(await drain(service(), user), [retry.id]);
+  });
+
+  describe('a keyed POST /chat retried after the per-user row has gone (review B2)', () => {
+    // Per-user rows live timeout + 1 s here (60 s by default), so the retry comes after the row's TTL in seconds.
+    const shortRows = () => testConfig({ ...SETTINGS, USER_ROW_GRACE_SECONDS: '1' });
+    let base = '';
+    let server: http.Server;
+    before(async () => {
+      const c = shortRows();
+      const app = createApp(log, [chatRoutes(new MessageService(inboxStores(db), lease, c, log), createValidators(c), c, log)]);
+      server = http.createServer(app.callback());
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    });
+
+    const post = (user: string, key: string) => fetch(`${base}/chat`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ username: user, text: 'only once', timeout: 1 }),
+    });
+    const list = async (user: string) => ((await (await fetch(`${base}/chats/${user}`)).json()) as { id: number }[])
+      .map((m) => m.id);
+    /** Past the 4 s settle window, and the per-user row (TTL 1 + 1 s) is gone. */
+    async function rowGone(user: string, id: number) {
+      await sleep(Math.max(0, idTime(id) + 4_500 - Date.now()));
+      assert.equal(await inboxStores(db).messages.userRowWrittenAt(user, id), null, 'the per-user row expired');
+    }
+
+    it('when the first message was delivered, then the retry replays its id and the recipient never gets it twice', async () => {
+      const user = uniqueUser('b2-read');
+      const key = `key-${user}`;
+      const created = await post(user, key);
+      assert.equal(created.status, 201);
+      const { id } = (await created.json()) as { id: number };
+      assert.deepEqual(await list(user), [id]);
+      await rowGone(user, id);
+      const retry = await post(user, key);
+      assert.equal(retry.status, 201);
+      assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(await retry.json(), { id });
+      assert.deepEqual(await list(user), [], 'not delivered a second time');
+    });
+
+    it('when the first message timed out unread, then the retry replays its id and does not resurrect it', async () => {
+      const user = uniqueUser('b2-expired');
+      const key = `key-${user}`;
+      const { id } = (await (await post(user, key)).json()) as { id: number };
+      await rowGone(user, id);
+      const retry = await post(user, key);
+      assert.equal(retry.status, 201);
+      assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(await retry.json(), { id });
+      assert.deepEqual(await list(user), [], 'a timed-out message is not listed again under a new id');
+    });
   });
 
   it('when a create outlasts the acknowledgement deadline and a reader runs 1 s ahead, then it is refused rather than acknowledged and lost', async () => {

@@ -23,10 +23,12 @@ describe('migrations', () => {
     assert.deepEqual(codes, [0, 0], runs.flatMap((r) => r.logs).join('\n'));
     const appliedBy = runs.map((r) => r.logs.map((l) => JSON.parse(l) as { msg: string; applied?: number[] })
       .find((l) => l.applied)?.applied ?? []);
-    assert.deepEqual(appliedBy.flat().sort(), MIGRATIONS.map((m) => m.version).sort(),
+    // Numeric order: the default sort is by text, which puts 10 before 2.
+    const byNumber = (a: number, b: number) => a - b;
+    assert.deepEqual(appliedBy.flat().sort(byNumber), MIGRATIONS.map((m) => m.version).sort(byNumber),
       'every version was applied by exactly one of the two processes');
     await db.connect();
-    assert.deepEqual((await appliedVersions(db)).sort(), MIGRATIONS.map((m) => m.version));
+    assert.deepEqual((await appliedVersions(db)).sort(byNumber), MIGRATIONS.map((m) => m.version).sort(byNumber));
     assert.equal(await currentVersion(db), SCHEMA_VERSION);
   });
 

@@ -26,14 +26,18 @@ describe('make run in a terminal', () => {
       'http://localhost:8080/metrics']) assert.ok(banner.includes(url), url);
     assert.match(banner, /every 30 s/);
     assert.match(startupBanner({ HOST: '127.0.0.1', METRICS_PORT: 9464 }, 8080, 0), /Metrics\s+http:\/\/127\.0\.0\.1:9464\/metrics/);
+    assert.doesNotMatch(banner, /Admin/, 'no administrator row unless one was generated');
+    assert.match(startupBanner({ HOST: '0.0.0.0', METRICS_PORT: 0 }, 8080, 0, 'generated-token-of-43-characters-abcdefghij'),
+      /Admin\s+Authorization: Bearer generated-token-of-43-characters-abcdefghij\n.*set ADMIN_TOKEN/);
   });
 
-  it('when serve runs on a terminal, then it prints the banner and human-readable lines, no JSON', async () => {
+  it('when serve runs on a terminal (as make run: --generate-admin-token, no ADMIN_TOKEN), then it prints the banner with an admin token that lists applications, and human-readable lines, no JSON', async () => {
     await ensureSchema();
     // script(1) gives the service a pseudo-terminal, as a developer's shell does.
-    const command = `exec ${process.execPath} --import tsx src/cli.ts serve`;
+    const command = `exec ${process.execPath} --import tsx src/cli.ts serve --generate-admin-token`;
     const proc = spawn('script', ['-qefc', command, '/dev/null'], {
-      env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0' }, stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ADMIN_TOKEN: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';
     proc.stdout.on('data', (c: Buffer) => { output += c.toString('utf8'); });
@@ -47,6 +51,11 @@ describe('make run in a terminal', () => {
         });
       });
       assert.equal((await fetch(`http://127.0.0.1:${port}/chat/12345`)).status, 404);
+      const admin = /Admin\s+Authorization: Bearer (\S+)/.exec(stripColours(output))?.[1];
+      assert.ok(admin && admin.length >= 32, `an admin token in the banner:\n${output}`);
+      const list = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${port}/applications?limit=1`, { headers });
+      assert.equal((await list({ authorization: `Bearer ${admin}` })).status, 200);
+      assert.equal((await list({})).status, 401);
       const plain = () => stripColours(output);
       await new Promise<void>((resolve, reject) => {
         const deadline = Date.now() + 10_000;

@@ -4,6 +4,8 @@
 #   scripts/dev/prometheus.sh start <target host:port> [port]   start (or restart) Prometheus on 127.0.0.1:port
 #                                                           (default 9090) scraping <target>/metrics every
 #                                                           1s as job "ephemera"; prints its URL on stdout
+#   scripts/dev/prometheus.sh up <target host:port> [port]      the same, but reuse one already running with this
+#                                                           target, port and rules file (make dashboard)
 #   scripts/dev/prometheus.sh stop                              stop it (SIGTERM) and delete its data
 #   scripts/dev/prometheus.sh status                            print its URL if it runs, else exit 1
 #   scripts/dev/prometheus.sh --help
@@ -151,8 +153,26 @@ cmd_start() {
   echo "http://127.0.0.1:$port"
 }
 
+# Reuse only an instance that scrapes the same target on the same port with the same rules file (another
+# checkout's rules could differ); anything else is restarted by cmd_start.
+cmd_up() {
+  local target=${1:-} port=${2:-9090} pid running_port
+  if pid=$(running_pid) && [[ -f $STATE_FILE && -f $CONFIG ]]; then
+    read -r running_port _ <"$STATE_FILE"
+    if [[ $running_port == "$port" && -z ${PUSHGATEWAY_TARGET:-} ]] &&
+      grep -qxF "      - targets: ['$target']" "$CONFIG" && grep -qxF "  - '$RULES'" "$CONFIG" &&
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/-/ready" 2>/dev/null; then
+      log "reusing pid $pid on 127.0.0.1:$port (scrapes $target)"
+      echo "http://127.0.0.1:$port"
+      return 0
+    fi
+  fi
+  cmd_start "$target" "$port"
+}
+
 case ${1:-} in
   start) shift; cmd_start "$@" ;;
+  up) shift; cmd_up "$@" ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   -h | --help | help) usage ;;

@@ -7,6 +7,9 @@ import { requestContext } from './request-context.js';
 /** Assembles the Koa application: context/metrics outermost, then the central error handler, then routes. */
 export function createApp(log: Logger, routers: Router[], guards: Koa.Middleware[] = []): Koa {
   const app = new Koa({ proxy: true });
+  // The client is the rightmost X-Forwarded-For entry, the one the nearest proxy (the ingress) wrote: entries left
+  // of it are whatever the client sent, and the per-client limits (rate-limit.ts) must not be evaded by sending more.
+  app.maxIpsCount = 1;
   app.silent = true; // errors are logged by errorHandler, once
   app.use(requestContext(log));
   app.use(errorHandler(log));

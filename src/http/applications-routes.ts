@@ -1,19 +1,33 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Chats } from '../chats/module.js';
 import * as req from './applications-schemas.js';
 import { lenientBody } from './body-reader.js';
 import { conditions, orStale, setETag } from './conditional-headers.js';
+import { bodyAliases, type BodyKind } from './field-aliases.js';
 import { messageEditRoutes } from './message-edit-routes.js';
+
+export interface ApplicationsRoutesOptions {
+  prefix: string;
+  maxBodyBytes: number;
+  /** Accept the Rails/Go chat system's field names (field-aliases.ts): the /api/applications mount. */
+  aliases: boolean;
+  /** GET / (every application with its token): the administrator's check (admin-auth.ts). */
+  adminOnly: Middleware;
+  /** POST / per client (rate-limit.ts), one instance for both mounts. */
+  limitCreates: Middleware;
+}
 
 /**
  * The chat-applications API under `prefix` (mounted at /applications and /api/applications): thin entry points
  * that parse, call a service and shape JSON. A create answers 201 once its rows are durable in Cassandra.
  */
-export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBodyBytes: number }): Router {
+export function applicationsRoutes(chats: Chats, opts: ApplicationsRoutesOptions): Router {
   const router = new Router({ prefix: opts.prefix });
   // The inbox's lenient reader: a JSON object whatever the Content-Type says, or form fields; 415 for XML/multipart.
   const json = lenientBody({ limit: opts.maxBodyBytes });
+  // A body of a kind that has alias names: read, then (aliases on) the aliases resolved.
+  const read = (kind: BodyKind): Middleware[] => (opts.aliases ? [json, bodyAliases(kind)] : [json]);
   const { applications, validate } = chats;
   const created = (ctx: Context, location: string, replayed: boolean) => {
     ctx.status = 201;
@@ -21,13 +35,13 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     if (replayed) ctx.set('idempotent-replayed', 'true');
   };
 
-  router.post('/', json, async (ctx) => {
+  router.post('/', opts.limitCreates, ...read('application'), async (ctx) => {
     const app = await applications.create(validate.application(ctx.request.body).name);
     created(ctx, `${ctx.path.replace(/\/$/, '')}/${app.token}`, false);
     setETag(ctx, app.version);
     ctx.body = req.applicationView(app);
   });
-  router.get('/', async (ctx) => {
+  router.get('/', opts.adminOnly, async (ctx) => {
     const limit = req.limit(ctx.query);
     const page = await applications.list(req.cursor(ctx.query), limit);
     if (page.more) req.setNextLink(ctx, { limit, cursor: req.encodeCursor(page.items.at(-1)!.token) });
@@ -44,10 +58,10 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     setETag(ctx, app.version);
     ctx.body = req.applicationView(app);
   });
-  router.put('/:token', json, rename);
-  router.patch('/:token', json, rename);
+  router.put('/:token', ...read('application'), rename);
+  router.patch('/:token', ...read('application'), rename);
 
-  router.post('/:token/chats', json, async (ctx) => {
+  router.post('/:token/chats', ...read('chat'), async (ctx) => {
     const token = req.token(ctx.params.token!);
     const input = validate.newChat(ctx.request.body);
     const { item, replayed } = await chats.chats.create(token, input.name, req.idempotencyKey(ctx));
@@ -73,10 +87,10 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     setETag(ctx, chat.version);
     ctx.body = req.chatView(chat);
   });
-  router.put('/:token/chats/:number', json, renameChat);
-  router.patch('/:token/chats/:number', json, renameChat);
+  router.put('/:token/chats/:number', ...read('chat'), renameChat);
+  router.patch('/:token/chats/:number', ...read('chat'), renameChat);
 
-  router.post('/:token/chats/:number/messages', json, async (ctx) => {
+  router.post('/:token/chats/:number/messages', ...read('message'), async (ctx) => {
     const token = req.token(ctx.params.token!);
     const chat = req.number(ctx.params.number!, 'chat');
     const { body } = validate.message(ctx.request.body);
@@ -98,6 +112,6 @@ export function applicationsRoutes(chats: Chats, opts: { prefix: string; maxBody
     setETag(ctx, message.version);
     ctx.body = req.messageView(message);
   });
-  messageEditRoutes(router, chats, json);
+  messageEditRoutes(router, chats, { json, message: read('message') });
   return router;
 }

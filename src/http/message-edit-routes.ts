@@ -18,7 +18,8 @@ const target = (ctx: Context) => ({
  * Editing a chat message (README "Editing"): PUT/PATCH (edit), DELETE, and its edit lease (POST take, PUT renew,
  * DELETE release). If-Match (412/428) and Lease-Token (423) are parsed here and ruled on in the domain.
  */
-export function messageEditRoutes(router: Router, chats: Chats, json: Middleware): void {
+export function messageEditRoutes(router: Router, chats: Chats, read: { json: Middleware; message: Middleware[] }): void {
+  const { json } = read;
   const path = '/:token/chats/:number/messages/:message';
   const edit = (ctx: Context) => orStale(req.messageView, async () => {
     const t = target(ctx);
@@ -27,8 +28,8 @@ export function messageEditRoutes(router: Router, chats: Chats, json: Middleware
     setETag(ctx, message.version);
     ctx.body = req.messageView(message);
   });
-  router.put(path, json, edit);
-  router.patch(path, json, edit);
+  router.put(path, ...read.message, edit);
+  router.patch(path, ...read.message, edit);
   router.delete(path, (ctx) => orStale(req.messageView, async () => {
     const t = target(ctx);
     await chats.editor.delete(t.token, t.chat, t.message, conditions(ctx));

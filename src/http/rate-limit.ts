@@ -47,3 +47,17 @@ export function usernameLimiter(rps: number, burstSeconds: number) {
     if (wait) throw new AppError(429, 'rate_limited', 'too many requests for this username', { 'retry-after': String(wait) });
   };
 }
+
+/**
+ * One route's limit per client address, `perMinute` refilled continuously up to `burst` (POST /applications:
+ * RATE_LIMIT_APPLICATION_CREATES_*, on by default). One instance shared by both mounts, so /api/applications is
+ * not a second allowance. 0 per minute: no limit.
+ */
+export function routeRateLimit(perMinute: number, burst: number, what: string) {
+  const buckets = perMinute > 0 ? new TokenBuckets(perMinute / 60, burst) : null;
+  return async function limitRoute(ctx: Context, next: Next): Promise<void> {
+    const wait = buckets?.take(ctx.ip) ?? 0;
+    if (wait) throw new AppError(429, 'rate_limited', `too many ${what} from this client`, { 'retry-after': String(wait) });
+    await next();
+  };
+}

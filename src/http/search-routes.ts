@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Chats } from '../chats/module.js';
 import type { MessageSearcher, SearchHit } from '../search/message-searcher.js';
 import * as req from './applications-schemas.js';
+import { searchQuery } from './field-aliases.js';
 
 /** A search hit in the shape of a message of the applications API. */
 const hitView = (h: SearchHit) => ({
@@ -15,7 +16,7 @@ const hitView = (h: SearchHit) => ({
  * `/messages/search` never reaches `/messages/:message`. The token and chat are checked in Cassandra first (404),
  * then `q` (400), then OpenSearch is asked: when it is down, only these routes answer 503 `search_unavailable`.
  */
-export function searchRoutes(chats: Chats, searcher: MessageSearcher, opts: { prefix: string }): Router {
+export function searchRoutes(chats: Chats, searcher: MessageSearcher, opts: { prefix: string; aliases: boolean }): Router {
   const router = new Router({ prefix: opts.prefix });
   const search = async (ctx: Context) => {
     const token = req.token(ctx.params.token!);
@@ -23,10 +24,10 @@ export function searchRoutes(chats: Chats, searcher: MessageSearcher, opts: { pr
     const limit = req.limit(ctx.query);
     const after = req.after(ctx.query);
     await chats.chats.resolve(token, chat);
-    // A repeated q (`?q=a&q=b`) is not a list of queries: the first one counts.
-    const q = [ctx.query.q].flat()[0];
+    // A repeated q (`?q=a&q=b`) is not a list of queries: the first one counts. `search_query` on /api/applications.
+    const q = searchQuery(ctx, opts.aliases);
     const page = await searcher.searchMessages({ token, chat, q, after, limit });
-    if (page.next !== null) req.setNextLink(ctx, { q: q!, limit, after: page.next });
+    if (page.next !== null) req.setNextLink(ctx, { q: q as string, limit, after: page.next });
     ctx.body = page.messages.map(hitView);
   };
   router.get('/:token/chats/:number/messages/search', search);

@@ -1,7 +1,13 @@
 import { idTime } from '../ids/id-layout.js';
 
-/** What a list read knows about a user's delivery cursor. `claim` names the read that wrote it last. */
-export interface Cursor { version: number; watermark: number; recent: Set<number>; claim: string | null }
+/**
+ * What a list read knows about a user's delivery cursor. `claim` names the read that wrote it last; `claims` the
+ * last few writes' claims, newest first (`claim` included), so a read can tell its write applied even after
+ * others wrote on top of it.
+ */
+export interface Cursor {
+  version: number; watermark: number; recent: Set<number>; claim: string | null; claims: string[];
+}
 export interface PendingRow { id: number; text: string; expiresAt: Date }
 
 /** Handled rows (expired or already delivered) skipped before a read moves the watermark past them anyway. */

@@ -1,5 +1,6 @@
 import { num, type Db } from '../storage/cassandra.js';
 import { decideCas } from '../storage/cas.js';
+import { unavailable } from '../errors.js';
 
 /** Data access for Idempotency-Keys: key → (id, fingerprint), claimed and re-pointed by compare-and-set. */
 export class IdempotencyStore {
@@ -22,7 +23,11 @@ export class IdempotencyStore {
       held = await this.read(key);
       return held?.id === id;
     });
-    return applied ? { applied: true, id, fingerprint } : { applied: false, ...held! };
+    if (applied) return { applied: true, id, fingerprint };
+    // An open outcome whose SERIAL read finds no row did not apply, and nobody holds the key: not a reuse (422)
+    // but a claim to send again, which the client does on a 503.
+    if (held === null) throw unavailable('storage did not answer in time, retry later');
+    return { applied: false, ...(held as { id: number; fingerprint: string }) };
   }
 
   async read(key: string): Promise<{ id: number; fingerprint: string } | null> {

@@ -15,10 +15,7 @@ export type Clock = () => number;
 
 /** The settings the inbox rules use (and nothing else of the configuration). */
 export type InboxSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'MAX_CLOCK_SKEW_MS' | 'HOT_GRACE_SECONDS'
-  | 'IDEMPOTENCY_TTL_SECONDS' | 'LIST_PAGE_SIZE' | 'LIST_PAGE_BYTES'>;
-
-/** How long a per-user row outlives its timeout: only lists read that table, and they skip expired rows. */
-const USER_ROW_GRACE_SECONDS = 60;
+  | 'USER_ROW_GRACE_SECONDS' | 'IDEMPOTENCY_TTL_SECONDS' | 'LIST_PAGE_SIZE' | 'LIST_PAGE_BYTES'>;
 /** Restarts of one read after losing the cursor race to a concurrent read of the same user. */
 const MAX_CURSOR_RACES = 8;
 /** Extra tries of a claimed page's cold copy (idempotent writes) before it is left to the archiver. */
@@ -49,8 +46,9 @@ export class MessageService {
   /**
    * Create with an Idempotency-Key: a retry with the same key and body gets the first id back, but only once that
    * id is certainly listable. The key is claimed with one LWT before the message is written. A retry inside the
-   * acknowledgement deadline re-drives the same id (every write is an upsert); past the settle window it fences
-   * the first id out of lists for good and re-points the key at a new id; in between it answers 409.
+   * acknowledgement deadline re-drives the same id (every write is an upsert); past the settle window it replays a
+   * first message that was read or has timed out, and otherwise fences the first id out of lists for good and
+   * re-points the key at a new id; in between it answers 409.
    */
   async createIdempotent(input: NewMessage, key: string): Promise<{ id: number; replayed: boolean }> {
     const fingerprint = createHash('sha256')
@@ -76,10 +74,13 @@ export class MessageService {
       throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
         { 'retry-after': '1' });
     }
+    // The per-user row lives only timeout + USER_ROW_GRACE_SECONDS, the key a day: a first message that a read
+    // delivered, or whose timeout passed, is final. A new id would deliver the text twice, or after its time.
+    if (await this.final(first)) return { id: first, replayed: true };
     // The first attempt can neither be acknowledged nor send its per-user row any more (it checks the deadline
     // before that write, on its own clock, and that write carries its clock's timestamp): fence it out, then move.
     await this.store.messages.fenceUserRow(input.username, first, idTime(first) + this.settings.DELIVERY_SETTLE_MS,
-      input.timeout + USER_ROW_GRACE_SECONDS);
+      input.timeout + this.settings.USER_ROW_GRACE_SECONDS);
     if (!(await this.store.keys.retarget(key, first, id, fingerprint, ttl))) {
       throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
         { 'retry-after': '1' });
@@ -101,6 +102,15 @@ export class MessageService {
     return cursor.watermark < id || cursor.recent.has(id) || (await this.store.messages.wasConsumed(id));
   }
 
+  /**
+   * Whether a message was consumed by a read or has timed out: `findById` answers the read time as its expiry once
+   * consumed (hot `consumed_at`, or a cold row), so both show as an expiry at or before now.
+   */
+  private async final(id: number): Promise<boolean> {
+    const m = await this.store.messages.findById(id);
+    return m !== null && m.expiresAt.getTime() <= this.now();
+  }
+
   private async persist(id: number, input: NewMessage): Promise<void> {
     const createdAt = idTime(id);
     const expiresAt = new Date(createdAt + input.timeout * 1000);
@@ -114,7 +124,7 @@ export class MessageService {
       }
     };
     await this.store.messages.insert({ id, username: input.username, text: input.text, expiresAt },
-      input.timeout + this.settings.HOT_GRACE_SECONDS, input.timeout + USER_ROW_GRACE_SECONDS, inTime);
+      input.timeout + this.settings.HOT_GRACE_SECONDS, input.timeout + this.settings.USER_ROW_GRACE_SECONDS, inTime);
     inTime();
     messagesCreated.inc();
   }
@@ -176,14 +186,14 @@ export class MessageService {
         skipped = decision.skipped;
         if (!decision.next) continue;
         const { watermark, recent } = decision.next;
-        const claim = await this.store.cursors.advanceCursor(username, cursor, watermark, recent);
-        if (claim === null) {
+        const next = await this.store.cursors.advanceCursor(username, cursor, watermark, recent);
+        if (next === null) {
           // Every lost race means another read claimed those messages: after a few, stop with what this read
           // claimed. Nothing is lost: what no read claimed stays pending.
           if (++races > MAX_CURSOR_RACES) return;
           continue restart;
         }
-        cursor = { version: cursor.version + 1, watermark, recent, claim };
+        cursor = next;
         skipped = 0;
         const { due } = decision;
         if (due.length === 0) continue;

@@ -6,19 +6,29 @@ const SETTLE_PAUSES_MS = [0, 200, 500];
 /**
  * Runs a conditional write whose "not applied" answer already says whether the row now holds our own claim
  * (`write`). When the outcome is unknown (timeout, broken connection), one SERIAL read decides: it completes
- * any Paxos round in flight, so `readBack` sees the write if it was ever going to apply. If even that fails the
- * CasOutcomeUnknown goes up: the caller must not act as if the write failed (nor as if it succeeded).
+ * any Paxos round in flight, so `readBack` sees the write if it was ever going to apply. The read-back must ask
+ * "did my write ever apply", not "is it the current state": another writer may already have built on it. When
+ * the row cannot tell any more, `readBack` answers null. Then, or if every read fails, the CasOutcomeUnknown goes
+ * up: the caller must not act as if the write failed (nor as if it succeeded).
  */
-export async function decideCas(write: () => Promise<boolean>, readBack: () => Promise<boolean>): Promise<boolean> {
+export async function decideCas(write: () => Promise<boolean>, readBack: () => Promise<boolean | null>):
+  Promise<boolean> {
   try {
     return await write();
   } catch (err) {
     if (!(err instanceof CasOutcomeUnknown)) throw err;
     for (const pause of SETTLE_PAUSES_MS) {
       if (pause) await new Promise((r) => setTimeout(r, pause));
+      let decided: boolean | null;
       try {
-        return await readBack();
-      } catch { /* still open: try again, then give up below */ }
+        decided = await readBack();
+      } catch (readErr) {
+        // The read-back itself found the outcome unknowable (the row moved on past our write): no retry.
+        if (readErr instanceof CasOutcomeUnknown) throw readErr;
+        continue; // still open: try again, then give up below
+      }
+      if (decided === null) break;
+      return decided;
     }
     throw err;
   }

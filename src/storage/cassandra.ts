@@ -47,16 +47,19 @@ export function isConditional(cql: string): boolean {
 }
 
 /**
- * The driver's "Socket was closed" / connection reset: the node died or was cut with the request on the wire.
- * `requestNotWritten` says it never left this process. In the node-kill runs it was the one 500 at the kill: a list's
- * cursor CAS in flight on the killed node (test/cluster histories, issue 27).
+ * The driver's `DriverError('Socket was closed')`: the connection broke while the request was pending
+ * (`lib/connection.js` sets `isSocketError`; `lib/writers.js` adds `requestNotWritten` when it never left the
+ * client). A killed coordinator produces the written kind, and the driver never re-sends a non-idempotent request.
  */
-const socketError = (err: unknown) => (err as { isSocketError?: boolean } | null)?.isSocketError === true;
-const notWritten = (err: unknown) => (err as { requestNotWritten?: boolean } | null)?.requestNotWritten === true;
+function socketClosed(err: unknown): 'unsent' | 'sent' | null {
+  const e = err as { isSocketError?: unknown; requestNotWritten?: unknown } | null;
+  if (typeof e !== 'object' || e === null || e.isSocketError !== true) return null;
+  return e.requestNotWritten === true ? 'unsent' : 'sent';
+}
 
 /** Failures after which a conditional write certainly did not apply (refused before any Paxos round). */
-export function certainlyNotApplied(err: unknown): boolean {
-  if (socketError(err)) return notWritten(err);
+function certainlyNotApplied(err: unknown): boolean {
+  if (socketClosed(err) === 'unsent') return true;
   if (err instanceof cassandra.errors.NoHostAvailableError) return true;
   if (err instanceof cassandra.errors.BusyConnectionError) return true;
   if (err instanceof cassandra.errors.ResponseError) {
@@ -71,17 +74,26 @@ export function certainlyNotApplied(err: unknown): boolean {
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const e = err as Error & { code?: number };
+  if (socketClosed(e) !== null) return true;
   if (e instanceof cassandra.errors.NoHostAvailableError) return true;
   if (e instanceof cassandra.errors.OperationTimedOutError) return true;
   if (e instanceof cassandra.errors.BusyConnectionError) return true;
-  // A conditional write on a closed socket has an open outcome (settled by a SERIAL read); anything else a 503.
-  if (socketError(e)) return true;
   if (e instanceof cassandra.errors.ResponseError) {
     const c = types.responseErrorCodes;
     return [c.unavailableException, c.overloaded, c.isBootstrapping, c.writeTimeout, c.readTimeout,
       c.readFailure, c.writeFailure].includes(e.code ?? -1);
   }
   return e.message.includes('not connected') || e.message.includes('shutdown');
+}
+
+/**
+ * What a failed statement means for its caller: `outcome-unknown` when a conditional write may or may not have
+ * applied (settled by a SERIAL read, `decideCas`), `unavailable` when storage is down or busy and nothing can
+ * have applied that matters (a 503), `other` for a bug or a bad request (left to the central handler).
+ */
+export function classifyFailure(err: unknown, conditional: boolean): 'outcome-unknown' | 'unavailable' | 'other' {
+  if (!isUnavailable(err)) return 'other';
+  return conditional && !certainlyNotApplied(err) ? 'outcome-unknown' : 'unavailable';
 }
 
 /**
@@ -152,6 +164,10 @@ export class Db {
    */
   execute(statement: string, cql: string, params: Params = [], opts: ExecOptions = {}) {
     const lwt = isConditional(cql);
+    // A re-sent compare-and-set answers "not applied" to its own applied write (the lost messages of issue 22).
+    if (lwt && opts.idempotent) {
+      return Promise.reject(new Error(`${statement}: a conditional statement is never idempotent`));
+    }
     return this.measured(statement, lwt, () => this.client.execute(cql, params, {
       prepare: true,
       consistency: opts.consistency ?? this.consistency,
@@ -168,6 +184,10 @@ export class Db {
    * statement. Not atomic across partitions; callers use it to save round trips, never for all-or-nothing.
    */
   batch(statement: string, queries: { query: string; params: Params }[]) {
+    // Batches are sent idempotent: only plain upserts may ride in one.
+    if (queries.some((q) => isConditional(q.query))) {
+      return Promise.reject(new Error(`${statement}: a batch holds only plain writes`));
+    }
     return this.measured(statement, false, () => this.client.batch(queries, {
       prepare: true, logged: false, consistency: this.consistency, serialConsistency: this.serial, isIdempotent: true,
     }));
@@ -185,11 +205,12 @@ export class Db {
       // A server error names its coordinator; a client-side one (timeout, closed socket) does not.
       noteCoordinator((err as { coordinator?: string }).coordinator);
       dbErrors.inc({ statement });
-      if (lwt && !certainlyNotApplied(err) && isUnavailable(err)) {
+      const failure = classifyFailure(err, lwt);
+      if (failure === 'outcome-unknown') {
         this.log.warn({ err: (err as Error).message, statement }, 'conditional write outcome unknown');
         throw new CasOutcomeUnknown(statement);
       }
-      if (isUnavailable(err)) {
+      if (failure === 'unavailable') {
         this.log.warn({ err: (err as Error).message, statement }, 'cassandra unavailable');
         throw unavailable();
       }

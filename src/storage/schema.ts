@@ -148,6 +148,15 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    // 10, not 9: the chats branch (issue 26, B13) adds 9 (a claim on number_counters); each version applies alone.
+    version: 10,
+    name: 'claims on delivery_cursors: a cursor CAS whose answer was lost is recognised after others wrote on top',
+    statements: [
+      // The last CURSOR_CLAIM_HISTORY (16) claims, newest first: 16 uuids, 256 bytes per user.
+      'ALTER TABLE {hot}.delivery_cursors ADD IF NOT EXISTS claims frozen<list<uuid>>',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

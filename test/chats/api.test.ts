@@ -2,12 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../support/harness.js';
 import type { RunningServer } from '../../src/server.js';
-import { call, keysOf, newApp, newChat, pool, range, seenBodies, stringsOf, walk } from './support.js';
+import { ADMIN_TOKEN, asAdmin, call, keysOf, newApp, newChat, pool, range, seenBodies, stringsOf, walk } from './support.js';
 
 describe('chat applications API', () => {
   let server: RunningServer;
   let base: string;
-  before(async () => { server = await startTestServer(); base = server.url; });
+  before(async () => { server = await startTestServer({ ADMIN_TOKEN }); base = server.url; });
   after(async () => { await server.close(); });
 
   it('when an application, chats and messages are created, then each answers in the documented shape on both mounts', async () => {
@@ -71,7 +71,7 @@ describe('chat applications API', () => {
       ['GET', `/applications/${token}/chats?limit=0`, undefined, 400, 'invalid_limit'],
       ['GET', `/applications/${token}/chats?limit=501`, undefined, 400, 'invalid_limit'],
       ['GET', `/applications/${token}/chats?after=-1`, undefined, 400, 'invalid_after'],
-      ['GET', '/applications?cursor=bm9wZQ', undefined, 400, 'invalid_cursor'],
+      ['GET', '/applications?cursor=bm9wZQ', undefined, 400, 'invalid_cursor', asAdmin],
       ['PUT', `/applications/${token}`, { name: '' }, 400, 'invalid_name'],
       ['POST', `/applications/${token}/chats/${chat}/messages`, { body: 'x' }, 400, 'invalid_idempotency_key',
         { 'idempotency-key': 'ä' }],
@@ -112,7 +112,7 @@ describe('chat applications API', () => {
 
   it('when many applications exist, then the list pages with an opaque cursor and returns each exactly once', async () => {
     const mine = new Set(await pool(7, 7, (i) => newApp(base, `paged-${i}`)));
-    const { items, pages } = await walk(base, '/api/applications?limit=3');
+    const { items, pages } = await walk(base, '/api/applications?limit=3', asAdmin);
     const tokens = items.map((a) => a.token as string);
     assert.equal(new Set(tokens).size, tokens.length, 'no application twice');
     for (const t of mine) assert.ok(tokens.includes(t), 'every application listed');

@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- replies are arbitrary JSON, asserted field by field */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { contractFetch } from '../support/contract.js';
 
 /** Every JSON body the tests saw, so a suite can check that none of them carries an internal identifier. */
@@ -24,6 +25,10 @@ export async function call<T = any>(base: string, method: string, path: string, 
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
+/** A server started with `{ ADMIN_TOKEN }` lists applications to callers sending `asAdmin`. */
+export const ADMIN_TOKEN = randomBytes(32).toString('base64url');
+export const asAdmin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 export async function newApp(base: string, name = 'app'): Promise<string> {
   const r = await call(base, 'POST', '/applications', { name });
   assert.equal(r.status, 201);
@@ -37,12 +42,13 @@ export async function newChat(base: string, token: string): Promise<number> {
 }
 
 /** Follows `Link: <...>; rel="next"` from `path` to the end, returning every item in order. */
-export async function walk<T = any>(base: string, path: string): Promise<{ items: T[]; pages: number }> {
+export async function walk<T = any>(base: string, path: string,
+  headers: Record<string, string> = {}): Promise<{ items: T[]; pages: number }> {
   const items: T[] = [];
   let next: string | null = path;
   let pages = 0;
   while (next) {
-    const r: Reply<T[]> = await call<T[]>(base, 'GET', next);
+    const r: Reply<T[]> = await call<T[]>(base, 'GET', next, undefined, headers);
     assert.equal(r.status, 200);
     items.push(...r.body);
     pages += 1;

@@ -98,6 +98,27 @@ describe('GET .../chats/:number/messages/search, fed by the indexer from the cha
     }
   });
 
+  it('when search_query (the Rails/Go chat system\'s name of q) is sent on /api/applications, then it searches as q does', async () => {
+    const expected = bodiesOf(await searchAll(server.url, tokenA, 1, 'ell'));
+    assert.ok(expected.length > 0);
+    for (const qs of ['search_query=ell', 'search_query=ell&q=ell', 'search_query=ell&search_query=zzz']) {
+      for (const path of [`/api/applications/${tokenA}/chats/1/messages/search?${qs}`, `/api/applications/${tokenA}/chats/1/search?${qs}`]) {
+        const r = await call(server.url, 'GET', path);
+        assert.equal(r.status, 200, path);
+        assert.deepEqual(bodiesOf(r.body), expected, path);
+      }
+    }
+    // The next link keeps this API's name (q), and it works on that mount too.
+    const paged = await call(server.url, 'GET', `/api/applications/${tokenA}/chats/1/messages/search?search_query=page%20item&limit=5`);
+    assert.match(paged.headers.get('link') ?? '', /[?&]q=page(\+|%20)item&limit=5&after=\d+>/);
+    const conflict = await call(server.url, 'GET', `/api/applications/${tokenA}/chats/1/messages/search?q=ell&search_query=hello`);
+    assert.equal(conflict.status, 400);
+    assert.equal(conflict.body.error.code, 'conflicting_fields');
+    // On /applications it is no name of q: no query at all.
+    const own = await call(server.url, 'GET', `/applications/${tokenA}/chats/1/messages/search?search_query=ell`);
+    assert.equal(own.body.error.code, 'invalid_query');
+  });
+
   it('when the token or chat is unknown, then 404; when q is empty or too long, then 400', async () => {
     const base = `/applications/${tokenA}/chats`;
     assert.equal((await call(server.url, 'GET', `/applications/${'x'.repeat(32)}/chats/1/messages/search?q=a`)).status, 404);

@@ -45,6 +45,24 @@ describe('configuration', () => {
         && /CASSANDRA_REPLICATION/.test(e.message));
   });
 
+  it('when ADMIN_TOKEN is unset, short or not a bearer token, then it is unset or refused by name; the creates limit is on by default', () => {
+    const c = loadConfig({});
+    assert.equal(c.ADMIN_TOKEN, undefined);
+    assert.equal(c.RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE, 10);
+    assert.equal(c.RATE_LIMIT_APPLICATION_CREATES_BURST, 30);
+    for (const bad of ['x'.repeat(31), `${'x'.repeat(40)} space`, `${'x'.repeat(40)}"`, 'é'.repeat(40)]) {
+      assert.throws(() => loadConfig({ ADMIN_TOKEN: bad }), /ADMIN_TOKEN: must be 32-512 characters/, bad);
+    }
+    const token = 'kQ3+/u8x0Zb1_-.~abcdefghijklmnopqrstuvwx==';
+    assert.equal(loadConfig({ ADMIN_TOKEN: token }).ADMIN_TOKEN, token, 'openssl rand -base64 32 output is accepted');
+    assert.throws(() => loadConfig({ RATE_LIMIT_APPLICATION_CREATES_BURST: '0' }), /RATE_LIMIT_APPLICATION_CREATES_BURST/);
+  });
+
+  it('when USER_ROW_GRACE_SECONDS is unset, then per-user rows outlive their timeout by 60 s; 0 is refused by name', () => {
+    assert.equal(loadConfig({}).USER_ROW_GRACE_SECONDS, 60);
+    assert.throws(() => loadConfig({ USER_ROW_GRACE_SECONDS: '0' }), /USER_ROW_GRACE_SECONDS/);
+  });
+
   it('when the settle window is shorter than two request timeouts, then start-up is refused', () => {
     assert.throws(() => loadConfig({ DELIVERY_SETTLE_MS: '3000', CASSANDRA_REQUEST_TIMEOUT_MS: '2000' }), /DELIVERY_SETTLE_MS/);
   });

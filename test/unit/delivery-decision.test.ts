@@ -9,7 +9,7 @@ const idAt = (ms: number) => firstIdAt(T0 + ms);
 const row = (ms: number, expiresInMs = 60_000): PendingRow =>
   ({ id: idAt(ms), text: `at ${ms}`, expiresAt: new Date(T0 + ms + expiresInMs) });
 const cursor = (watermark = 0, recent: number[] = []): Cursor =>
-  ({ version: 3, watermark, recent: new Set(recent), claim: 'c' });
+  ({ version: 3, watermark, recent: new Set(recent), claim: 'c', claims: ['c'] });
 
 describe('the cursor rule of one page', () => {
   it('when rows are new, then all are due and the watermark stops at the settled bound', () => {

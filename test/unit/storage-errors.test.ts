@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
-import { certainlyNotApplied, isConditional, isUnavailable } from '../../src/storage/cassandra.js';
+import { classifyFailure, isConditional, isUnavailable } from '../../src/storage/cassandra.js';
+import { socketClosedError } from '../support/faulty-db.js';
 
 describe('storage error mapping', () => {
   it('when the driver reports timeouts, no host or an unavailable replica set, then it means "unavailable" (503)', () => {
@@ -11,19 +12,34 @@ describe('storage error mapping', () => {
     assert.ok(isUnavailable(unavailable));
   });
 
-  it('when the socket closes under a request (a node killed), then it is "unavailable", and a conditional write on it is settled unless it was never written', () => {
-    const closed = (written: boolean) => Object.assign(new (cassandra.errors.DriverError as unknown as new (m: string) => Error)('Socket was closed'),
-      { isSocketError: true, requestNotWritten: !written });
-    assert.ok(isUnavailable(closed(true)));
-    assert.ok(isUnavailable(closed(false)));
-    assert.ok(!certainlyNotApplied(closed(true)), 'sent: the CAS may have applied');
-    assert.ok(certainlyNotApplied(closed(false)), 'never written: it did not apply');
-  });
-
   it('when the error is a bad request or a plain bug, then it is not "unavailable"', () => {
     assert.ok(!isUnavailable(new cassandra.errors.ResponseError(cassandra.types.responseErrorCodes.syntaxError, 'x')));
     assert.ok(!isUnavailable(new TypeError('undefined is not a function')));
     assert.ok(!isUnavailable('a string'));
+  });
+
+  it('when the driver\'s socket closes after a request was written, then a conditional write is outcome-unknown and a plain statement 503', () => {
+    // The driver's own error class and flags, as lib/connection.js builds them for pending requests.
+    const sent = socketClosedError();
+    assert.ok(sent instanceof cassandra.errors.DriverError);
+    assert.equal(sent.message, 'Socket was closed');
+    assert.equal(classifyFailure(sent, true), 'outcome-unknown');
+    assert.equal(classifyFailure(sent, false), 'unavailable');
+  });
+
+  it('when the socket closes before the request was written, then even a conditional write certainly did not apply (503)', () => {
+    const unsent = socketClosedError(true);
+    assert.equal(classifyFailure(unsent, true), 'unavailable');
+    assert.equal(classifyFailure(unsent, false), 'unavailable');
+  });
+
+  it('when a conditional write times out or fails on the server, then its outcome is unknown; refused before Paxos, 503', () => {
+    const c = cassandra.types.responseErrorCodes;
+    assert.equal(classifyFailure(new cassandra.errors.OperationTimedOutError('timed out'), true), 'outcome-unknown');
+    assert.equal(classifyFailure(new cassandra.errors.ResponseError(c.writeTimeout, 'x'), true), 'outcome-unknown');
+    assert.equal(classifyFailure(new cassandra.errors.ResponseError(c.unavailableException, 'x'), true), 'unavailable');
+    assert.equal(classifyFailure(new cassandra.errors.NoHostAvailableError({}), true), 'unavailable');
+    assert.equal(classifyFailure(new TypeError('bug'), true), 'other');
   });
 
   it('when a statement has an IF clause, then it is conditional (never retried by the driver)', () => {

@@ -111,6 +111,22 @@ OpenSearch credentials, the same three ways: chart-managed Secret, existing Secr
 {{- end }}
 {{- end }}
 
+{{/* The Secret holding ADMIN_TOKEN: chart-managed (admin.token) or existing (admin.existingSecret). */}}
+{{- define "ephemera.adminSecretName" -}}
+{{- default (printf "%s-admin" (include "ephemera.fullname" .)) .Values.admin.existingSecret }}
+{{- end }}
+
+{{/* ADMIN_TOKEN as a secretKeyRef env entry, API container only; none configured: GET /applications is 401. */}}
+{{- define "ephemera.adminEnv" -}}
+{{- if or .Values.admin.token .Values.admin.existingSecret }}
+- name: ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ephemera.adminSecretName" . }}
+      key: {{ .Values.admin.existingSecretKey }}
+{{- end }}
+{{- end }}
+
 {{/* Environment from docs/interfaces.md, as a flat YAML map of strings (ConfigMap data). */}}
 {{- define "ephemera.configData" -}}
 {{- $c := .Values.cassandra }}
@@ -138,6 +154,8 @@ OPENSEARCH_BULK_TIMEOUT_MS: {{ $os.bulkTimeoutMs | quote }}
 OPENSEARCH_SHARDS: {{ $os.shards | quote }}
 OPENSEARCH_REPLICAS: {{ $os.replicas | quote }}
 SEARCH_QUERY_MAX_CHARS: {{ $os.queryMaxChars | quote }}
+RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE: {{ $cfg.applicationCreates.perMinute | quote }}
+RATE_LIMIT_APPLICATION_CREATES_BURST: {{ $cfg.applicationCreates.burst | quote }}
 AUTH_MODE: {{ .Values.auth.mode | quote }}
 {{- with .Values.auth.issuer }}
 AUTH_JWT_ISSUER: {{ . | quote }}

@@ -11,6 +11,14 @@ const object = (required: string[], properties: Json): Json =>
   ({ type: 'object', required, additionalProperties: false, properties });
 /** The error envelope's inner object, for answers that carry more than `error`. */
 const error = (code: string): Json => object(['code', 'message'], { code: { const: code }, message: { type: 'string' } });
+/** The /api/applications variant of an input: the Rails/Go chat system's name of `field` accepted too. */
+const aliased = (input: Json, field: string, alias: string): Json => ({
+  type: 'object',
+  description: `\`${alias}\` (the Rails/Go chat system's name) is accepted for \`${field}\`; both with different ` +
+    'values: 400 conflicting_fields.',
+  properties: { ...(input.properties as Json), [alias]: (input.properties as Json)[field] },
+  ...(input.required ? { anyOf: [{ required: [field] }, { required: [alias] }] } : {}),
+});
 const pathNumber = (name: string, what: string): Json =>
   ({ name, in: 'path', required: true, description: `The ${what} number.`, schema: { type: 'string', pattern: '^[0-9]+$' } });
 
@@ -23,6 +31,12 @@ export function applicationsComponents(limits: ApplicationsLimits): Partial<Comp
     headers: { ETag: ref('headers', 'ETag') },
     content: { 'application/json': { schema: object(['error', 'current'], { error: error('precondition_failed'), current: ref('schemas', schema) }) } },
   });
+  const inputs = {
+    ApplicationInput: { type: 'object', required: ['name'], properties: { name } },
+    ChatInput: { type: 'object', properties: { name: { ...name, type: ['string', 'null'] } } },
+    ChatRename: { type: 'object', required: ['name'], properties: { name: { ...name, type: ['string', 'null'] } } },
+    MessageInput: { type: 'object', required: ['body'], properties: { body: { type: 'string', minLength: 1 } } },
+  };
   return {
     schemas: {
       Application: object(['token', 'name', 'version', 'chats_count', 'created_at', 'updated_at'], {
@@ -46,10 +60,11 @@ export function applicationsComponents(limits: ApplicationsLimits): Partial<Comp
         lease_token: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'Send it as Lease-Token to edit, delete, renew or release.' },
         expires_at: time('When the lease ends by itself (at most 1 s later)'),
       }),
-      ApplicationInput: { type: 'object', required: ['name'], properties: { name } },
-      ChatInput: { type: 'object', properties: { name: { ...name, type: ['string', 'null'] } } },
-      ChatRename: { type: 'object', required: ['name'], properties: { name: { ...name, type: ['string', 'null'] } } },
-      MessageInput: { type: 'object', required: ['body'], properties: { body: { type: 'string', minLength: 1 } } },
+      ...inputs,
+      ApplicationInputApi: aliased(inputs.ApplicationInput, 'name', 'application_name'),
+      ChatInputApi: aliased(inputs.ChatInput, 'name', 'chat_name'),
+      ChatRenameApi: aliased(inputs.ChatRename, 'name', 'chat_name'),
+      MessageInputApi: aliased(inputs.MessageInput, 'body', 'message_content'),
       LeaseInput: {
         type: 'object',
         properties: { ttl_seconds: { type: ['integer', 'null'], minimum: 1, maximum: 300, default: 60, description: 'Lease length.' } },
@@ -71,6 +86,18 @@ export function applicationsComponents(limits: ApplicationsLimits): Partial<Comp
       Location: { description: 'The path of the created resource, under the mount that was called.', required: true, schema: { type: 'string' } },
     },
     responses: {
+      AdminUnauthorized: {
+        description: 'No `Authorization: Bearer <ADMIN_TOKEN>`, a wrong one, or no ADMIN_TOKEN configured (then always).',
+        headers: { 'WWW-Authenticate': { description: 'The bearer challenge of the administrator\'s calls.', required: true,
+          schema: { type: 'string', pattern: '^Bearer ' } } },
+        content: { 'application/json': { schema: object(['error'], { error: error('unauthorized') }) } },
+      },
+      CreatesRateLimited: {
+        description: 'This client created more than RATE_LIMIT_APPLICATION_CREATES_BURST (30) applications, refilled at ' +
+          'RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE (10) a minute; Retry-After says when the next is allowed.',
+        headers: { 'Retry-After': ref('headers', 'RetryAfter') },
+        content: { 'application/json': { schema: object(['error'], { error: error('rate_limited') }) } },
+      },
       ApplicationStale: stale('Application'),
       ChatStale: stale('Chat'),
       ChatMessageStale: stale('ChatMessage'),

@@ -1,7 +1,10 @@
 import { commonErrors, errorResponse, jsonResponse, ref, type Json, type PathModule } from './components.js';
 import { applicationsComponents, type ApplicationsLimits } from './applications-components.js';
 
-/** The routes are mounted twice, identically; the second mount's operation ids carry this suffix. */
+/**
+ * The routes are mounted twice; the second mount's operation ids carry this suffix, and it takes the Rails/Go chat
+ * system's field names too (its request bodies are the `…Api` schemas; src/http/field-aliases.ts).
+ */
 export const MOUNTS = [{ prefix: '/applications', suffix: '' }, { prefix: '/api/applications', suffix: 'Api' }];
 
 const TAG = 'chat applications';
@@ -17,7 +20,7 @@ const body = (schema: string, required = true): Json => ({
 });
 const bad = (codes: string[]) => errorResponse('A malformed request or a bad field; nothing is changed.',
   ['bad_request', ...codes]);
-const BODY_ERRORS = ['invalid_json', 'invalid_body'];
+const BODY_FORMAT_ERRORS = ['invalid_json', 'invalid_body'];
 const bodyErrors = (): Json => ({
   413: errorResponse('The body is larger than MAX_BODY_BYTES (after decompression).', ['payload_too_large']),
   415: errorResponse('A body the service cannot read (XML, multipart, an unknown charset or encoding).',
@@ -43,20 +46,23 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
   const paths: Record<string, Json> = {};
   for (const { prefix, suffix } of MOUNTS) {
     const id = (name: string) => `${name}${suffix}`;
+    // The inputs with alias names, and the 400 a body sending both names with different values gets.
+    const input = (schema: string, required = true) => body(`${schema}${suffix}`, required);
+    const BODY_ERRORS = suffix ? [...BODY_FORMAT_ERRORS, 'conflicting_fields'] : BODY_FORMAT_ERRORS;
     const app = `${prefix}/{token}`;
     const chat = `${app}/chats/{chat}`;
     const message = `${chat}/messages/{message}`;
     const renameApp = (method: string) => op(id(`${method}Application`), 'Rename an application',
       'Compare-and-set on its version: with If-Match, applied only on that version (else 412 with the current one).', {
         parameters: [ref('parameters', 'Token'), ref('parameters', 'IfMatch')],
-        requestBody: body('ApplicationInput'),
+        requestBody: input('ApplicationInput'),
         responses: { 200: jsonResponse('Renamed.', ref('schemas', 'Application'), etag),
           400: bad([...BODY_ERRORS, 'invalid_name', 'invalid_if_match']), ...bodyErrors(), ...guarded('Application', false),
           ...errors('No application with this token.') },
       });
     const renameChat = (method: string) => op(id(`${method}Chat`), 'Rename a chat', 'name null clears it; If-Match as for applications.', {
       parameters: [ref('parameters', 'Token'), ref('parameters', 'ChatNumber'), ref('parameters', 'IfMatch')],
-      requestBody: body('ChatRename'),
+      requestBody: input('ChatRename'),
       responses: { 200: jsonResponse('Renamed.', ref('schemas', 'Chat'), etag),
         400: bad([...BODY_ERRORS, 'invalid_name', 'invalid_number', 'invalid_if_match']), ...bodyErrors(),
         ...guarded('Chat', false), ...errors('No such application or chat.') },
@@ -65,7 +71,7 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
       'With If-Match: applied only on that version (else 412 with the current message). Without: applied on the ' +
       'current version unless someone else holds the edit lease (423); REQUIRE_IF_MATCH=true makes it 428.', {
         parameters: [...messageParams(), ref('parameters', 'IfMatch'), ref('parameters', 'LeaseTokenParam')],
-        requestBody: body('MessageInput'),
+        requestBody: input('MessageInput'),
         responses: { 200: jsonResponse('Edited: version + 1.', ref('schemas', 'ChatMessage'), etag),
           400: bad([...BODY_ERRORS, 'invalid_number', 'invalid_if_match', 'invalid_lease_token']), ...bodyErrors(),
           ...guarded('ChatMessage', true), ...errors('No such application, chat or message (or it was deleted).') },
@@ -78,7 +84,7 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
         requestBody: body('LeaseInput', false),
         responses: {
           [method === 'post' ? 201 : 200]: jsonResponse(method === 'post' ? 'Granted.' : 'Renewed.', ref('schemas', 'EditLease')),
-          400: bad([...BODY_ERRORS, 'invalid_number', 'invalid_ttl_seconds', 'invalid_lease_token']), ...bodyErrors(),
+          400: bad([...BODY_FORMAT_ERRORS, 'invalid_number', 'invalid_ttl_seconds', 'invalid_lease_token']), ...bodyErrors(),
           409: errorResponse('The lease changed hands concurrently, or (renew) it has lapsed.', ['conflict', 'lease_expired']),
           423: ref('responses', 'Locked'),
           ...errors('No such application, chat or message (or it was deleted).'),
@@ -86,15 +92,21 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
       });
 
     paths[prefix] = {
-      post: op(id('createApplication'), 'Create an application', 'The service generates its token (32 characters).', {
-        requestBody: body('ApplicationInput'),
+      post: op(id('createApplication'), 'Create an application', 'The service generates its token (32 characters). ' +
+        'Rate-limited per client (RATE_LIMIT_APPLICATION_CREATES_*: 30 at once, then 10 a minute, by default).', {
+        requestBody: input('ApplicationInput'),
         responses: { 201: jsonResponse('Created.', ref('schemas', 'Application'), created),
-          400: bad([...BODY_ERRORS, 'invalid_name']), ...bodyErrors(), ...errors('Never: listed for the contract.') },
+          400: bad([...BODY_ERRORS, 'invalid_name']), ...bodyErrors(), ...errors('Never: listed for the contract.'),
+          429: ref('responses', 'CreatesRateLimited') },
       }),
-      get: op(id('listApplications'), 'List applications', 'Paged by an opaque cursor; the next page is in Link.', {
+      get: op(id('listApplications'), 'List every application (administrator)', 'Every application with its token, so ' +
+        'an administrator\'s call: `Authorization: Bearer <ADMIN_TOKEN>`, else 401 (always 401 when no ADMIN_TOKEN is ' +
+        'configured). Paged by an opaque cursor; the next page is in Link.', {
+        security: [{ admin: [] }],
         parameters: [ref('parameters', 'Limit'), ref('parameters', 'Cursor')],
         responses: { 200: jsonResponse('A page of applications.', { type: 'array', items: ref('schemas', 'Application') }, paged),
-          400: bad(['invalid_limit', 'invalid_cursor']), 503: ref('responses', 'Unavailable'), ...commonErrors() },
+          400: bad(['invalid_limit', 'invalid_cursor']), 401: ref('responses', 'AdminUnauthorized'),
+          503: ref('responses', 'Unavailable'), ...commonErrors() },
       }),
     };
     paths[app] = {
@@ -109,7 +121,7 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
     paths[`${app}/chats`] = {
       post: op(id('createChat'), 'Create a chat', 'Numbered from 1 per application. The body is optional.', {
         parameters: [ref('parameters', 'Token'), ref('parameters', 'IdempotencyKey')],
-        requestBody: body('ChatInput', false),
+        requestBody: input('ChatInput', false),
         responses: { 201: jsonResponse('Created.', ref('schemas', 'Chat'),
           { ...created, 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') }),
         400: bad([...BODY_ERRORS, 'invalid_name', 'invalid_idempotency_key']), ...bodyErrors(),
@@ -134,7 +146,7 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
     paths[`${chat}/messages`] = {
       post: op(id('createChatMessage'), 'Post a message', 'Numbered from 1 per chat; version 1.', {
         parameters: [ref('parameters', 'Token'), ref('parameters', 'ChatNumber'), ref('parameters', 'IdempotencyKey')],
-        requestBody: body('MessageInput'),
+        requestBody: input('MessageInput'),
         responses: { 201: jsonResponse('Created.', ref('schemas', 'ChatMessage'),
           { ...created, 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') }),
         400: bad([...BODY_ERRORS, 'invalid_number', 'invalid_idempotency_key']), ...bodyErrors(),
@@ -152,10 +164,14 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
       'log by the search indexer (follows creates, edits and deletes by seconds). 503 search_unavailable when ' +
       'OpenSearch is down.', {
         parameters: [ref('parameters', 'Token'), ref('parameters', 'ChatNumber'),
-          { name: 'q', in: 'query', required: true, description: 'The substring.', schema: { type: 'string' } },
+          { name: 'q', in: 'query', required: !suffix, schema: { type: 'string' },
+            description: suffix ? 'The substring (or send it as search_query).' : 'The substring.' },
+          ...(suffix ? [{ name: 'search_query', in: 'query', required: false, schema: { type: 'string' },
+            description: 'The Rails/Go chat system\'s name of q; both with different values: 400 conflicting_fields.' }] : []),
           ref('parameters', 'Limit'), ref('parameters', 'After')],
         responses: { 200: jsonResponse('A page of matches.', { type: 'array', items: ref('schemas', 'SearchHit') }, paged),
-          400: bad(['invalid_query', 'invalid_limit', 'invalid_after', 'invalid_number']),
+          400: bad(['invalid_query', 'invalid_limit', 'invalid_after', 'invalid_number',
+            ...(suffix ? ['conflicting_fields'] : [])]),
           404: errorResponse('No such application or chat.', ['not_found']),
           503: errorResponse('Storage or OpenSearch is unavailable; retry.', ['unavailable', 'search_unavailable'],
             { 'Retry-After': ref('headers', 'RetryAfter') }),

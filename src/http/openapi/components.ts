@@ -92,7 +92,8 @@ export function sharedComponents(limits: Limits): Components {
       Link: { description: 'Chat applications: the next page (RFC 8288), rel="next"; only when there may be one.', schema: { type: 'string' } },
     },
     responses: {
-      TooManyRequests: errorResponse('A rate limit was hit (RATE_LIMIT_CLIENT_RPS / RATE_LIMIT_USERNAME_RPS, opt-in).',
+      TooManyRequests: errorResponse('A rate limit was hit (RATE_LIMIT_CLIENT_RPS / RATE_LIMIT_USERNAME_RPS, opt-in; ' +
+        'POST /applications: RATE_LIMIT_APPLICATION_CREATES_*, on by default).',
         ['rate_limited'], { 'Retry-After': ref('headers', 'RetryAfter') }),
       Unavailable: errorResponse('Storage is unavailable or a write could not be confirmed in time; retry.',
         ['unavailable'], { 'Retry-After': ref('headers', 'RetryAfter') }),

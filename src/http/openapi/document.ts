@@ -54,6 +54,7 @@ export function openApiDocument(config: DocumentConfig): Json {
       ...components,
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'AUTH_MODE=jwt only: HS256, subject = username.' },
+        admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN: the administrator\'s calls (GET /applications).' },
       },
     },
   };
