@@ -167,8 +167,8 @@ bench-archiver: deps cassandra-up ## messages archived per second vs raw cold wr
 bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p50/p99, search latency
 	npx tsx loadtest/bench/bench-search.ts --messages $${MESSAGES:-20000}
 
-bench-freshness: deps cassandra-up search-up ## search freshness: create's 201 -> first search hit, p50/p99 at RATE (50)/s for DURATION (30) s
-	npx tsx loadtest/bench/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30}
+bench-freshness: build cassandra-up search-up ## search freshness: write answered -> search reflects it (creates, edits, deletes), CPU per write; RATE (50)/s, DURATION (30) s, OUTAGE (0) s
+	npx tsx loadtest/bench/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30} --outage $${OUTAGE:-0}
 
 loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke

@@ -16,7 +16,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { openApiRoutes } from './http/openapi/routes.js';
 import { applicationsRoutes } from './http/applications-routes.js';
 import { searchRoutes } from './http/search-routes.js';
-import { createSearch } from './search/search.js';
+import { createFastIndexer, createSearch } from './search/search.js';
 import { createChats } from './chats/module.js';
 import { chatsSettings } from './chats/settings.js';
 import { clientRateLimit, routeRateLimit } from './http/rate-limit.js';
@@ -78,7 +78,9 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
   };
 
-  const chats = createChats(db, chatsSettings(config), log);
+  const search = createSearch(config, log);
+  const fastIndexer = createFastIndexer(config, log);
+  const chats = createChats(db, chatsSettings(config), log, fastIndexer?.offer);
   if (!config.ADMIN_TOKEN) log.info('ADMIN_TOKEN is not set: GET /applications (every application and token) answers 401 to everyone');
   // One of each for both mounts: an administrator is one on both, and /api/applications is no second allowance.
   const applicationsAccess = {
@@ -88,7 +90,6 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
   };
   // The Rails/Go chat system's field names are accepted on its mount only (README "Chat applications").
   const mounts = [{ prefix: '/applications', aliases: false }, { prefix: '/api/applications', aliases: true }];
-  const search = createSearch(config, log);
   const app = createApp(log, [
     healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),
     chatRoutes(service, createValidators(config), config, log),
@@ -132,6 +133,8 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
       clearTimeout(timer);
       metricsServer?.close();
       clock.stop();
+      // What the fast path still holds gets 2 s; anything left is indexed by the change log.
+      await fastIndexer?.close(2_000);
       // Shutdown must end even when Cassandra is gone: each step gets a deadline.
       await bounded(lease.stop(), 5_000, 'writer lease release', log);
       await bounded(db.shutdown(), 5_000, 'driver shutdown', log);

@@ -1,21 +1,41 @@
 /**
- * Search freshness end to end (make bench-freshness): the service and the search indexer (as `make run` has
- * them: `serve --index-every 1`, in one process) against the local Cassandra and OpenSearch; RATE message
- * creates per second for DURATION seconds over CHATS chats of one application (open loop: a create is sent
- * every 1/RATE s whatever the previous did); a prober searches every chat every 250 ms for the run's marker,
- * after the lowest number it has not seen yet. Freshness of a message = first search that returns it - its 201.
- * Its own keyspaces (ephemera_perf_*, as make bench) and index prefix (dropped at the end).
+ * Search freshness end to end (make bench-freshness): from the answer of a create, edit or delete to the first
+ * search that reflects it, per kind (p50/p95/p99/max), and the CPU per write of the service and of OpenSearch.
+ *
+ * The service runs as `make run` has it (dist/cli.js serve --archive-every 30 --counts-every 5 --index-every 1,
+ * LOG_LEVEL info, SEARCH_FAST_INDEX as in the environment: on by default, `off` is the change log alone) in a
+ * child process, against the local Cassandra and OpenSearch. Open loop: RATE writes/s for DURATION s, 80 % into
+ * HOT chats, 20 % into COLD chats (seeded with 50 and 3 messages); per write 60 % creates, 25 % edits and 15 %
+ * deletes of a message whose last change was already seen (a write into a chat with nothing to change is a create).
+ * A prober asks OpenSearch every PROBE_MS for every change not yet seen, in one query: that token, the run's marker
+ * as a wildcard on body_folded (the search endpoint's filter), the pending document ids, no tombstones.
+ * A create is seen once its number is there, an edit once its version is, a delete once its number is gone.
+ * Freshness = answer of that probe - answer of the write (the probe adds up to PROBE_MS).
+ *
+ * CPU: /proc of the service process and of the OpenSearch node, over the writes plus 20 s (the change log's
+ * walk of the same writes happens 5-20 s later, so both paths are paid for), minus their idle rate measured for
+ * 10 s before. The prober's own searches are OpenSearch CPU too (counted, `probes`).
+ *
+ * --outage S (optional): the service reaches OpenSearch through a TCP proxy in this process, which is stopped
+ * S seconds after the start for S seconds; reported: the writes during the outage and how long after the proxy's
+ * return the last of them was seen (catch-up).
  */
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
-import { startServer } from '../../src/server.js';
 import { dropSearchIndices } from '../../src/search/migrate-search.js';
-import { startIndexer } from '../../src/workers/indexer-command.js';
 import { createSearch } from '../../src/search/search.js';
-import { stats } from './measure.js';
+import { containsPattern, foldText } from '../../src/search/fold.js';
+import { messagesAlias } from '../../src/search/index-schema.js';
+import { cpuSeconds, localOpenSearchPid, stats } from './measure.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,19 +43,98 @@ const arg = (name: string, fallback: number) => {
 };
 const RATE = arg('rate', 50);
 const DURATION = arg('duration', 30);
-const CHATS = arg('chats', 10);
-const PROBE_MS = 250;
+const HOT = arg('hot', 4);
+const COLD = arg('cold', 200);
+const OUTAGE = arg('outage', 0);
+/** --refresh-ms N: the index refreshes every N ms (OPENSEARCH_REFRESH_INTERVAL_MS; 0 = the configured default). */
+const REFRESH_MS = arg('refresh-ms', 0);
+const PROBE_MS = 200;
+const TAIL_S = 20;
+const IDLE_S = 10;
+const ROOT = path.resolve(import.meta.dirname, '../..');
 
+// The service's migration (its indexer runs one) sets the interval too: both take it from the environment.
+if (REFRESH_MS > 0) process.env.OPENSEARCH_REFRESH_INTERVAL_MS = String(REFRESH_MS);
 process.env.CASSANDRA_HOT_KEYSPACE ??= 'ephemera_perf_hot';
 process.env.CASSANDRA_COLD_KEYSPACE ??= 'ephemera_perf_cold';
 const prefix = `bench_fresh_${randomUUID().slice(0, 8)}`;
 const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', OPENSEARCH_INDEX_PREFIX: prefix, LOG_LEVEL: 'warn' });
 const log = createLogger('warn', 'bench-freshness');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function post(url: string, path: string, body: unknown): Promise<{ status: number; json: { [k: string]: unknown } }> {
-  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, json: await res.json() as { [k: string]: unknown } };
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+/** node:http with keep-alive: at 500 writes/s fetch would cost this process half a core. */
+function request(port: number, method: string, p: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, agent,
+      headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) as Record<string, unknown> : {} });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
+
+/** A stoppable TCP proxy in front of OpenSearch (the outage), on a fixed port. */
+function tcpProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  let server: Server | null = null;
+  let port = 0;
+  return {
+    get port() { return port; },
+    async start() {
+      server = createServer((c) => {
+        const up = connect(Number(target.port || 9200), target.hostname);
+        sockets.add(c).add(up);
+        const end = () => { c.destroy(); up.destroy(); sockets.delete(c); sockets.delete(up); };
+        for (const s of [c, up]) { s.on('error', end); s.on('close', end); }
+        c.pipe(up).pipe(c);
+      });
+      await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
+      port = (server.address() as { port: number }).port;
+    },
+    async stop() {
+      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function startService(port: number, openSearchUrl: string): Promise<ChildProcess> {
+  const out = openSync('/dev/null', 'w');
+  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--archive-every', '30', '--counts-every', '5', '--index-every', '1'], {
+    cwd: ROOT, stdio: ['ignore', out, 'inherit'],
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', OPENSEARCH_INDEX_PREFIX: prefix, OPENSEARCH_URL: openSearchUrl,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+  });
+  for (let i = 0; i < 240; i++) {
+    if (child.exitCode !== null) throw new Error(`service exited (${child.exitCode}) during start-up`);
+    try { if ((await request(port, 'GET', '/readyz')).status === 200) return child; } catch { /* not yet */ }
+    await sleep(250);
+  }
+  throw new Error('service not ready after 60 s');
+}
+
+type Kind = 'create' | 'edit' | 'delete';
+/** `at` -1: a seed (not measured); `outage`: written while OpenSearch was away (measured as catch-up). */
+interface Pending { kind: Kind; version: number; at: number; outage?: boolean }
+interface ChatState { chat: number; hot: boolean; settled: number[]; versions: Map<number, number>; pending: Map<number, Pending> }
 
 async function main() {
   const db = new Db(config, log);
@@ -44,67 +143,174 @@ async function main() {
   await db.shutdown();
   const search = createSearch(config, log);
   await search.migrate();
-  const server = await startServer(config, log);
-  const indexer = startIndexer(server.db, config, log, 1, search);
-  const marker = `m${randomUUID().slice(0, 8)}`;
+  const proxy = tcpProxy(new URL(config.OPENSEARCH_URL));
+  if (OUTAGE > 0) await proxy.start();
+  const port = await freePort();
+  const service = await startService(port, OUTAGE > 0 ? `http://127.0.0.1:${proxy.port}` : config.OPENSEARCH_URL);
+  const osPid = localOpenSearchPid(config.OPENSEARCH_URL);
+  const marker = `zq${randomUUID().slice(0, 6)}`;
+  const wildcard = { wildcard: { body_folded: { value: containsPattern(foldText(marker)) } } };
+  let serial = 0;
+  let probing = true;
+  const bodyOf = (kind: string) => `${marker} t${serial++}x ${kind}`;
   try {
-    const token = (await post(server.url, '/applications', { name: 'freshness' })).json.token as string;
-    const chats: number[] = [];
-    for (let i = 0; i < CHATS; i++) chats.push((await post(server.url, `/applications/${token}/chats`, {})).json.number as number);
-    // A fresh consumer starts an hour back: let the indexer walk that history before the clock starts.
-    await new Promise((r) => setTimeout(r, 5_000));
-    const created = new Map<string, number>(); // chat:number -> 201 time
-    const seen = new Map<string, number>(); // chat:number -> first search that returned it
-    let errors = 0;
-    let sent = 0;
-    let creating = true;
-    const total = RATE * DURATION;
-    const started = performance.now();
-    const lowest = new Map(chats.map((c) => [c, 0]));
+    const token = (await request(port, 'POST', '/applications', { name: 'freshness' })).json.token as string;
+    const chats: ChatState[] = [];
+    for (let i = 0; i < HOT + COLD; i++) {
+      const chat = (await request(port, 'POST', `/applications/${token}/chats`, {})).json.number as number;
+      chats.push({ chat, hot: i < HOT, settled: [], versions: new Map(), pending: new Map() });
+    }
+    const samples: Record<Kind, number[]> = { create: [], edit: [], delete: [] };
+    const errors: Record<Kind, number> = { create: 0, edit: 0, delete: 0 };
+    let probes = 0;
+    const probeMs: number[] = [];
+    const outage = { writes: 0, seen: 0, back: 0, lastSeen: 0 };
+
+    // One query per round for every pending change of every chat (by document id, in chunks of 1,000): one query
+    // per chat swamped OpenSearch once the change log's 15 s of pending changes spread over 200 chats.
+    const byChat = new Map(chats.map((c) => [c.chat, c]));
     const prober = (async () => {
-      const deadline = () => performance.now() > started + (DURATION + 120) * 1000;
-      while ((creating || seen.size < created.size) && !deadline()) {
-        for (const chat of chats) {
-          const page = await search.searcher.searchMessages({ token, chat, q: marker, after: lowest.get(chat)!, limit: 1000 })
-            .catch(() => ({ messages: [] }));
+      while (probing) {
+        const pending = chats.flatMap((c) => [...c.pending.keys()].map((n) => ({ c, n })));
+        for (let i = 0; i < pending.length; i += 1000) {
+          const chunk = pending.slice(i, i + 1000);
+          probes++;
+          const asked = performance.now();
+          const res = await search.client.request<{ hits: { hits: Array<{ _source: { chat: number; number: number; version: number } }> } }>(
+            'search', 'POST', `/${messagesAlias(prefix)}/_search`, {
+              size: chunk.length, _source: ['chat', 'number', 'version'],
+              query: { bool: { filter: [{ term: { token } }, { ids: { values: chunk.map(({ c, n }) => `${token}:${c.chat}:${n}`) } }, wildcard],
+                must_not: [{ term: { deleted: true } }] } },
+            }, { timeoutMs: 10_000 }).catch(() => null);
+          if (!res) continue;
           const now = performance.now();
-          for (const m of page.messages) if (!seen.has(`${chat}:${m.number}`)) seen.set(`${chat}:${m.number}`, now);
-          let low = lowest.get(chat)!;
-          while (seen.has(`${chat}:${low + 1}`)) low++;
-          lowest.set(chat, low);
+          probeMs.push(now - asked);
+          const found = new Map(res.body.hits.hits.map((h) => [`${h._source.chat}:${h._source.number}`, h._source.version]));
+          for (const { c, n } of chunk) {
+            const p = byChat.get(c.chat)!.pending.get(n);
+            if (!p) continue;
+            const v = found.get(`${c.chat}:${n}`);
+            const seen = p.kind === 'delete' ? v === undefined : v !== undefined && v >= p.version;
+            if (!seen) continue;
+            c.pending.delete(n);
+            if (p.outage) { outage.seen++; outage.lastSeen = now; } else if (p.at >= 0) samples[p.kind].push(now - p.at);
+            if (p.kind !== 'delete') { c.versions.set(n, v!); c.settled.push(n); }
+          }
         }
-        await new Promise((r) => setTimeout(r, PROBE_MS));
+        await sleep(PROBE_MS);
       }
     })();
+
+    const create = async (c: ChatState) => {
+      const r = await request(port, 'POST', `/applications/${token}/chats/${c.chat}/messages`, { body: bodyOf('new') });
+      if (r.status !== 201) throw new Error(`create ${r.status}`);
+      return r.json.number as number;
+    };
+    // Seeds, before the clock: 50 per hot chat, 3 per cold one; their samples are not kept (at = -1 marks them).
+    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < chats.length; i += 8) {
+        const c = chats[i]!;
+        for (let k = 0; k < (c.hot ? 50 : 3); k++) c.pending.set(await create(c), { kind: 'create', version: 1, at: -1 });
+      }
+    }));
+    const seedStart = performance.now();
+    while (chats.some((c) => c.pending.size > 0) && performance.now() - seedStart < 120_000) await sleep(200);
+    for (const s of Object.values(samples)) s.length = 0;
+    const idle0 = { svc: cpuSeconds(service.pid!), os: osPid ? cpuSeconds(osPid) : NaN, t: performance.now() };
+    await sleep(IDLE_S * 1000);
+    const idle1 = { svc: cpuSeconds(service.pid!), os: osPid ? cpuSeconds(osPid) : NaN, t: performance.now() };
+    const idleRate = { svc: (idle1.svc - idle0.svc) / ((idle1.t - idle0.t) / 1000), os: (idle1.os - idle0.os) / ((idle1.t - idle0.t) / 1000) };
+
+    const write = async (c: ChatState, kind: Kind, during: boolean) => {
+      const target = kind === 'create' ? undefined : c.settled.shift();
+      if (target === undefined) kind = 'create';
+      try {
+        if (kind === 'create') {
+          const n = await create(c);
+          c.pending.set(n, { kind, version: 1, at: performance.now(), outage: during });
+        } else if (kind === 'edit') {
+          const r = await request(port, 'PUT', `/applications/${token}/chats/${c.chat}/messages/${target}`, { body: bodyOf('edit') });
+          if (r.status !== 200) throw new Error(`edit ${r.status}`);
+          c.pending.set(target!, { kind, version: r.json.version as number, at: performance.now(), outage: during });
+        } else {
+          const r = await request(port, 'DELETE', `/applications/${token}/chats/${c.chat}/messages/${target}`);
+          if (r.status !== 204) throw new Error(`delete ${r.status}`);
+          c.pending.set(target!, { kind, version: c.versions.get(target!)! + 1, at: performance.now(), outage: during });
+        }
+      } catch {
+        errors[kind]++;
+      }
+    };
+
+    const cpu0 = { svc: cpuSeconds(service.pid!), os: osPid ? cpuSeconds(osPid) : NaN, probes, t: performance.now() };
+    const load0 = os.loadavg();
+    const started = performance.now();
+    const total = RATE * DURATION;
+    let sent = 0;
     const inFlight: Promise<void>[] = [];
+    if (OUTAGE > 0) {
+      void (async () => {
+        await sleep(OUTAGE * 1000);
+        await proxy.stop();
+        await sleep(OUTAGE * 1000);
+        await proxy.start();
+        outage.back = performance.now();
+      })();
+    }
+    const outageOn = () => OUTAGE > 0 && performance.now() - started >= OUTAGE * 1000 && outage.back === 0;
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
         const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
         for (; sent < due; sent++) {
-          const chat = chats[sent % CHATS]!;
-          inFlight.push(post(server.url, `/applications/${token}/chats/${chat}/messages`, { body: `${marker} message ${sent}` })
-            .then((r) => {
-              if (r.status === 201) created.set(`${chat}:${r.json.number as number}`, performance.now());
-              else errors++;
-            }, () => { errors++; }));
+          const pool = Math.random() < 0.8 ? chats.slice(0, HOT) : chats.slice(HOT);
+          const c = pool[Math.floor(Math.random() * pool.length)]!;
+          const x = Math.random();
+          const during = outageOn();
+          if (during) outage.writes++;
+          inFlight.push(write(c, x < 0.6 ? 'create' : x < 0.85 ? 'edit' : 'delete', during));
         }
         if (sent >= total) { clearInterval(timer); resolve(); }
       }, 10);
     });
     await Promise.all(inFlight);
-    const createSeconds = (performance.now() - started) / 1000;
-    creating = false;
-    await prober;
-    const samples = [...created].filter(([k]) => seen.has(k)).map(([k, t]) => seen.get(k)! - t);
-    const s = stats(samples, errors, createSeconds);
+    const writeSeconds = (performance.now() - started) / 1000;
+    const drainStart = performance.now();
+    while (chats.some((c) => c.pending.size > 0) && performance.now() - drainStart < 120_000) await sleep(100);
+    await sleep(Math.max(0, started + (writeSeconds + TAIL_S) * 1000 - performance.now()));
+    const cpu1 = { svc: cpuSeconds(service.pid!), os: osPid ? cpuSeconds(osPid) : NaN, probes, t: performance.now() };
+    const window = (cpu1.t - cpu0.t) / 1000;
+    // The service's own account of its fast path: changes by result, and the mean hand-over -> bulk acknowledged.
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+    const fast = Object.fromEntries(text.split('\n')
+      .filter((l) => /^ephemera_search_fast_index_(total|delay_seconds_(sum|count))|^ephemera_search_request_duration_seconds_(count|sum)\{operation="bulk"/.test(l))
+      .map((l) => [l.slice(0, l.lastIndexOf(' ')).replace(/ephemera_search_(fast_index_|request_duration_seconds_)/, ''), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+    const writes = Object.values(samples).reduce((a, s) => a + s.length, 0);
+    const perWrite = (cpu: number, idle: number) => Math.round(((cpu - idle * window) / writes) * 1e6) / 1e3;
+    const r2 = (v: number) => Math.round(v * 100) / 100;
     console.log(JSON.stringify({
-      rate: RATE, duration_s: DURATION, chats: CHATS, creates: created.size, create_errors: errors,
-      never_seen: created.size - samples.length, probe_ms: PROBE_MS,
-      freshness_ms: s.ms,
+      fast_path_setting: process.env.SEARCH_FAST_INDEX ?? 'on', refresh_ms: config.OPENSEARCH_REFRESH_INTERVAL_MS, rate: RATE, duration_s: DURATION, hot_chats: HOT, cold_chats: COLD,
+      machine: `${os.cpus().length} cpus, load ${load0.map(r2).join(' ')} -> ${os.loadavg().map(r2).join(' ')}`,
+      write_seconds: r2(writeSeconds), errors,
+      never_seen: chats.reduce((a, c) => a + c.pending.size, 0), probe_every_ms: PROBE_MS, probes: cpu1.probes - cpu0.probes,
+      probe_latency_ms: stats(probeMs, 0, 1).ms,
+      fast_path: { ...fast, mean_delay_ms: r2((fast.delay_seconds_sum! / fast.delay_seconds_count!) * 1000) },
+      freshness_ms: Object.fromEntries((Object.keys(samples) as Kind[]).map((k) => [k, { n: samples[k].length, ...stats(samples[k], 0, 1).ms }])),
+      cpu_ms_per_write: {
+        window_s: r2(window), service: perWrite(cpu1.svc - cpu0.svc, idleRate.svc), opensearch: perWrite(cpu1.os - cpu0.os, idleRate.os),
+        // Without the idle rate taken off: on a busy machine the 10 s idle sample is noisy (it can exceed the run's).
+        gross: { service: perWrite(cpu1.svc - cpu0.svc, 0), opensearch: perWrite(cpu1.os - cpu0.os, 0) },
+        idle_cores: { service: r2(idleRate.svc), opensearch: r2(idleRate.os) },
+      },
+      ...(OUTAGE > 0 ? { outage: { seconds: OUTAGE, writes_during: outage.writes, seen: outage.seen,
+        last_seen_ms_after_return: Math.round(outage.lastSeen - outage.back) } } : {}),
     }, null, 2));
+    probing = false;
+    await prober;
   } finally {
-    await indexer.stop();
-    await server.close();
+    probing = false;
+    service.kill('SIGTERM');
+    await new Promise((r) => service.once('exit', r));
+    if (OUTAGE > 0) await proxy.stop().catch(() => undefined);
     await dropSearchIndices(search.client, prefix);
   }
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../storage/cassandra.js';
-import { BucketedLog } from '../storage/bucketed-log.js';
+import { BucketedLog, type BucketedLogOptions } from '../storage/bucketed-log.js';
 import type { ChangeEntry } from './types.js';
 
 /**
@@ -9,8 +9,25 @@ import type { ChangeEntry } from './types.js';
  */
 export const CHANGE_LOG = { name: 'chat_changes', bucketMs: 10_000, shards: 8, settleMs: 5_000 } as const;
 
+/**
+ * The appender's clock may run MAX_CLOCK_SKEW_MS behind a consumer's, so an append must be acknowledged that
+ * much (plus 500 ms for the write to become visible at quorum) before the bucket's walk by the appender's clock.
+ */
+const VISIBLE_MS = 500;
+/** Time left for the append itself after the margin: 2.5 s, the default 5 s settle minus the default 2.5 s margin. */
+const APPEND_BUDGET_MS = 2_500;
+
 export type ChangeLog = BucketedLog<ChangeEntry>;
 
-export function changeLog(db: Db, retentionSeconds: number): ChangeLog {
-  return new BucketedLog<ChangeEntry>(db, { ...CHANGE_LOG, ttlSeconds: retentionSeconds });
+/** The log's timing for a skew budget: margin = skew + 500 ms; settle grows past 5 s only for skews over 2 s. */
+export function changeLogOptions(retentionSeconds: number, maxClockSkewMs: number): BucketedLogOptions {
+  const lateMarginMs = maxClockSkewMs + VISIBLE_MS;
+  return {
+    ...CHANGE_LOG, ttlSeconds: retentionSeconds, lateMarginMs,
+    settleMs: Math.max(CHANGE_LOG.settleMs, lateMarginMs + APPEND_BUDGET_MS),
+  };
+}
+
+export function changeLog(db: Db, retentionSeconds: number, maxClockSkewMs: number, clock?: () => number): ChangeLog {
+  return new BucketedLog<ChangeEntry>(db, changeLogOptions(retentionSeconds, maxClockSkewMs), clock);
 }

@@ -3,8 +3,10 @@ import { decideCas } from '../storage/cas.js';
 import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import { checkIfMatch, locked, requireIfMatch, type WriteConditions } from './conditions.js';
+import { noFeed, type MessageFeed } from './message-feed.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
-import { publicPart, type ChatMessage, type StoredMessage } from './types.js';
+import { publicPart, type ChangeEntry, type ChatMessage, type StoredMessage } from './types.js';
+import type { Appended } from '../storage/bucketed-log.js';
 
 /**
  * Rounds of read + conditional write one change may take before it gives up (409): each lost round means
@@ -23,36 +25,39 @@ const MAX_ROUNDS = 40;
  */
 export class ChatMessageEditor {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
-    private readonly changes: ChangeLog, private readonly ifMatchRequired: boolean) {}
+    private readonly changes: ChangeLog, private readonly ifMatchRequired: boolean,
+    private readonly feed: MessageFeed = noFeed) {}
 
   async edit(token: string, chat: number, number: number, body: string, cond: WriteConditions): Promise<ChatMessage> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.chats.resolve(token, chat);
+    const intent = new Intent(this.changes, (version) => ({ entity: 'message', op: 'upsert', app: appId, token, chat,
+      message: number, version, at: Date.now() }));
     // The row our previous round wrote if its "not applied" was really a re-sent applied write: it is ours.
     const isOurs = (m: StoredMessage | null, version: number, at: Date) => m !== null && m.deletedAt === null
       && m.version === version + 1 && m.body === body && m.updatedAt.getTime() === at.getTime();
     let sent: { version: number; at: Date } | null = null;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const row = await this.store.find(appId, chat, number);
-      if (sent && isOurs(row, sent.version, sent.at)) return this.edited(appId, token, chat, row!);
+      if (sent && isOurs(row, sent.version, sent.at)) return this.edited(intent, token, chat, row!);
       const current = this.changeable(row, number, cond);
+      await intent.before(current.version + 1);
       const at = new Date();
       const change = { body, version: current.version, at };
-      const applied = await decideCas(
+      const applied = await intent.write(() => decideCas(
         () => this.store.edit(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
-        async () => isOurs(await this.store.find(appId, chat, number, true), current.version, at));
-      if (applied) {
-        return this.edited(appId, token, chat, { ...current, body, version: current.version + 1, updatedAt: at });
-      }
+        async () => isOurs(await this.store.find(appId, chat, number, true), current.version, at)));
+      if (applied) return this.edited(intent, token, chat, { ...current, body, version: current.version + 1, updatedAt: at });
       sent = { version: current.version, at };
       await backOff(round);
     }
     throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
   }
 
-  private async edited(appId: string, token: string, chat: number, m: StoredMessage): Promise<ChatMessage> {
-    await this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat, message: m.number,
-      version: m.version, at: m.updatedAt.getTime() });
+  private async edited(intent: Intent, token: string, chat: number, m: StoredMessage): Promise<ChatMessage> {
+    this.feed({ kind: 'upsert', token, chat, number: m.number, body: m.body, version: m.version,
+      created_at: m.createdAt, updated_at: m.updatedAt });
+    await intent.after();
     return publicPart(m);
   }
 
@@ -60,26 +65,29 @@ export class ChatMessageEditor {
   async delete(token: string, chat: number, number: number, cond: WriteConditions): Promise<void> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.chats.resolve(token, chat);
+    // A delete entry's version is the deleted row's version (last live version + 1); the indexer re-reads the
+    // row anyway, so an entry whose delete did not apply hides nothing.
+    const intent = new Intent(this.changes, (version) => ({ entity: 'message', op: 'delete', app: appId, token, chat,
+      message: number, version, at: Date.now() }));
     let sent: { version: number; at: Date } | null = null;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const row = await this.store.find(appId, chat, number);
-      // Our previous round's delete, re-sent and so answered "not applied": it is ours.
+      // Our previous round's delete, re-sent and so answered "not applied": it is ours (its entry went first).
       let deleted = sent !== null && row?.deletedAt?.getTime() === sent.at.getTime() ? sent.version : null;
       if (deleted === null) {
         const current = this.changeable(row, number, cond);
+        await intent.before(current.version + 1);
         sent = { version: current.version, at: new Date() };
         const change = sent;
-        const applied = await decideCas(
+        const applied = await intent.write(() => decideCas(
           () => this.store.delete(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
-          async () => (await this.store.find(appId, chat, number, true))?.deletedAt?.getTime() === change.at.getTime());
+          async () => (await this.store.find(appId, chat, number, true))?.deletedAt?.getTime() === change.at.getTime()));
         if (applied) deleted = current.version;
       }
       if (deleted === null) await backOff(round);
       if (deleted !== null) {
-        // A delete entry's version is the deleted row's version (last live version + 1): a late upsert entry
-        // of an older version can never win over it in a consumer that keeps the highest version.
-        await this.changes.append({ entity: 'message', op: 'delete', app: appId, token, chat, message: number,
-          version: deleted + 1, at: Date.now() });
+        this.feed({ kind: 'delete', token, chat, number, version: deleted + 1, updated_at: sent!.at });
+        await intent.after();
         return;
       }
     }
@@ -96,6 +104,37 @@ export class ChatMessageEditor {
 }
 
 const applied_ = (r: CasResult): boolean => r.applied;
+
+/**
+ * The change entry of one edit or delete, appended before its first conditional write (an intent) rather than
+ * after it: an applied write whose answer was lost, whose process died, or whose retry finds it already applied
+ * (404, 412) then still has its entry, and a consumer re-reads the row, so an entry for a write that did not
+ * apply costs one read. It is appended again when the write ended after the entry's bucket may have been walked
+ * (`after`), or failed with its outcome open (`write`: the Paxos round may still complete).
+ */
+class Intent {
+  private appended: { entry: ChangeEntry; receipt: Appended } | null = null;
+  constructor(private readonly changes: ChangeLog, private readonly entry: (version: number) => ChangeEntry) {}
+
+  async before(version: number): Promise<void> {
+    if (this.appended !== null) return;
+    const entry = this.entry(version);
+    this.appended = { entry, receipt: await this.changes.append(entry) };
+  }
+
+  async write<R>(cas: () => Promise<R>): Promise<R> {
+    try {
+      return await cas();
+    } catch (err) {
+      if (this.appended !== null) await this.changes.append(this.appended.entry).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async after(): Promise<void> {
+    if (this.appended !== null && !this.appended.receipt.covers()) await this.changes.append(this.appended.entry);
+  }
+}
 
 /**
  * After a lost round: editors racing on one message otherwise retry in lock step and keep preempting each

@@ -2,6 +2,7 @@ import { notFound } from '../errors.js';
 import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import type { CounterStore } from './counter-store.js';
+import { noFeed, type MessageFeed } from './message-feed.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { pageByNumber } from './numbered.js';
@@ -12,7 +13,7 @@ import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 export class ChatMessageService {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
     private readonly counters: CounterStore, private readonly creator: NumberedCreator,
-    private readonly changes: ChangeLog) {}
+    private readonly changes: ChangeLog, private readonly feed: MessageFeed = noFeed) {}
 
   async create(token: string, chat: number, body: string, key?: string): Promise<Created<ChatMessage>> {
     const appId = await this.chats.resolve(token, chat);
@@ -23,6 +24,9 @@ export class ChatMessageService {
         const r = await this.store.insert(appId, chat, { number, body, version: 1, createdAt: now, updatedAt: now });
         // An Idempotency-Key replay of a create whose message was deleted since: the number stays taken.
         if (r.message.deletedAt) throw notFound(`message number ${number}, created with this key, was deleted`);
+        if (r.applied) {
+          this.feed({ kind: 'upsert', token, chat, number, body, version: 1, created_at: now, updated_at: now });
+        }
         return { applied: r.applied, item: publicPart(r.message) };
       },
       changed: (number) => this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat,

@@ -100,4 +100,32 @@ export class ChatMessageStore {
       [change.version + 1, change.at, change.at, ...keyOf(appId, chat, number), change.version, lease]);
     return casResult(rs.first());
   }
+
+  /**
+   * Up to `limit` rows of one number range above `after`, deleted ones included: `ephemera reindex` writes them
+   * as tombstones. One page, at most `limit` bodies.
+   */
+  async sliceWithDeleted(appId: string, chat: number, bucket: number, after: number, limit: number): Promise<StoredMessage[]> {
+    const rs = await this.db.execute('chat_message_slice_all',
+      `SELECT ${ALL} FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ? AND number > ?`,
+      [appId, chat, bucket, after], { fetchSize: limit });
+    return rs.rows.slice(0, limit).map(toMessage);
+  }
+
+  /** Number and version of every row of one number range, deleted ones included (no bodies: ~30 bytes a row). */
+  async versions(appId: string, chat: number, bucket: number): Promise<RowVersion[]> {
+    const out: RowVersion[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.db.execute('chat_message_versions',
+        `SELECT number, version FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ?`,
+        [appId, chat, bucket], { fetchSize: 1000, pageState });
+      pageState = rs.pageState ?? undefined;
+      for (const r of rs.rows) out.push({ number: num(r.get('number')), version: r.get('version') as number });
+    } while (pageState);
+    return out;
+  }
 }
+
+/** A row's number and version (a deleted row's version is its delete's). */
+export interface RowVersion { number: number; version: number }

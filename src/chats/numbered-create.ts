@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Appended } from '../storage/bucketed-log.js';
 import type { ChatIdempotencyStore } from './idempotency-store.js';
 import type { NumberAllocator } from './numbering.js';
 
@@ -9,15 +10,18 @@ export interface Created<T> { item: T; replayed: boolean }
 export interface CreateSpec<T> {
   /** Conditional insert under `number`: the row stored under it afterwards, and whether we wrote it. */
   insert(number: number): Promise<{ applied: boolean; item: T }>;
-  /** Appends the change entry (after the row is written, and also when the write's outcome is unknown). */
-  changed(number: number): Promise<void>;
+  /**
+   * Appends the change entry: before the row is written (an intent; consumers re-read the row), and again when
+   * the write ended too late for that entry's bucket or failed (its outcome may still land).
+   */
+  changed(number: number): Promise<Appended>;
   /** What identifies the request for an Idempotency-Key (same key + other content = 422). */
   content: unknown;
 }
 
 /**
- * The create path shared by chats and messages: take a number, write the row IF NOT EXISTS, append the change
- * entry. With an Idempotency-Key the key is bound to its number by an LWT first, so a retry (even one racing
+ * The create path shared by chats and messages: take a number, append the change entry, write the row IF NOT
+ * EXISTS. With an Idempotency-Key the key is bound to its number by an LWT first, so a retry (even one racing
  * the first attempt) writes or finds the same number.
  */
 export class NumberedCreator {
@@ -64,16 +68,22 @@ export class NumberedCreator {
     return this.write(claim.number, spec);
   }
 
+  /**
+   * The entry goes first, so every row written has one, whatever happens after the insert (a lost answer, a
+   * crash, a keyed replay of a first attempt that died between its row and its entry). An entry whose insert
+   * did not apply costs a consumer one re-read.
+   */
   private async write<T>(number: number, spec: CreateSpec<T>): Promise<Created<T>> {
+    const intent = await spec.changed(number);
     let result;
     try {
       result = await spec.insert(number);
     } catch (err) {
-      // The row may or may not exist now; an entry makes the counts worker look (a recount is harmless).
+      // The row may or may not exist now, and may land later: another entry makes the consumers look again.
       await spec.changed(number).catch(() => undefined);
       throw err;
     }
-    if (result.applied) await spec.changed(number);
+    if (!intent.covers()) await spec.changed(number);
     return { item: result.item, replayed: !result.applied };
   }
 }

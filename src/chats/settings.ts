@@ -7,6 +7,8 @@ export interface ChatsSettings {
   idempotencyTtlSeconds: number;
   coalesceNumbering: boolean;
   logRetentionSeconds: number;
+  /** MAX_CLOCK_SKEW_MS: the change log's lateness margin covers it. */
+  maxClockSkewMs: number;
   /** PUT/PATCH/DELETE without If-Match: 428 instead of last-writer-wins (REQUIRE_IF_MATCH). */
   requireIfMatch: boolean;
 }
@@ -18,6 +20,7 @@ export function chatsSettings(config: Config): ChatsSettings {
     idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     coalesceNumbering: config.CHAT_NUMBERING === 'coalesced',
     logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+    maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
     requireIfMatch: config.REQUIRE_IF_MATCH,
   };
 }

@@ -97,3 +97,9 @@ export const clockOffset = new client.Gauge({
   help: 'This process\'s clock minus Cassandra\'s (coordinator) clock, measured at start-up and every 30 s',
   registers: [registry],
 });
+export const workerClockPaused = new client.Gauge({
+  name: 'ephemera_worker_clock_paused',
+  help: 'Derived-work worker (counts, indexer, archiver) paused because its clock is outside MAX_CLOCK_SKEW_MS / 2 of Cassandra\'s (1) or running (0).',
+  labelNames: ['worker'] as const,
+  registers: [registry],
+});

@@ -36,3 +36,42 @@ export const searchIndexerRuns = new client.Counter({
   labelNames: ['result'] as const,
   registers: [registry],
 });
+export const searchReconcileRepaired = new client.Counter({
+  name: 'ephemera_search_reconcile_repaired_total',
+  help: 'Documents the search reconciliation wrote because the index was behind the message row (a lost change entry).',
+  registers: [registry],
+});
+export const searchReconcileRuns = new client.Counter({
+  name: 'ephemera_search_reconcile_runs_total',
+  help: 'Search reconciliations, by result (success, failure, locked).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+export const searchReconcileLastSuccess = new client.Gauge({
+  name: 'ephemera_search_reconcile_last_success_timestamp_seconds',
+  help: 'When the last search reconciliation finished.',
+  registers: [registry],
+});
+
+// The fast path (src/search/fast-indexer.ts): a change waits ≤ 5 ms in the queue, then one bulk of ~5-50 ms.
+const FAST_BUCKETS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export const fastIndexEvents = new client.Counter({
+  name: 'ephemera_search_fast_index_total',
+  help: 'Changes handed to the fast path, by result: written, stale (the index was newer), refused (permanent), '
+    + 'shed_full (queue full, e.g. a long OpenSearch outage), shed_closing (shutdown); shed ones reach the index '
+    + 'through the change log.',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+export const fastIndexQueue = new client.Gauge({
+  name: 'ephemera_search_fast_index_queue',
+  help: 'Changes waiting in the fast path queue of this process.',
+  registers: [registry],
+});
+export const fastIndexDelay = new client.Histogram({
+  name: 'ephemera_search_fast_index_delay_seconds',
+  help: 'From the hand-over of a change (after its row write) to OpenSearch acknowledging its bulk.',
+  buckets: FAST_BUCKETS,
+  registers: [registry],
+});

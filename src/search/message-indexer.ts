@@ -48,6 +48,17 @@ export class MessageIndexer {
    */
   async applyChanges(changes: ChangeEvent[], refresh: Refresh = false): Promise<ApplyResult> {
     changes.forEach(checkEvent);
+    return this.applyStream(changes, refresh);
+  }
+
+  /**
+   * Applies events as they come: each is serialised into the bulk being filled, which is sent once the next
+   * event would take it over BULK_MAX_BYTES (or BULK_MAX_ITEMS), so a caller streaming rows holds one bulk
+   * (≤ 4 MiB) and the event in hand, whatever the source's size. An invalid event throws when it comes: bulks
+   * before it are written.
+   */
+  async applyStream(changes: AsyncIterable<ChangeEvent> | Iterable<ChangeEvent>, refresh: Refresh = false,
+    maxItems = BULK_MAX_ITEMS): Promise<ApplyResult> {
     const result: ApplyResult = { written: 0, stale: 0, failed: [] };
     let lines: string[] = [];
     let kinds: ChangeEvent['kind'][] = [];
@@ -57,7 +68,8 @@ export class MessageIndexer {
       await this.sendBulk(lines, kinds, refresh, result);
       lines = []; kinds = []; bytes = 0;
     };
-    for (const e of changes) {
+    for await (const e of changes) {
+      checkEvent(e);
       // require_alias: without the alias (search not migrated yet) OpenSearch would auto-create a concrete index of
       // that name with guessed mappings, which would then block the alias for good.
       const action = JSON.stringify({
@@ -65,7 +77,7 @@ export class MessageIndexer {
       });
       const source = JSON.stringify(e.kind === 'upsert' ? liveSource(e as MessageDoc) : tombstoneSource(e));
       const size = Buffer.byteLength(action) + Buffer.byteLength(source) + 2;
-      if (lines.length > 0 && (bytes + size > BULK_MAX_BYTES || kinds.length >= BULK_MAX_ITEMS)) await flush();
+      if (lines.length > 0 && (bytes + size > BULK_MAX_BYTES || kinds.length >= maxItems)) await flush();
       lines.push(action, source);
       kinds.push(e.kind);
       bytes += size;
@@ -74,21 +86,16 @@ export class MessageIndexer {
     return result;
   }
 
-  /** Upserts every message of an async source (a Cassandra scan) in bulks of `batchSize`; returns the totals. */
-  async reindex(messages: AsyncIterable<MessageDoc>, batchSize = 500): Promise<ApplyResult> {
-    const total: ApplyResult = { written: 0, stale: 0, failed: [] };
-    let batch: MessageDoc[] = [];
-    const send = async () => {
-      const r = await this.indexMessages(batch);
-      total.written += r.written; total.stale += r.stale; total.failed.push(...r.failed);
-      batch = [];
-    };
-    for await (const m of messages) {
-      batch.push(m);
-      if (batch.length >= batchSize) await send();
+  /**
+   * Writes every message of an async source (a Cassandra scan): live messages (documents, or upsert events) and
+   * deleted ones (delete events, written as tombstones), streamed in bulks of at most `batchSize` items and
+   * BULK_MAX_BYTES; returns the totals.
+   */
+  reindex(messages: AsyncIterable<MessageDoc | ChangeEvent>, batchSize = 500): Promise<ApplyResult> {
+    async function* events(): AsyncGenerator<ChangeEvent> {
+      for await (const m of messages) yield 'kind' in m ? m : { kind: 'upsert', ...m };
     }
-    if (batch.length > 0) await send();
-    return total;
+    return this.applyStream(events(), false, batchSize);
   }
 
   private async sendBulk(lines: string[], kinds: ChangeEvent['kind'][], refresh: Refresh, result: ApplyResult) {

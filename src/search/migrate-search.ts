@@ -2,7 +2,13 @@ import type { Logger } from '../logger.js';
 import type { OpenSearchClient } from './opensearch-client.js';
 import { CURRENT_SEARCH_VERSION, SEARCH_INDEX_VERSIONS, messagesAlias, messagesIndex } from './index-schema.js';
 
-export interface SearchIndexSettings { prefix: string; shards: number; replicas: number }
+export interface SearchIndexSettings {
+  prefix: string;
+  shards: number;
+  replicas: number;
+  /** How often new documents become searchable; dynamic, so it is set on an existing index too. */
+  refreshIntervalMs: number;
+}
 
 interface AliasInfo { [index: string]: { aliases: Record<string, unknown> } }
 
@@ -19,7 +25,8 @@ export async function migrateSearch(client: OpenSearchClient, settings: SearchIn
   let created = false;
   if (exists.status === 404) {
     const res = await client.request<{ error?: { type?: string } }>('create_index', 'PUT', `/${index}`, {
-      settings: { number_of_shards: settings.shards, number_of_replicas: settings.replicas, ...current.settings },
+      settings: { number_of_shards: settings.shards, number_of_replicas: settings.replicas,
+        refresh_interval: `${settings.refreshIntervalMs}ms`, ...current.settings },
       mappings: current.mappings,
     }, { accept: [400] });
     if (res.status === 400 && res.body.error?.type !== 'resource_already_exists_exception') {
@@ -35,6 +42,10 @@ export async function migrateSearch(client: OpenSearchClient, settings: SearchIn
     actions.push({ add: { index, alias, is_write_index: true } });
     await client.request('update_aliases', 'POST', '/_aliases', { actions });
     log.info({ alias, index, previous: holders }, 'search alias points at the current index');
+  }
+  if (!created) {
+    await client.request('put_settings', 'PUT', `/${index}/_settings`,
+      { index: { refresh_interval: `${settings.refreshIntervalMs}ms` } });
   }
   return { index, created, version: current.version };
 }

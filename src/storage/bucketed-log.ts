@@ -21,7 +21,16 @@ export interface BucketedLogOptions {
   settleMs: number;
   /** Rows expire after this (TTL, no deletes, so no tombstones); a consumer further behind loses entries. */
   ttlSeconds: number;
+  /**
+   * An append acknowledged later than this before its bucket's walk is written again into the current bucket:
+   * the budget for clock skew between appender and consumer plus the time a write takes to become visible. Must
+   * stay below `settleMs`. Default: 1 s, or half the settle time of a log that settles faster.
+   */
+  lateMarginMs?: number;
 }
+
+/** What an append promises: its entry is walked after any write acknowledged while `covers()` holds. */
+export interface Appended { covers(): boolean }
 
 export interface ConsumeOptions {
   holder: string;
@@ -41,11 +50,7 @@ export interface ConsumeResult { buckets: number; entries: number; doneUntil: nu
 
 /** Entry bytes one shard of a consumer holds at once: 8 shards × 1 MiB, whatever the entries weigh. */
 const SLICE_BYTES = 1024 * 1024;
-/**
- * An append acknowledged closer than this to its bucket's walk is written again into the current bucket (1 s,
- * or half the settle time of a log that settles faster): the budget for clock skew between appender and consumer.
- */
-const lateMarginMs = (settleMs: number) => Math.min(1_000, settleMs / 2);
+const defaultLateMarginMs = (settleMs: number) => Math.min(1_000, settleMs / 2);
 
 /**
  * A durable, time-bucketed log of JSON entries: `append` writes one row into (bucket of now, random shard);
@@ -55,7 +60,13 @@ const lateMarginMs = (settleMs: number) => Math.min(1_000, settleMs / 2);
  * most one slice per shard, so handlers must be idempotent. Consumers are independent: each has its own checkpoint.
  */
 export class BucketedLog<T> implements WalkSource<T, TimeUuid> {
-  constructor(private readonly db: Db, readonly opts: BucketedLogOptions) {}
+  private readonly lateMarginMs: number;
+
+  /** `clock`: this appender's clock (tests set one that runs behind a consumer's). */
+  constructor(private readonly db: Db, readonly opts: BucketedLogOptions, private readonly clock: () => number = Date.now) {
+    this.lateMarginMs = opts.lateMarginMs ?? defaultLateMarginMs(opts.settleMs);
+    if (this.lateMarginMs >= opts.settleMs) throw new Error(`log ${opts.name}: the late margin must be below the settle time`);
+  }
 
   bucketOf(ms: number): number { return Math.floor(ms / this.opts.bucketMs); }
 
@@ -67,16 +78,19 @@ export class BucketedLog<T> implements WalkSource<T, TimeUuid> {
   /**
    * Appends one entry. An append that was acknowledged so late that a consumer may already have walked its
    * bucket is appended again into the current bucket: consumers are idempotent, so a duplicate costs nothing,
-   * while a missed entry would wait for a reconciliation.
+   * while a missed entry would wait for a reconciliation. The answer says until when the entry still covers a
+   * write made after it (an intent entry written before the write it announces).
    */
-  async append(body: T): Promise<void> {
+  async append(body: T): Promise<Appended> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const bucket = this.bucketOf(Date.now());
+      const bucket = this.bucketOf(this.clock());
       await this.db.execute('log_append',
         `INSERT INTO ${this.db.hot}.bucketed_log (log, bucket, shard, entry, body) VALUES (?, ?, ?, ?, ?) USING TTL ?`,
         [this.opts.name, bucket, Math.floor(Math.random() * this.opts.shards), cassandra.types.TimeUuid.now(),
           JSON.stringify(body), this.opts.ttlSeconds]);
-      if (Date.now() < (bucket + 1) * this.opts.bucketMs + this.opts.settleMs - lateMarginMs(this.opts.settleMs)) return;
+      // A consumer whose clock runs up to the margin ahead of ours walks the bucket at `deadline` by our clock.
+      const deadline = (bucket + 1) * this.opts.bucketMs + this.opts.settleMs - this.lateMarginMs;
+      if (this.clock() < deadline) return { covers: () => this.clock() < deadline };
     }
     throw unavailable('change log writes are too slow; retry');
   }

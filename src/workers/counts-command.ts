@@ -5,6 +5,7 @@ import { processIdentity } from '../process-identity.js';
 import { CountsWorker, type CountsSettings } from './counts.js';
 import { countsPass, reconcilePass, startCountsLoop } from './counts-run.js';
 import { runWorkerProcess } from './worker-process.js';
+import { skewGate } from './skew-gate.js';
 
 /** The configuration the counts worker uses. */
 export function countsSettings(config: Config): CountsSettings {
@@ -12,13 +13,16 @@ export function countsSettings(config: Config): CountsSettings {
     holder: processIdentity(config.POD_NAME, 'counts'),
     lockTtlSeconds: config.COUNTS_LOCK_TTL_SECONDS,
     logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+    maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
   };
 }
 
 /** `serve --counts-every`: the worker loop inside the service process (local runs). */
 export function startCounts(db: Db, config: Config, log: Logger, everySeconds: number) {
-  return startCountsLoop(db, countsSettings(config), log,
-    { everySeconds, reconcileSeconds: config.COUNTS_RECONCILE_SECONDS });
+  return startCountsLoop(db, countsSettings(config), log, {
+    everySeconds, reconcileSeconds: config.COUNTS_RECONCILE_SECONDS,
+    gate: skewGate(db, config.MAX_CLOCK_SKEW_MS, 'counts', log).start(),
+  });
 }
 
 /** `ephemera counts`: the worker as its own process (the chart's Deployment), or one round with --once. */
@@ -26,6 +30,7 @@ export function countsCommand(config: Config, log: Logger, opts: { every: number
   return runWorkerProcess(config, log, 'counts worker', {
     async once(db) {
       const worker = new CountsWorker(db, countsSettings(config), log);
+      if (!(await skewGate(db, config.MAX_CLOCK_SKEW_MS, 'counts', log).open())) return 1;
       const pass = await countsPass(worker, log);
       const reconciled = await reconcilePass(worker, log);
       return pass === 'failure' || reconciled === 'failure' ? 1 : 0;

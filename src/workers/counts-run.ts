@@ -2,6 +2,7 @@ import type { Db } from '../storage/cassandra.js';
 import type { Logger } from '../logger.js';
 import { CountsWorker, CONSUMER, type CountsSettings } from './counts.js';
 import { CHANGE_LOG } from '../chats/changes.js';
+import type { SkewGate } from './skew-gate.js';
 import {
   countsLag, countsReconcileLastSuccess, countsRuns, logConsumerLag,
 } from '../observability/chat-metrics.js';
@@ -11,6 +12,8 @@ export interface CountsLoopOptions {
   everySeconds: number;
   /** Seconds between full reconciliations (≤ 3600, so counts are never wrong for more than an hour). */
   reconcileSeconds: number;
+  /** Passes wait while this process's clock is out of the skew budget. */
+  gate?: SkewGate;
 }
 
 /** One pass over the change log, with its metrics. */
@@ -59,8 +62,10 @@ export function startCountsLoop(db: Db, settings: CountsSettings, log: Logger, o
   const tick = () => {
     if (running) return;
     const reconcileDue = Date.now() - lastReconcile >= opts.reconcileSeconds * 1000;
-    running = countsPass(worker, log)
-      .then(async () => {
+    running = (opts.gate?.open() ?? Promise.resolve(true))
+      .then(async (open) => {
+        if (!open) return;
+        await countsPass(worker, log);
         if (!reconcileDue) return;
         lastReconcile = Date.now();
         await reconcilePass(worker, log);
@@ -73,6 +78,7 @@ export function startCountsLoop(db: Db, settings: CountsSettings, log: Logger, o
     async stop() {
       clearInterval(timer);
       await running;
+      opts.gate?.stop();
     },
   };
 }

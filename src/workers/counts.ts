@@ -15,6 +15,8 @@ export interface CountsSettings {
   holder: string;
   lockTtlSeconds: number;
   logRetentionSeconds: number;
+  /** MAX_CLOCK_SKEW_MS: the change log's settle time follows it. */
+  maxClockSkewMs: number;
 }
 
 export const CONSUMER = 'counts';
@@ -41,7 +43,7 @@ export class CountsWorker {
   private readonly chats: ChatStore;
 
   constructor(private readonly db: Db, private readonly settings: CountsSettings, private readonly log: Logger) {
-    this.changes = changeLog(db, settings.logRetentionSeconds);
+    this.changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
     this.counts = new CountStore(db);
     this.counters = new CounterStore(db);
     this.apps = new ApplicationStore(db);

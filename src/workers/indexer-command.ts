@@ -7,6 +7,8 @@ import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './in
 import { indexerPass, startIndexerLoop } from './indexer-run.js';
 import { messagesFromCassandra } from './reindex-source.js';
 import { runWorkerProcess } from './worker-process.js';
+import { SearchReconciler } from './search-reconcile.js';
+import { skewGate } from './skew-gate.js';
 
 /** The configuration the search indexer uses. */
 export function indexerSettings(config: Config): IndexerSettings {
@@ -14,16 +16,30 @@ export function indexerSettings(config: Config): IndexerSettings {
     holder: processIdentity(config.POD_NAME, 'indexer'),
     lockTtlSeconds: config.SEARCH_INDEXER_LOCK_TTL_SECONDS,
     logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+    maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
     consumer: indexerConsumer(config.OPENSEARCH_INDEX_PREFIX),
   };
 }
 
-/** `serve --index-every`: the indexer loop inside the service process (local runs). */
+export function searchReconciler(db: Db, config: Config, log: Logger, search: Search): SearchReconciler {
+  return new SearchReconciler(db, search, {
+    holder: processIdentity(config.POD_NAME, 'search-reconcile'), lockTtlSeconds: config.SEARCH_INDEXER_LOCK_TTL_SECONDS,
+    indexPrefix: config.OPENSEARCH_INDEX_PREFIX,
+  }, log);
+}
+
+/**
+ * `serve --index-every` (local runs) and `ephemera index`: the indexer loop, paused while the clock is out of
+ * bounds, with the search reconciliation every SEARCH_RECONCILE_SECONDS.
+ */
 export function startIndexer(db: Db, config: Config, log: Logger, everySeconds: number, search?: Search) {
   const settings = indexerSettings(config);
   const s = search ?? createSearch(config, log);
   const worker = new SearchIndexerWorker(db, s.indexer, settings, log, () => s.migrate());
-  return startIndexerLoop(worker, settings.consumer, log, everySeconds);
+  return startIndexerLoop(worker, settings.consumer, log, everySeconds, {
+    gate: skewGate(db, config.MAX_CLOCK_SKEW_MS, 'indexer', log).start(),
+    reconcile: { reconciler: searchReconciler(db, config, log, s), everySeconds: config.SEARCH_RECONCILE_SECONDS },
+  });
 }
 
 /** `ephemera index`: the indexer as its own process (the chart's Deployment), or one pass with --once. */
@@ -33,6 +49,7 @@ export function indexCommand(config: Config, log: Logger, opts: { every: number;
       const settings = indexerSettings(config);
       const search = createSearch(config, log);
       const worker = new SearchIndexerWorker(db, search.indexer, settings, log, () => search.migrate());
+      if (!(await skewGate(db, config.MAX_CLOCK_SKEW_MS, 'indexer', log).open())) return 1;
       return (await indexerPass(worker, settings.consumer, log)) === 'success' ? 0 : 1;
     },
     start: (db) => startIndexer(db, config, log, opts.every),

@@ -2,8 +2,12 @@ import type { Logger } from '../logger.js';
 import { AppError } from '../errors.js';
 import { CHANGE_LOG } from '../chats/changes.js';
 import { logConsumerLag } from '../observability/chat-metrics.js';
-import { searchIndexerLag, searchIndexerRuns } from '../observability/search-metrics.js';
+import {
+  searchIndexerLag, searchIndexerRuns, searchReconcileLastSuccess, searchReconcileRuns,
+} from '../observability/search-metrics.js';
 import type { SearchIndexerWorker } from './indexer.js';
+import type { SearchReconciler } from './search-reconcile.js';
+import type { SkewGate } from './skew-gate.js';
 
 export type PassResult = 'success' | 'failure' | 'unavailable' | 'locked';
 
@@ -36,21 +40,62 @@ export async function indexerPass(worker: SearchIndexerWorker, consumer: string,
   return result;
 }
 
+/** One search reconciliation (every application, or one), with its metrics. */
+export async function searchReconcilePass(reconciler: SearchReconciler, log: Logger, token?: string, stop?: AbortSignal):
+  Promise<'success' | 'failure' | 'locked'> {
+  const started = Date.now();
+  let result: 'success' | 'failure' | 'locked';
+  try {
+    const done = await reconciler.reconcile(token, stop);
+    result = done === null ? 'locked' : 'success';
+    if (done !== null) {
+      searchReconcileLastSuccess.set(Date.now() / 1000);
+      log.info({ ...done, durationMs: Date.now() - started }, 'search reconciled');
+    }
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'search reconciliation failed');
+    result = 'failure';
+  }
+  searchReconcileRuns.inc({ result });
+  return result;
+}
+
+export interface IndexerLoopOptions {
+  /** Passes wait while this process's clock is out of the skew budget. */
+  gate?: SkewGate;
+  /** A search reconciliation at start and every `everySeconds`, beside the passes (it does not hold them up). */
+  reconcile?: { reconciler: SearchReconciler; everySeconds: number };
+}
+
 /**
  * The indexer as a loop (the `ephemera index` command, and a timer inside `serve --index-every` for local runs):
  * a pass every `everySeconds`, one at a time. Several processes may run it: the consumer's LWT lock makes the
  * others skip a pass. After failed passes the next waits up to 8 ticks (OpenSearch restarting).
  */
-export function startIndexerLoop(worker: SearchIndexerWorker, consumer: string, log: Logger, everySeconds: number):
-  { stop(): Promise<void> } {
+export function startIndexerLoop(worker: SearchIndexerWorker, consumer: string, log: Logger, everySeconds: number,
+  opts: IndexerLoopOptions = {}): { stop(): Promise<void> } {
   let running: Promise<unknown> | null = null;
+  let reconciling: Promise<unknown> | null = null;
+  let lastReconcile = 0;
+  const stopping = new AbortController();
   let skip = 0;
   let backoff = 0;
   const tick = () => {
     if (running) return;
     if (skip > 0) { skip--; return; }
-    running = indexerPass(worker, consumer, log)
+    running = (opts.gate?.open() ?? Promise.resolve(true))
+      .then(async (open) => {
+        if (!open) return;
+        const r = await indexerPass(worker, consumer, log);
+        const reconcile = opts.reconcile;
+        if (reconcile && !reconciling && Date.now() - lastReconcile >= reconcile.everySeconds * 1000) {
+          lastReconcile = Date.now();
+          reconciling = searchReconcilePass(reconcile.reconciler, log, undefined, stopping.signal).finally(() => { reconciling = null; });
+        }
+        return r;
+      })
       .then((r) => {
+        if (r === undefined) return;
         // Consecutive failed passes skip 0, 1, 3, then 7 ticks before the next try.
         backoff = r === 'unavailable' || r === 'failure' ? Math.min(8, backoff * 2 || 1) : 0;
         skip = Math.max(0, backoff - 1);
@@ -62,7 +107,10 @@ export function startIndexerLoop(worker: SearchIndexerWorker, consumer: string, 
   return {
     async stop() {
       clearInterval(timer);
+      stopping.abort();
       await running;
+      await reconciling;
+      opts.gate?.stop();
     },
   };
 }

@@ -5,17 +5,20 @@ import { CounterStore } from '../chats/counter-store.js';
 import { ChatMessageStore } from '../chats/message-store.js';
 import { APP_SCOPE, pageByNumber } from '../chats/numbered.js';
 import type { Application } from '../chats/types.js';
-import type { MessageDoc } from '../search/documents.js';
+import type { ChangeEvent } from '../search/documents.js';
 import { notFound } from '../errors.js';
+import { rowEvent } from './row-event.js';
 
 /** Rows read per Cassandra page while walking chats and messages. */
 const PAGE = 500;
 
 /**
- * Every message in Cassandra as a search document, of one application (`token`) or of all of them: the source of
- * `ephemera reindex`. Walks each parent's number ranges up to its counter (constant memory whatever the size).
+ * Every message in Cassandra as the search index must hold it, of one application (`token`) or of all of them:
+ * the source of `ephemera reindex`. Live rows are documents, deleted rows tombstones (so a reindex also hides a
+ * delete whose change entry was lost). Walks each parent's number ranges up to its counter (constant memory
+ * whatever the size).
  */
-export async function* messagesFromCassandra(db: Db, token?: string): AsyncGenerator<MessageDoc> {
+export async function* messagesFromCassandra(db: Db, token?: string): AsyncGenerator<ChangeEvent> {
   const apps = new ApplicationStore(db);
   const chats = new ChatStore(db);
   const counters = new CounterStore(db);
@@ -30,11 +33,8 @@ export async function* messagesFromCassandra(db: Db, token?: string): AsyncGener
         const lastMessage = await lastOf(app.appId, chat.number);
         for (let afterMessage = 0; ;) {
           const ms = await pageByNumber(afterMessage, PAGE, lastMessage,
-            (b, from, n) => messages.slice(app.appId, chat.number, b, from, n));
-          for (const m of ms.items) {
-            yield { token: app.token, chat: chat.number, number: m.number, body: m.body, version: m.version,
-              created_at: m.createdAt, updated_at: m.updatedAt };
-          }
+            (b, from, n) => messages.sliceWithDeleted(app.appId, chat.number, b, from, n));
+          for (const m of ms.items) yield rowEvent({ token: app.token, chat: chat.number, number: m.number }, m);
           if (!ms.more || ms.items.length === 0) break;
           afterMessage = ms.items.at(-1)!.number;
         }

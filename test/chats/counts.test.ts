@@ -77,7 +77,7 @@ describe('chats_count and messages_count', () => {
     assert.ok((await new CounterStore(db).advance(appId, chat, 5, 6)).applied);
     const now = new Date();
     await new ChatMessageStore(db).insert(appId, chat, { number: 5, body: 'orphan', version: 1, createdAt: now, updatedAt: now });
-    const worker = new CountsWorker(db, { holder: 'test-reconciler', lockTtlSeconds: 30, logRetentionSeconds: 3600 }, log);
+    const worker = new CountsWorker(db, { holder: 'test-reconciler', lockTtlSeconds: 30, logRetentionSeconds: 3600, maxClockSkewMs: 2000 }, log);
     assert.notEqual(await worker.reconcile(), null, 'the reconciliation ran');
     assert.deepEqual(await countsOf(url, token), { chats: 1, messages: [5] });
   });

@@ -169,13 +169,13 @@ describe('editing chat messages: versions, If-Match, edit leases, delete', () =>
     const fresh = await call(base, 'POST', messages, { body: 'after delete' });
     assert.equal(fresh.body.number, 4, 'the deleted number is not handed out again');
 
-    const worker = new CountsWorker(db, { holder: 'editing-test', lockTtlSeconds: 30, logRetentionSeconds: 3600 }, log);
+    const worker = new CountsWorker(db, { holder: 'editing-test', lockTtlSeconds: 30, logRetentionSeconds: 3600, maxClockSkewMs: 2000 }, log);
     assert.notEqual(await worker.reconcile(), null);
     const chatView = await call(base, 'GET', `/applications/${token}/chats/${chat}`);
     assert.equal(chatView.body.messages_count, 3, 'the deleted row is not counted');
 
     const appId = (await new ApplicationStore(db).find(token))!.appId;
-    const log_ = changeLog(db, 3600);
+    const log_ = changeLog(db, 3600, 2000);
     const now = log_.bucketOf(Date.now());
     const entries: ChangeEntry[] = [];
     for (const b of [now - 2, now - 1, now]) entries.push(...await log_.read(b));

@@ -60,11 +60,22 @@ describe('indexer: change entries to documents (edits, deletes, replays)', () =>
     const now = new Date();
     await store.insert(app, 1, { number: 4, body: 'doomed message', version: 1, createdAt: now, updatedAt: now });
     await worker.applyEntries([entry({ app, token, message: 4, version: 1 })]);
-    await worker.applyEntries([entry({ app, token, message: 4, version: 2, op: 'delete' })]);
-    // The row still says version 1 (the delete removed nothing here): a late upsert entry is stale.
+    assert.equal((await store.delete(app, 1, 4, { version: 1, at: new Date() }, null)).applied, true);
+    assert.equal((await worker.applyEntries([entry({ app, token, message: 4, version: 2, op: 'delete' })])).written, 1);
+    // A late upsert entry: the row is read as it is now, deleted at version 2, so its tombstone is stale.
     assert.equal((await worker.applyEntries([entry({ app, token, message: 4, version: 1 })])).stale, 1);
     await refresh();
     assert.deepEqual(await bodies(token, 'doomed'), []);
+  });
+
+  it('when a delete entry\'s delete never applied (an intent), then the message stays searchable', async () => {
+    const app = randomUUID();
+    const token = `tok-${randomUUID().slice(0, 8)}`;
+    const now = new Date();
+    await store.insert(app, 1, { number: 5, body: 'survivor message', version: 1, createdAt: now, updatedAt: now });
+    await worker.applyEntries([entry({ app, token, message: 5, version: 2, op: 'delete' })]);
+    await refresh();
+    assert.deepEqual(await bodies(token, 'survivor'), ['survivor message']);
   });
 
   it('when the row of an upsert entry is gone, then the entry is skipped and nothing is indexed', async () => {

@@ -21,6 +21,9 @@ export const TEST_ENV: Record<string, string> = {
   // Never make run's index (`ephemera`): services and `migrate` children of the tests use their own prefix.
   OPENSEARCH_INDEX_PREFIX: process.env.TEST_SEARCH_PREFIX ?? 'ephemera_test',
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+  // The search fast path hides whether the change log delivers: suites test the durable path unless they turn it
+  // on (test/search/fast-path.test.ts does).
+  SEARCH_FAST_INDEX: 'off',
   PORT: '0',
   HOST: '127.0.0.1',
 };

@@ -44,7 +44,7 @@ export function openApiDocument(config: DocumentConfig): Json {
       version: '1.0.0',
       summary: 'Ephemeral text messages (post, read by id, list and consume) and chat applications.',
       description: 'Every error is `{"error": {"code", "message"}}`. Every answer carries `X-Request-Id`.',
-      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/', description: 'this service' }],
     tags: modules.flatMap((m) => m.tags),

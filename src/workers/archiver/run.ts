@@ -8,13 +8,14 @@ import { createArchiverLock } from './lock-factory.js';
 import type { ArchiverLock } from './archiver-lock.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { pushArchiverMetrics } from './pushgateway.js';
+import { skewGate } from '../skew-gate.js';
 
 export { LockLostError } from './lease-keeper.js';
 import {
   archiverLag, archiverLastSuccess, archiverRunDuration, archiverRuns,
 } from '../../observability/metrics.js';
 
-export type Outcome = 'success' | 'failure' | 'locked';
+export type Outcome = 'success' | 'failure' | 'locked' | 'paused';
 
 export interface RunOptions {
   push?: boolean;
@@ -22,6 +23,10 @@ export interface RunOptions {
   now?: number;
   lock?: ArchiverLock;
 }
+
+/** The archiver decides which minute buckets have settled by its own clock: a run waits while it is out of bounds. */
+const clockOk = (db: Db, config: Config, log: Logger) =>
+  skewGate(db, config.MAX_CLOCK_SKEW_MS, 'archiver', log).open();
 
 /**
  * One archiver run: take the cluster-wide lock, sweep, record the result. The lock is renewed in the
@@ -35,6 +40,10 @@ export async function runArchiver(db: Db, config: Config, log: Logger, opts: Run
   let lock: ArchiverLock | null = null;
   let keeper: LeaseKeeper | null = null;
   try {
+    if (!(await clockOk(db, config, log))) {
+      outcome = 'paused';
+      return outcome;
+    }
     lock = opts.lock ?? await createArchiverLock(db, config, log);
     const acquireSentAt = Date.now();
     if (!(await lock.tryAcquire())) {
