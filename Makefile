@@ -11,9 +11,9 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
-        cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster \
+        cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
-        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu test-faults clean
+        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -94,7 +94,11 @@ test-node: deps cassandra-up chromium ## node:test suites against the real Cassa
 test-search: deps cassandra-up search-up ## search suites (index, endpoint, indexer faults) against the real OpenSearch and Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search/*.test.ts
 
-test-faults: deps cassandra-up ## fault injection: SIGKILLed service, Cassandra stopped and restarted
+# libfaketime (Debian package faketime, GPL-2, a test tool only): the clock-skew nemesis shifts one service's clock.
+faketime: ## install libfaketime if missing (root, apt-get)
+	@dpkg -s libfaketime >/dev/null 2>&1 || apt-get install -y -q faketime >/dev/null
+
+test-faults: deps cassandra-up faketime ## fault injection: SIGKILLed service, Cassandra stopped and restarted, clocks skewed
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
 
 # Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
@@ -103,6 +107,19 @@ test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node pa
 	scripts/dev/cluster.sh up
 	rc=0; node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
 	  test/cluster/*.test.ts || rc=$$?; \
+	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/dev/cluster.sh down; fi; exit $$rc
+
+# RUNS times the node-kill scenario on one ring, then one line of counts per run (test/cluster/soak-summary.ts);
+# fails if a run failed or counted an anomaly. Each run takes minutes on a loaded 2-core machine.
+test-cluster-soak: deps ## node-kill RUNS times (default 3), counts per run: lost, duplicated, numbers twice, edits lost, errors
+	scripts/dev/cluster.sh up
+	since=$$(date -u +%FT%T.000Z); rc=0; \
+	for i in $$(seq 1 $${RUNS:-3}); do \
+	  echo "==> node-kill run $$i of $${RUNS:-3}"; \
+	  node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
+	    test/cluster/node-kill.test.ts || rc=$$?; \
+	done; \
+	node --import tsx test/cluster/soak-summary.ts "$$since" "$${RUNS:-3}" || rc=$$?; \
 	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/dev/cluster.sh down; fi; exit $$rc
 
 promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses

@@ -205,7 +205,8 @@ cmd_up() {
   done
   resolve_libs
   write_config
-  jvm_options
+  # Alone, with no peer to learn: skip the gossip settle wait and the saved ring (not in `foreground`, the image).
+  CASSANDRA_DEV_QUICK_START=true jvm_options
   say "starting Cassandra $CASSANDRA_VERSION (heap $CASSANDRA_HEAP, CQL $HOST:$CASSANDRA_PORT, storage $CASSANDRA_STORAGE_PORT, JMX $CASSANDRA_JMX_PORT)"
   launch_daemon
   pid=$DAEMON_PID

@@ -29,6 +29,8 @@ CASSANDRA_HINTED_HANDOFF=true
 # failed every read it took part in).
 CASSANDRA_UNSAFE_SYSTEM=false
 # Five seconds instead of 30: a restarted node needs less to learn the ring of two live peers on loopback.
+# Deliberately not the single node's quick-start flags (load_ring_state=false, skip_wait_for_gossip_to_settle=0):
+# a ring node restarts as in production, with its peers' tokens from system.peers and gossip settled.
 CASSANDRA_EXTRA_JVM_OPTS=(-Dcassandra.ring_delay_ms=5000)
 
 DATACENTER=datacenter1
@@ -54,8 +56,11 @@ Commands:
   down        stop all three (SIGTERM, SIGKILL after \$CASSANDRA_STOP_TIMEOUT s)
   status      per node: pid, RSS, CQL answer; then the ring as node 1..3 sees it (exit 0 only if all UN)
   cached      exit 0 if the Cassandra jars are already resolved (no download needed)
-  start N     start node N (1..3) and wait until the ring sees it UN
+  start N     start node N (1..3) with CQL closed; open it (nodetool enablebinary) once N sees every running
+              node UN and every running peer sees N UN; wait until CQL answers
+  launch N    start node N with CQL closed and return at once (no wait, CQL stays closed: for tests)
   stop N      SIGTERM node N;  kill N: SIGKILL node N (a crash)
+  pause N     SIGSTOP node N (a GC pause or a frozen VM: sockets stay open, nothing answers);  resume N: SIGCONT
   nodetool N  run nodetool against node N's JMX, e.g. 'nodetool 2 disablebinary'
   partition N cut node N off (iptables DROP on its address, else nodetool disablegossip + disablebinary)
   heal N      undo it and wait until the ring sees node N UN again
@@ -137,37 +142,79 @@ start_one() {
   write_config
   # auto_bootstrap off: the ring is created fresh with fixed tokens, and a restarted node keeps its data.
   printf 'auto_bootstrap: false\n' >>"$CONF_DIR/cassandra.yaml"
+  # CQL closed at start: a node that serves clients before it knows its peers are up coordinates Paxos alone on
+  # stale data (issue 27: a chat number handed out twice). open_cql_when_ready opens it.
+  sed -i 's/^start_native_transport: true$/start_native_transport: false/' "$CONF_DIR/cassandra.yaml"
+  grep -qx 'start_native_transport: false' "$CONF_DIR/cassandra.yaml" || die "could not close CQL in $CONF_DIR/cassandra.yaml"
   jvm_options
   say "starting node $NODE: CQL $HOST:$CASSANDRA_PORT, storage $HOST:$CASSANDRA_STORAGE_PORT, JMX 127.0.0.1:$CASSANDRA_JMX_PORT, heap $CLUSTER_HEAP"
   launch_daemon
   STARTED_AT[NODE]=$SECONDS
 }
 
-# Waits until CQL answers on every listed node, then until each sees all three UN. Progress every ~10 s.
-wait_nodes() {
-  local t0=$SECONDS n pending=("$@") next last=-10
-  while (( ${#pending[@]} )); do
-    next=()
-    for n in "${pending[@]}"; do
-      select_node "$n"
-      node_pid >/dev/null || { show_tail; die "node $n ($HOST) exited during start-up (log: $SYSTEM_LOG)"; }
-      if cql_version >/dev/null; then
-        say "node $n ($HOST) answers CQL after $(( SECONDS - ${STARTED_AT[n]:-t0} ))s"
-      else
-        next+=("$n")
-      fi
-    done
-    pending=(${next[@]+"${next[@]}"})
-    (( ${#pending[@]} )) || break
-    (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "nodes ${pending[*]} not answering CQL after ${CLUSTER_START_TIMEOUT}s"
-    if (( SECONDS - last >= 10 )); then say "  ... waiting for CQL on nodes ${pending[*]} ($(( SECONDS - t0 ))s)"; last=$SECONDS; fi
+# Exit 0 when every running peer of node $1 sees it UN (none running: vacuously).
+peers_see_un() {
+  local n=$1 m host ring
+  select_node "$n"; host=$HOST
+  for m in 1 2 3; do
+    (( m == n )) && continue
+    select_node "$m"; node_pid >/dev/null || continue
+    ring=$(ring_of "$m") || { LAST_RING="node $m: JMX not answering"; return 1; }
+    grep -qx "UN $host" <<<"$ring" || { LAST_RING="node $m sees: $(tr '\n' ' ' <<<"$ring")"; return 1; }
+  done
+}
+
+# Has node $1's daemon finished start(), since its last launch? JMX and `nodetool status` answer earlier, while
+# enablebinary still fails ("setup() must be called first").
+daemon_started() {
+  select_node "$1"
+  local offset found size
+  offset=$(tr -dc '0-9' <"$OFFSET_FILE" 2>/dev/null || true)
+  size=$(stat -c %s "$SYSTEM_LOG" 2>/dev/null || echo 0)
+  # Smaller than at launch: logback rolled system.log over since (tens of MB written), long after start-up ended.
+  (( size < ${offset:-0} )) && return 0
+  # grep -c reads to the end: with grep -q, tail got SIGPIPE on a long log and pipefail turned "found" into "not".
+  found=$(tail -c +"$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" 2>/dev/null | grep -c 'Startup complete' || true)
+  (( ${found:-0} > 0 ))
+}
+
+# The ring part of a restart: node $1 sees every running node UN (peers' tokens loaded, gossip heard from each)
+# and every running peer sees it UN; only then `nodetool enablebinary`. Idempotent for a node already serving.
+open_cql_when_ready() {
+  local n=$1 t0=$2
+  until daemon_started "$n" && all_un_from "$n" && peers_see_un "$n"; do
+    daemon_started "$n" || LAST_RING="start-up not complete"
+    select_node "$n"
+    node_pid >/dev/null || { show_tail; die "node $n ($HOST) exited during start-up (log: $SYSTEM_LOG)"; }
+    (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "node $n and its peers do not all see each other UN after ${CLUSTER_START_TIMEOUT}s: $LAST_RING"
+    say "  ... node $n: $LAST_RING ($(( SECONDS - t0 ))s)"
     sleep 3
   done
+  select_node "$n"
+  if [[ $(nodetool_cmd statusbinary 2>/dev/null) != running ]]; then
+    nodetool_cmd enablebinary
+    say "node $n ($HOST): ring complete, CQL opened (nodetool enablebinary) after $(( SECONDS - ${STARTED_AT[n]:-t0} ))s"
+  fi
+}
+
+# For every listed node: the ring condition, CQL opened, then CQL answering. Progress every few seconds.
+wait_nodes() {
+  local t0=$SECONDS n
+  for n in "$@"; do
+    open_cql_when_ready "$n" "$t0"
+    select_node "$n"
+    until cql_version >/dev/null; do
+      (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "node $n not answering CQL after ${CLUSTER_START_TIMEOUT}s"
+      sleep 1
+    done
+    say "node $n ($HOST) answers CQL after $(( SECONDS - ${STARTED_AT[n]:-t0} ))s"
+  done
+  # Every node sees every running node UN (a peer that had its gossip disabled and re-enabled included).
   for n in "$@"; do
     while ! all_un_from "$n"; do
       (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "node $n does not see every running node UN after ${CLUSTER_START_TIMEOUT}s: $LAST_RING"
       say "  ... node $n sees: $LAST_RING ($(( SECONDS - t0 ))s)"
-      sleep 5
+      sleep 3
     done
   done
 }
@@ -187,7 +234,7 @@ cmd_up() {
   if ! node_pid >/dev/null; then
     # The first node alone, so the other two join a ring that already has its system keyspaces settled.
     start_one 1
-    wait_for_cql_only 1
+    wait_nodes 1
   fi
   for n in 2 3; do select_node "$n"; node_pid >/dev/null || rest+=("$n"); done
   for n in ${rest[@]+"${rest[@]}"}; do start_one "$n"; done
@@ -196,18 +243,6 @@ cmd_up() {
   for n in 1 2 3; do select_node "$n"; pid=$(node_pid); rss+=("node$n $(rss_mib "$pid") MiB"); done
   say "cluster up in $(( SECONDS - t0 ))s: all three UN; RSS ${rss[*]}"
   say "contact points: $(printf '%s:9042,' "${ADDRS[@]}" | sed 's/,$//')"
-}
-
-wait_for_cql_only() {
-  select_node "$1"
-  local t0=$SECONDS
-  until cql_version >/dev/null; do
-    node_pid >/dev/null || { show_tail; die "node $1 exited during start-up (log: $SYSTEM_LOG)"; }
-    (( SECONDS - t0 < CLUSTER_START_TIMEOUT )) || die "node $1 not answering CQL after ${CLUSTER_START_TIMEOUT}s"
-    say "  ... node $1 starting ($(( SECONDS - t0 ))s)"
-    sleep 5
-  done
-  say "node $1 ($HOST) answers CQL after $(( SECONDS - t0 ))s"
 }
 
 stop_one() {
@@ -257,7 +292,8 @@ cmd_heal() {
     echo iptables
   else
     check_java
-    nodetool_cmd enablegossip && nodetool_cmd enablebinary
+    # CQL is opened by wait_nodes once the ring sees the node again (open_cql_when_ready), not before.
+    nodetool_cmd enablegossip
     echo nodetool
   fi
 }
@@ -312,8 +348,12 @@ main() {
     status)   cmd_status ;;
     cached)   [[ -f $LIB_MARKER && -f $LIB_DIR/cassandra-all-$CASSANDRA_VERSION.jar ]] ;;
     start)    check_java; resolve_libs; start_one "${1:?node number}"; wait_nodes "$1" ;;
+    launch)   check_java; resolve_libs; start_one "${1:?node number}" ;;
     stop)     stop_one TERM "${1:?node number}" ;;
     kill)     stop_one KILL "${1:?node number}" ;;
+    pause|resume)
+              select_node "${1:?node number}"; pid=$(node_pid) || die "node $NODE is not running"
+              kill "-$([[ $cmd == pause ]] && echo STOP || echo CONT)" "$pid"; say "node $NODE (pid $pid): $cmd" ;;
     nodetool) check_java; select_node "${1:?node number}"; shift; nodetool_cmd "$@" ;;
     partition) cmd_partition "${1:?node number}" ;;
     heal)     cmd_heal "${1:?node number}"; check_java; wait_nodes "$1" ;;

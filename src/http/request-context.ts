@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../logger.js';
+import { withCoordinators } from '../storage/coordinators.js';
 import { httpDuration, httpInFlight, httpRequests } from '../observability/metrics.js';
 
 const SECURITY_HEADERS = {
@@ -25,8 +26,9 @@ export function requestContext(log: Logger) {
     ctx.set('x-request-id', ctx.state.reqId);
     ctx.set(SECURITY_HEADERS);
     httpInFlight.inc();
+    const db = withCoordinators(next);
     try {
-      await next();
+      await db.done;
     } finally {
       httpInFlight.dec();
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
@@ -36,7 +38,7 @@ export function requestContext(log: Logger) {
       httpDuration.observe(labels, seconds);
       if (!QUIET_ROUTES.has(labels.route) || ctx.status >= 400) {
         log.info({ reqId: ctx.state.reqId, method: ctx.method, route: labels.route, status: ctx.status,
-          ms: Math.round(seconds * 1e4) / 10 }, 'request');
+          ms: Math.round(seconds * 1e4) / 10, ...(db.hosts.size > 0 ? { db: [...db.hosts] } : {}) }, 'request');
       }
     }
   };

@@ -8,6 +8,7 @@ export type CassandraSettings = Pick<Config, 'CASSANDRA_CONTACT_POINTS' | 'CASSA
   | 'CASSANDRA_DEFUNCT_READ_TIMEOUTS'>;
 import type { Logger } from '../logger.js';
 import { AppError, unavailable } from '../errors.js';
+import { noteCoordinator } from './coordinators.js';
 import { dbDuration, dbErrors, dbInFlight, dbOpenConnections } from '../observability/metrics.js';
 
 const { types, policies, auth } = cassandra;
@@ -197,9 +198,12 @@ export class Db {
     try {
       const result = await run();
       end();
+      noteCoordinator(result.info?.queriedHost);
       return result;
     } catch (err) {
       end();
+      // A server error names its coordinator; a client-side one (timeout, closed socket) does not.
+      noteCoordinator((err as { coordinator?: string }).coordinator);
       dbErrors.inc({ statement });
       const failure = classifyFailure(err, lwt);
       if (failure === 'outcome-unknown') {

@@ -28,7 +28,25 @@ export interface InboxCounts {
 /** Chat message numbering (to come with src/chats): each number handed out once per chat, gaps only for failures. */
 export interface NumberingCounts { numbered: number; duplicates: number; gaps: number; unexplainedGaps: number }
 
-export interface CheckReport { inbox: InboxCounts; numbering: NumberingCounts | null; lostIds: number[]; valid: boolean }
+/** Edits of chat messages, judged against the one read of each edited message after the load. */
+export interface EditCounts {
+  edited: number;
+  acknowledged: number;
+  indeterminate: number;
+  /**
+   * Acknowledged edits that are neither the final state (same version and body) nor superseded by a later
+   * acknowledged edit of the same message (a higher version), and that no edit with an unknown outcome can
+   * explain. Two acknowledged edits claiming one version count here too: one of them is gone.
+   */
+  lost: number;
+  /** Not current, not superseded by an acknowledged edit, but an edit with an unknown outcome could have been. */
+  inDoubt: number;
+  /** Edited messages with no successful read after the load: nothing can be judged for them. */
+  unread: number;
+  lostEdits: string[];
+}
+
+export interface CheckReport { inbox: InboxCounts; numbering: NumberingCounts | null; edits: EditCounts | null; lostIds: number[]; valid: boolean }
 
 interface Pair { invoke: HistoryEvent; done?: HistoryEvent }
 
@@ -133,30 +151,73 @@ export function checkNumbering(events: HistoryEvent[]): NumberingCounts | null {
   return counts;
 }
 
+export function checkEdits(events: HistoryEvent[]): EditCounts | null {
+  const all = pairs(events);
+  const edits = all.filter((p) => p.invoke.f === 'edit');
+  if (edits.length === 0) return null;
+  const finals = new Map<string, { version: number; body: string }>();
+  for (const r of all) {
+    if (r.invoke.f === 'read' && r.done?.type === 'ok') finals.set(r.invoke.key, r.done.value as { version: number; body: string });
+  }
+  const counts: EditCounts = { edited: 0, acknowledged: 0, indeterminate: 0, lost: 0, inDoubt: 0, unread: 0, lostEdits: [] };
+  const byMessage = new Map<string, Pair[]>();
+  for (const p of edits) byMessage.set(p.invoke.key, [...(byMessage.get(p.invoke.key) ?? []), p]);
+  for (const [key, ops] of byMessage) {
+    counts.edited++;
+    const acked = ops.filter((p) => p.done?.type === 'ok');
+    const unknown = ops.filter((p) => p.done === undefined || p.done.type === 'info');
+    counts.acknowledged += acked.length;
+    counts.indeterminate += unknown.length;
+    const final = finals.get(key);
+    if (!final) { if (acked.length > 0) counts.unread++; continue; }
+    for (const e of acked) {
+      const [, version, body] = e.done!.value as [number, number, string];
+      const current = final.version === version && final.body === body;
+      const superseded = acked.some((o) => o !== e && (o.done!.value as [number, number, string])[1] > version);
+      if (current || superseded) continue;
+      // An edit with an unknown outcome may have applied on top of this one (it ended after this one began).
+      const couldSupersede = final.version > version && unknown.some((u) => (u.done?.at ?? Infinity) > e.invoke.at);
+      if (couldSupersede) { counts.inDoubt++; continue; }
+      counts.lost++;
+      counts.lostEdits.push(`${key} v${version} "${body}" (final v${final.version} "${final.body}")`);
+    }
+  }
+  return counts;
+}
+
 export function check(events: HistoryEvent[]): CheckReport {
   const { counts, lostIds } = checkInbox(events);
   const numbering = checkNumbering(events);
+  const edits = checkEdits(events);
   const valid = counts.lost === 0 && counts.duplicated === 0 && counts.unexpected === 0
-    && (numbering === null || (numbering.duplicates === 0 && numbering.unexplainedGaps === 0));
-  return { inbox: counts, numbering, lostIds, valid };
+    && (numbering === null || (numbering.duplicates === 0 && numbering.unexplainedGaps === 0))
+    && (edits === null || edits.lost === 0);
+  return { inbox: counts, numbering, edits, lostIds, valid };
 }
 
-/** Failed or unknown completions in [from, to): how many, over how long, and the slowest operation overall. */
-export function errorBurst(events: HistoryEvent[], from: number, to = Infinity): { errors: number; firstAt: number | null; spanMs: number; slowestMs: number } {
+/**
+ * Failed or unknown completions in [from, to): how many, over how long, the slowest operation overall, how many
+ * operations completed in the window, and `recoverMs`: from `from` to the last error (0 without errors), the time
+ * the fault was visible to clients.
+ */
+export function errorBurst(events: HistoryEvent[], from: number, to = Infinity): { errors: number; requests: number; firstAt: number | null; spanMs: number; recoverMs: number; slowestMs: number } {
   const invokedAt = new Map<number, number>();
   let errors = 0;
+  let requests = 0;
   let first: number | null = null;
   let last = 0;
   let slowest = 0;
   for (const e of events) {
-    if (e.f === 'fault' || e.f === 'drain') continue;
+    if (e.f === 'fault' || e.f === 'drain' || e.f === 'read') continue;
     if (e.type === 'invoke') { invokedAt.set(e.op, e.at); continue; }
     if (e.at < from || e.at >= to) continue;
+    requests++;
     slowest = Math.max(slowest, e.at - (invokedAt.get(e.op) ?? e.at));
     if (e.type === 'ok') continue;
     errors++;
     first ??= e.at;
     last = e.at;
   }
-  return { errors, firstAt: first, spanMs: first === null ? 0 : Math.round(last - first), slowestMs: Math.round(slowest) };
+  return { errors, requests, firstAt: first, spanMs: first === null ? 0 : Math.round(last - first),
+    recoverMs: first === null ? 0 : Math.round(last - from), slowestMs: Math.round(slowest) };
 }

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
  * connection). `f` names the operation; `key` is what it is about (a user, a chat).
  */
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
-export type OpName = 'create' | 'list' | 'drain' | 'number' | 'fault';
+export type OpName = 'create' | 'list' | 'drain' | 'number' | 'edit' | 'read' | 'fault';
 
 export interface HistoryEvent {
   type: OpType;
@@ -16,7 +16,10 @@ export interface HistoryEvent {
   op: number;
   process: string;
   key: string;
-  /** create: the unique text sent; ok create: the id; ok list/drain: [id, text] pairs; number: the number given. */
+  /**
+   * create: the unique text sent; ok create: the id; ok list/drain: [id, text] pairs; number: the number given;
+   * edit: the body sent, ok: [number, version, body]; read (after the load): ok `{ version, body }`.
+   */
   value?: unknown;
   /** HTTP status, when there was one. */
   status?: number;
@@ -26,6 +29,13 @@ export interface HistoryEvent {
 }
 
 export type Delivered = Array<[number, string]>;
+
+/** Records an operation's one completion; `headers` tag its HTTP request so the service's access log names the op. */
+export type Completion = ((type: Exclude<OpType, 'invoke'>, extra?: Partial<HistoryEvent>) => HistoryEvent)
+  & { op: number; headers: Record<string, string> };
+
+/** The x-request-id of operation `op`: the service logs it with the Cassandra nodes that coordinated it. */
+export const requestId = (op: number) => `op-${op}`;
 
 /** Appends every event to a JSON-lines file as it happens, so a crashed run still leaves its history. */
 export class History {
@@ -38,15 +48,15 @@ export class History {
   now(): number { return Math.round((performance.now() - this.t0) * 10) / 10; }
 
   /** Records the invocation; the returned function records the one completion. */
-  invoke(f: OpName, process: string, key: string, value?: unknown): (type: Exclude<OpType, 'invoke'>, extra?: Partial<HistoryEvent>) => HistoryEvent {
+  invoke(f: OpName, process: string, key: string, value?: unknown): Completion {
     const op = this.next++;
     this.add({ type: 'invoke', f, op, process, key, value, at: this.now() });
     let done = false;
-    return (type, extra = {}) => {
+    return Object.assign((type: Exclude<OpType, 'invoke'>, extra: Partial<HistoryEvent> = {}) => {
       if (done) throw new Error(`operation ${op} completed twice`);
       done = true;
       return this.add({ type, f, op, process, key, at: this.now(), ...extra });
-    };
+    }, { op, headers: { 'x-request-id': requestId(op) } });
   }
 
   /** A fault marker (kill, start, partition, heal) on the same clock. */

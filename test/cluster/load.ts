@@ -19,6 +19,8 @@ export interface LoadOptions {
   clientTimeoutMs?: number;
 }
 
+/** Editors pick among this many most recently numbered messages: few enough that the two collide often. */
+const EDITED_RECENT = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const errText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
@@ -26,7 +28,7 @@ export async function create(h: History, url: string, user: string, text: string
   const done = h.invoke('create', url, user, text);
   try {
     const res = await fetch(`${url}/chat`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { 'content-type': 'application/json', ...done.headers },
       body: JSON.stringify({ username: user, text, timeout: 3600 }), signal: AbortSignal.timeout(timeoutMs),
     });
     const body = await res.json() as { id?: number };
@@ -41,7 +43,7 @@ export async function create(h: History, url: string, user: string, text: string
 export async function list(h: History, url: string, user: string, timeoutMs: number, f: 'list' | 'drain' = 'list'): Promise<Delivered | null> {
   const done = h.invoke(f, url, user);
   try {
-    const res = await fetch(`${url}/chats/${user}`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${url}/chats/${user}`, { headers: done.headers, signal: AbortSignal.timeout(timeoutMs) });
     // A stream cut before its closing bracket fails to parse: an unknown outcome, as the README promises.
     const text = await res.text();
     if (res.status !== 200) { done(res.status < 500 ? 'fail' : 'info', { status: res.status, error: text.slice(0, 200) }); return null; }
@@ -55,12 +57,52 @@ export async function list(h: History, url: string, user: string, timeoutMs: num
   }
 }
 
+/**
+ * One edit of a numbered chat message, without If-Match (last writer wins, each on the version it read): the ok
+ * value is `[number, version, body]`, the version the service says this edit made.
+ */
+export async function edit(h: History, url: string, path: string, number: number, body: string, timeoutMs: number): Promise<void> {
+  const done = h.invoke('edit', url, `${path}/${number}`, body);
+  try {
+    const res = await fetch(`${url}${path}/${number}`, {
+      method: 'PUT', headers: { 'content-type': 'application/json', ...done.headers },
+      body: JSON.stringify({ body }), signal: AbortSignal.timeout(timeoutMs),
+    });
+    const reply = await res.json() as { version?: number; body?: string };
+    if (res.status === 200) done('ok', { value: [number, reply.version, reply.body], status: 200 });
+    else done(res.status < 500 ? 'fail' : 'info', { status: res.status, error: JSON.stringify(reply) });
+  } catch (err) {
+    done('info', { error: errText(err) });
+  }
+}
+
+/** After the load: each edited message read once (retrying through errors), value `{ version, body }`. */
+export async function readEdited(h: History, url: string, deadlineMs = 60_000): Promise<void> {
+  const keys = new Set(h.events.filter((e) => e.f === 'edit' && e.type === 'invoke').map((e) => e.key));
+  const deadline = Date.now() + deadlineMs;
+  for (const key of keys) {
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`could not read ${key} within ${deadlineMs} ms`);
+      const done = h.invoke('read', url, key);
+      try {
+        const res = await fetch(`${url}${key}`, { headers: done.headers, signal: AbortSignal.timeout(30_000) });
+        const reply = await res.json() as { version?: number; body?: string };
+        if (res.status === 200) { done('ok', { value: { version: reply.version, body: reply.body }, status: 200 }); break; }
+        done(res.status < 500 ? 'fail' : 'info', { status: res.status, error: JSON.stringify(reply) });
+      } catch (err) {
+        done('info', { error: errText(err) });
+      }
+      await sleep(500);
+    }
+  }
+}
+
 /** One chat message create: the number it was given is the history's value (numbering checked for gaps vs duplicates). */
 export async function numbered(h: History, url: string, path: string, body: string, timeoutMs: number): Promise<void> {
   const done = h.invoke('number', url, path, body);
   try {
     const res = await fetch(`${url}${path}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { 'content-type': 'application/json', ...done.headers },
       body: JSON.stringify({ body }), signal: AbortSignal.timeout(timeoutMs),
     });
     const reply = await res.json() as { number?: number };
@@ -90,6 +132,17 @@ export function startLoad(o: LoadOptions): { stop(): Promise<void>; acknowledged
       for (let i = 0; running; i++) {
         await numbered(o.history, o.urls[(n + i) % o.urls.length]!, path, `n${n}-${i}`, timeout);
         await sleep(pause * 2);
+      }
+    })),
+    // Two editors, one per process, on the same few recent messages of each chat: they race on versions.
+    ...(o.chats ?? []).flatMap((path) => Array.from({ length: 2 }, async (_, n) => {
+      for (let i = 0; running; i++) {
+        const numbers = o.history.events.filter((e) => e.f === 'number' && e.type === 'ok' && typeof e.value === 'number')
+          .slice(-EDITED_RECENT).map((e) => e.value as number);
+        if (numbers.length > 0) {
+          await edit(o.history, o.urls[n % o.urls.length]!, path, numbers[(i * 7 + n) % numbers.length]!, `e${n}-${i}`, timeout);
+        }
+        await sleep(pause * 3);
       }
     })),
     // Each reader sticks to one process and walks the users: two processes race on the same cursors.

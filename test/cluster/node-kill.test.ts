@@ -4,12 +4,17 @@ import { uniqueUser } from '../support/harness.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { check, errorBurst } from './checker.js';
 import { cluster, historyFile, newChatPath, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable } from './cluster-control.js';
+import { nodeLogMarks, withEvidence } from './evidence.js';
 import { History } from './history.js';
-import { drain, startLoad } from './load.js';
+import { drain, readEdited, startLoad } from './load.js';
 import { publish } from './report.js';
 
-/** Errors after a crash must end within this long (measured: see README, "Three-node cluster"). */
-const BURST_BOUND_MS = 10_000;
+/**
+ * Errors at the kill and at the rejoin: at most 1 % of the requests completed in each window (issue 27's bound).
+ * Not their time span: with CQL opened only once the ring is complete, what is left are isolated Paxos timeouts
+ * of a loaded machine ("0 peer(s) acknowledged"), e.g. 2 in 7,551 requests 44 s apart, which a span bound failed.
+ */
+const ERROR_SHARE = 0.01;
 
 describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
   let a: ServiceProcess;
@@ -27,6 +32,7 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     const users = [uniqueUser('kill'), uniqueUser('kill'), uniqueUser('kill')];
     const urls = [a.url, b.url];
     const h = new History(historyFile('node-kill'));
+    const marks = nodeLogMarks();
     const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
 
     await sleep(8_000);
@@ -43,24 +49,29 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     await sleep(8_000);
     await load.stop();
     await drain(h, urls, users);
+    await readEdited(h, a.url);
 
     const report = check(h.events);
-    // Two transitions can each cost a short burst: the node dying, and the node coming back (gossip and the
-    // driver's reconnection route a few requests to it before it serves them).
+    // Two transitions can each cost errors: the node dying (statements in flight on its sockets), and the node
+    // coming back (Paxos rounds that include it while it is still slow).
     const burst = errorBurst(h.events, killAt, startAt);
     const rejoin = errorBurst(h.events, startAt);
     const unread = await unreadable(a.url, h.events);
     publish(t, 'node-kill', report, { burst, rejoin, restartMs, unreadable: unread, history: h.file });
 
-    assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
-    assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
-    assert.equal(report.inbox.duplicated, 0, 'no message delivered twice');
-    assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
-    assert.equal(report.inbox.unexpected, 0, 'nothing delivered that was never created');
-    assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
-    for (const [what, b] of [['the kill', burst], ['the rejoin', rejoin]] as const) {
-      assert.ok(b.spanMs <= BURST_BOUND_MS, `errors after ${what} span ${b.spanMs} ms (${b.errors} errors)`);
-      assert.ok(b.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung after ${what} (slowest ${b.slowestMs} ms)`);
-    }
+    await withEvidence(h.file, [a, b], marks, () => {
+      assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
+      assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
+      assert.equal(report.inbox.duplicated, 0, 'no message delivered twice');
+      assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
+      assert.equal(report.inbox.unexpected, 0, 'nothing delivered that was never created');
+      assert.equal(report.edits?.lost, 0, `edits lost: ${report.edits?.lostEdits.join('; ')}`);
+      assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
+      for (const [what, b] of [['the kill', burst], ['the rejoin', rejoin]] as const) {
+        assert.ok(b.errors <= Math.ceil(b.requests * ERROR_SHARE),
+          `errors after ${what}: ${b.errors} of ${b.requests} requests (span ${b.spanMs} ms, recovered after ${b.recoverMs} ms)`);
+        assert.ok(b.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung after ${what} (slowest ${b.slowestMs} ms)`);
+      }
+    });
   });
 });

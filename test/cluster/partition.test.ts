@@ -4,8 +4,9 @@ import { uniqueUser } from '../support/harness.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { check, errorBurst } from './checker.js';
 import { cluster, historyFile, newChatPath, sleep, twoServices, unreadable } from './cluster-control.js';
+import { nodeLogMarks, withEvidence } from './evidence.js';
 import { History } from './history.js';
-import { drain, startLoad } from './load.js';
+import { drain, readEdited, startLoad } from './load.js';
 import { publish } from './report.js';
 
 /**
@@ -31,6 +32,7 @@ describe('one Cassandra node partitioned from its peers and the clients (RF 3, L
     const users = [uniqueUser('part'), uniqueUser('part'), uniqueUser('part')];
     const urls = [a.url, b.url];
     const h = new History(historyFile('partition'));
+    const marks = nodeLogMarks();
     const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
 
     await sleep(6_000);
@@ -49,18 +51,22 @@ describe('one Cassandra node partitioned from its peers and the clients (RF 3, L
     await sleep(8_000);
     await load.stop();
     await drain(h, urls, users);
+    await readEdited(h, a.url);
 
     const report = check(h.events);
     const burst = errorBurst(h.events, cutAt);
     const unread = await unreadable(a.url, h.events);
     publish(t, 'partition', report, { method: method.split('\n').pop(), burst, healMs, unreadable: unread, history: h.file });
 
-    assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
-    assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
-    assert.equal(report.inbox.duplicated, 0);
-    assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
-    assert.equal(report.inbox.unexpected, 0);
-    assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
-    assert.ok(burst.slowestMs <= PARTITION_SLOWEST_MS, `no request hung (slowest ${burst.slowestMs} ms)`);
+    await withEvidence(h.file, [a, b], marks, () => {
+      assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
+      assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
+      assert.equal(report.inbox.duplicated, 0);
+      assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
+      assert.equal(report.inbox.unexpected, 0);
+      assert.equal(report.edits?.lost, 0, `edits lost: ${report.edits?.lostEdits.join('; ')}`);
+      assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
+      assert.ok(burst.slowestMs <= PARTITION_SLOWEST_MS, `no request hung (slowest ${burst.slowestMs} ms)`);
+    });
   });
 });

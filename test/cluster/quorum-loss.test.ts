@@ -4,8 +4,9 @@ import { uniqueUser } from '../support/harness.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { check } from './checker.js';
 import { cluster, historyFile, newChatPath, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable, untilServing } from './cluster-control.js';
+import { nodeLogMarks, withEvidence } from './evidence.js';
 import { History, type HistoryEvent } from './history.js';
-import { drain, startLoad } from './load.js';
+import { drain, readEdited, startLoad } from './load.js';
 import { publish } from './report.js';
 
 /** Completions of operations invoked inside [from, to). */
@@ -13,7 +14,7 @@ function completedWithin(events: HistoryEvent[], from: number, to: number): Arra
   const invoked = new Map<number, number>();
   const out: Array<HistoryEvent & { latency: number }> = [];
   for (const e of events) {
-    if (e.f === 'fault' || e.f === 'drain') continue;
+    if (e.f === 'fault' || e.f === 'drain' || e.f === 'read') continue;
     if (e.type === 'invoke') { if (e.at >= from && e.at < to) invoked.set(e.op, e.at); continue; }
     const at = invoked.get(e.op);
     if (at !== undefined) out.push({ ...e, latency: e.at - at });
@@ -37,6 +38,7 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
     const users = [uniqueUser('quorum'), uniqueUser('quorum'), uniqueUser('quorum')];
     const urls = [a.url, b.url];
     const h = new History(historyFile('quorum-loss'));
+    const marks = nodeLogMarks();
     const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
 
     await sleep(6_000);
@@ -54,6 +56,7 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
     await sleep(5_000);
     await load.stop();
     await drain(h, urls, users);
+    await readEdited(h, a.url);
 
     const during = completedWithin(h.events, downAt, startAt);
     const statuses = new Map<string, number>();
@@ -66,13 +69,16 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
       unreadable: unread, history: h.file,
     });
 
-    assert.ok(during.length >= 20, `requests ran during the outage (${during.length})`);
-    assert.deepEqual([...statuses.keys()], ['503'], 'every request during the outage answered 503');
-    assert.ok(slowest <= REQUEST_TIMEOUT_MS + 1_000, `no request hung past the request timeout (slowest ${slowest} ms)`);
-    assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
-    assert.equal(report.inbox.duplicated, 0);
-    assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
-    assert.equal(report.inbox.unexpected, 0);
-    assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
+    await withEvidence(h.file, [a, b], marks, () => {
+      assert.ok(during.length >= 20, `requests ran during the outage (${during.length})`);
+      assert.deepEqual([...statuses.keys()], ['503'], 'every request during the outage answered 503');
+      assert.ok(slowest <= REQUEST_TIMEOUT_MS + 1_000, `no request hung past the request timeout (slowest ${slowest} ms)`);
+      assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
+      assert.equal(report.inbox.duplicated, 0);
+      assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
+      assert.equal(report.inbox.unexpected, 0);
+      assert.equal(report.edits?.lost, 0, `edits lost: ${report.edits?.lostEdits.join('; ')}`);
+      assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
+    });
   });
 });

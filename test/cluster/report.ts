@@ -6,7 +6,7 @@ import type { CheckReport } from './checker.js';
 
 /** Prints the checker's counts in the test output and keeps them in the cache (results.jsonl) for the README. */
 export function publish(t: TestContext, scenario: string, report: CheckReport, extra: Record<string, unknown>): void {
-  const line = { scenario, at: new Date().toISOString(), ...report.inbox, numbering: report.numbering, ...extra };
+  const line = { scenario, at: new Date().toISOString(), ...report.inbox, numbering: report.numbering, edits: report.edits, ...extra };
   t.diagnostic(`${scenario}: ${JSON.stringify(line)}`);
   const file = join(dirname(historyFile(scenario)), '..', 'results.jsonl');
   mkdirSync(dirname(file), { recursive: true });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { check, checkNumbering, errorBurst } from '../cluster/checker.js';
+import { check, checkEdits, checkNumbering, errorBurst } from '../cluster/checker.js';
 import type { HistoryEvent, OpName, OpType } from '../cluster/history.js';
 
 /** Builds a history by hand: each call appends one event; `at` increases by 1 per event. */
@@ -73,11 +73,43 @@ describe('the cluster history checker', () => {
     assert.equal(checkNumbering([]), null);
   });
 
-  it('when errors follow a fault, then the burst reports their count, span and the slowest operation', () => {
+  it('when acknowledged edits are current or superseded by a later acknowledged one, then no edit is lost', () => {
+    const { events, add } = history();
+    add('invoke', 'edit', 1, 'm/1', { value: 'a' }); add('ok', 'edit', 1, 'm/1', { value: [1, 2, 'a'] });
+    add('invoke', 'edit', 2, 'm/1', { value: 'b' }); add('ok', 'edit', 2, 'm/1', { value: [1, 3, 'b'] });
+    add('invoke', 'read', 3, 'm/1'); add('ok', 'read', 3, 'm/1', { value: { version: 3, body: 'b' } });
+    const r = check(events);
+    assert.equal(r.valid, true);
+    assert.deepEqual([r.edits?.acknowledged, r.edits?.lost, r.edits?.inDoubt], [2, 0, 0]);
+  });
+
+  it('when the final state is older than an acknowledged edit, or two acknowledged edits claim one version, then each missing edit counts as lost', () => {
+    const { events, add } = history();
+    add('invoke', 'edit', 1, 'm/1', { value: 'a' }); add('ok', 'edit', 1, 'm/1', { value: [1, 2, 'a'] });
+    add('invoke', 'read', 2, 'm/1'); add('ok', 'read', 2, 'm/1', { value: { version: 1, body: 'x' } });
+    add('invoke', 'edit', 3, 'm/2', { value: 'b' }); add('ok', 'edit', 3, 'm/2', { value: [2, 2, 'b'] });
+    add('invoke', 'edit', 4, 'm/2', { value: 'c' }); add('ok', 'edit', 4, 'm/2', { value: [2, 2, 'c'] });
+    add('invoke', 'read', 5, 'm/2'); add('ok', 'read', 5, 'm/2', { value: { version: 2, body: 'c' } });
+    const r = check(events);
+    assert.equal(r.valid, false);
+    assert.equal(r.edits?.lost, 2);
+    assert.deepEqual(r.edits?.lostEdits.map((e) => e.split(' ')[0]), ['m/1', 'm/2']);
+  });
+
+  it('when an edit with an unknown outcome could have applied on top, then the overwritten acknowledged edit is in doubt, not lost', () => {
+    const { events, add } = history();
+    add('invoke', 'edit', 1, 'm/1', { value: 'a' }); add('ok', 'edit', 1, 'm/1', { value: [1, 2, 'a'] });
+    add('invoke', 'edit', 2, 'm/1', { value: 'b' }); add('info', 'edit', 2, 'm/1', { error: 'timeout' });
+    add('invoke', 'read', 3, 'm/1'); add('ok', 'read', 3, 'm/1', { value: { version: 3, body: 'b' } });
+    const r = checkEdits(events);
+    assert.deepEqual([r?.lost, r?.inDoubt, r?.indeterminate], [0, 1, 1]);
+  });
+
+  it('when errors follow a fault, then the burst reports their count among the requests, span, time to recover and the slowest operation', () => {
     const { events, add } = history();
     add('invoke', 'create', 1, 'u', { value: 'a' }); add('ok', 'create', 1, 'u', { value: 1 });
     add('invoke', 'create', 2, 'u', { value: 'b' }); add('info', 'create', 2, 'u');
     add('invoke', 'list', 3, 'u'); add('info', 'list', 3, 'u');
-    assert.deepEqual(errorBurst(events, 2), { errors: 2, firstAt: 3, spanMs: 2, slowestMs: 1 });
+    assert.deepEqual(errorBurst(events, 2), { errors: 2, requests: 2, firstAt: 3, spanMs: 2, recoverMs: 3, slowestMs: 1 });
   });
 });

@@ -1,0 +1,76 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { uniqueUser } from '../support/harness.js';
+import type { ServiceProcess } from '../support/processes.js';
+import { check, errorBurst } from './checker.js';
+import { cluster, historyFile, newChatPath, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable } from './cluster-control.js';
+import { nodeLogMarks, withEvidence } from './evidence.js';
+import { History } from './history.js';
+import { drain, readEdited, startLoad } from './load.js';
+import { publish } from './report.js';
+
+/**
+ * Longer than the service's request timeout (5 s) and than the driver's per-statement timeout (2 s, the server's
+ * write_request_timeout): a GC pause or a frozen VM that every in-flight statement on the node outlives.
+ */
+const PAUSE_MS = 8_000;
+
+describe('one Cassandra node paused (SIGSTOP) past the request timeout under load, then resumed (RF 3, LOCAL_QUORUM)', () => {
+  let a: ServiceProcess;
+  let b: ServiceProcess;
+  let paused = false;
+  before(async () => {
+    await cluster('up');
+    [a, b] = await twoServices();
+  });
+  after(async () => {
+    if (paused) await cluster('resume', '2');
+    await Promise.all([a?.stop(), b?.stop()]);
+    await cluster('up');
+  });
+
+  it('when a node freezes longer than the request timeout and wakes up, then nothing acknowledged is lost or given twice, and no request hangs past the request timeout', async (t) => {
+    const users = [uniqueUser('pause'), uniqueUser('pause'), uniqueUser('pause')];
+    const urls = [a.url, b.url];
+    const h = new History(historyFile('node-pause'));
+    const marks = nodeLogMarks();
+    const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
+
+    await sleep(6_000);
+    h.mark('pause node 2');
+    const pauseAt = h.now();
+    paused = true;
+    await cluster('pause', '2');
+    await sleep(PAUSE_MS);
+    h.mark('resume node 2');
+    const resumeAt = h.now();
+    await cluster('resume', '2');
+    paused = false;
+    // The ring condition of a restart, checked again: node 2 sees its peers UN and they see it UN.
+    await cluster('start', '2');
+    h.mark('node 2 UN');
+    await sleep(8_000);
+    await load.stop();
+    await drain(h, urls, users);
+    await readEdited(h, a.url);
+
+    const report = check(h.events);
+    const burst = errorBurst(h.events, pauseAt, resumeAt);
+    const wake = errorBurst(h.events, resumeAt);
+    const unread = await unreadable(a.url, h.events);
+    publish(t, 'node-pause', report, { burst, wake, unreadable: unread, history: h.file });
+
+    await withEvidence(h.file, [a, b], marks, () => {
+      assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
+      assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
+      assert.equal(report.inbox.duplicated, 0, 'no message delivered twice');
+      assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice');
+      assert.equal(report.inbox.unexpected, 0, 'nothing delivered that was never created');
+      assert.equal(report.edits?.lost, 0, `edits lost: ${report.edits?.lostEdits.join('; ')}`);
+      assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
+      for (const [what, b] of [['the pause', burst], ['the wake-up', wake]] as const) {
+        assert.ok(b.slowestMs <= REQUEST_TIMEOUT_MS + 1_000, `no request hung after ${what} (slowest ${b.slowestMs} ms)`);
+      }
+    });
+  });
+});
