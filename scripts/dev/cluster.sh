@@ -168,14 +168,20 @@ peers_see_un() {
 # enablebinary still fails ("setup() must be called first").
 daemon_started() {
   select_node "$1"
-  local offset found size
+  local offset found
   offset=$(tr -dc '0-9' <"$OFFSET_FILE" 2>/dev/null || true)
-  size=$(stat -c %s "$SYSTEM_LOG" 2>/dev/null || echo 0)
-  # Smaller than at launch: logback rolled system.log over since (tens of MB written), long after start-up ended.
-  (( size < ${offset:-0} )) && return 0
   # grep -c reads to the end: with grep -q, tail got SIGPIPE on a long log and pipefail turned "found" into "not".
-  found=$(tail -c +"$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" 2>/dev/null | grep -c 'Startup complete' || true)
+  found=$(log_since_launch | tail -c +"$(( ${offset:-0} + 1 ))" | grep -c 'Startup complete' || true)
   (( ${found:-0} > 0 ))
+}
+
+# The node's system.log as one stream from the file it was in at launch on: logback rolls system.log into
+# system.log.DATE.N.gz, so the rolled files written since the launch come first (oldest first) and the launch
+# offset still points into the start of the stream. (Its inode cannot tell a roll: the new file may reuse it.)
+log_since_launch() {
+  find "$LOG_DIR" -maxdepth 1 -name 'system.log.*.gz' -newer "$OFFSET_FILE" -printf '%T@ %p\n' 2>/dev/null \
+    | sort -n | cut -d' ' -f2- | while read -r f; do zcat "$f" 2>/dev/null || true; done
+  cat "$SYSTEM_LOG" 2>/dev/null || true
 }
 
 # The ring part of a restart: node $1 sees every running node UN (peers' tokens loaded, gossip heard from each)

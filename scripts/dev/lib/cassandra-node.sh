@@ -217,14 +217,17 @@ jvm_options() {
     # JMX on 127.0.0.1 only, no auth
     "-Dcassandra.jmx.local.port=$CASSANDRA_JMX_PORT"
     "-Djava.rmi.server.hostname=${CASSANDRA_JMX_HOST:-$HOST}"
-    -Dcassandra.superuser_setup_delay_ms=0
   )
   # Quick start-up for the single dev node only (scripts/dev/cassandra.sh up sets CASSANDRA_DEV_QUICK_START=true):
   # never for a ring member nor in an image. A ring node started with them forgets its peers' tokens and opens CQL
   # before gossip: it then decided Paxos rounds with an electorate of one, on its pre-kill data, and handed out a
   # chat number twice (docs: ../shared review "node-kill anomaly", issue 27).
+  # The default-role setup without its 10 s delay belongs there too: on a ring node whose peers are not up yet it
+  # retries at once, and logged "skipped default role setup" plus a stack trace ~9,000 times in 5 minutes (over
+  # 100 MB: system.log rolled twice during one `cluster.sh up`).
   [[ ${CASSANDRA_DEV_QUICK_START:-false} == true ]] \
-    && JVM_OPTS+=(-Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.load_ring_state=false)
+    && JVM_OPTS+=(-Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.load_ring_state=false
+      -Dcassandra.superuser_setup_delay_ms=0)
   # System tables without the commit log start faster, but a killed node then forgets schema changes: only for
   # the single node, which is never killed (CASSANDRA_UNSAFE_SYSTEM=false in scripts/dev/cluster.sh).
   [[ ${CASSANDRA_UNSAFE_SYSTEM:-true} == true ]] && JVM_OPTS+=(-Dcassandra.unsafesystem=true)
