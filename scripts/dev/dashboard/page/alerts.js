@@ -32,10 +32,8 @@ function showError(body, err) {
 }
 
 /** Returns { firing, pending, inactive } counts, or { error } (also shown in the side panel). */
-export async function drawAlerts(section) {
-  const body = section.querySelector('.body');
-  body.classList.remove('muted');
-  try {
+export function drawAlerts(section) {
+  return drawSection(section, async (body) => {
     const data = await alertRules();
     const rules = data.groups.flatMap((g) => g.rules).filter((r) => r.type === 'alerting');
     rules.sort((a, b) => ORDER[a.state] - ORDER[b.state] || a.name.localeCompare(b.name));
@@ -51,20 +49,13 @@ export async function drawAlerts(section) {
       const summaryText = active?.annotations?.summary ?? r.annotations?.summary ?? '';
       return line(r.state, r.state, r.name, [severity, since, r.state !== 'inactive' ? summaryText : ''].filter(Boolean).join(' · '));
     }));
-    section.dataset.state = 'ready';
     return counts;
-  } catch (err) {
-    showError(body, err);
-    section.dataset.state = 'error';
-    return { error: err.message };
-  }
+  });
 }
 
 /** Returns { up, down } counts, or { error }. */
-export async function drawTargets(section) {
-  const body = section.querySelector('.body');
-  body.classList.remove('muted');
-  try {
+export function drawTargets(section) {
+  return drawSection(section, async (body) => {
     const data = await scrapeTargets();
     const counts = { up: 0, down: 0 };
     body.replaceChildren(...data.activeTargets.map((t) => {
@@ -73,6 +64,19 @@ export async function drawTargets(section) {
       return line(t.health, t.health, t.labels?.job ?? t.scrapePool, detail);
     }));
     if (data.activeTargets.length === 0) body.textContent = 'no targets';
+    return counts;
+  });
+}
+
+/**
+ * One side-panel section: `fill` draws into its body and returns counts; the section's data-state says ready or
+ * error (the page test waits on it), and an error is shown in place and returned as { error }.
+ */
+async function drawSection(section, fill) {
+  const body = section.querySelector('.body');
+  body.classList.remove('muted');
+  try {
+    const counts = await fill(body);
     section.dataset.state = 'ready';
     return counts;
   } catch (err) {
