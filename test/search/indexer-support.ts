@@ -19,8 +19,12 @@ export const indexerEnv = (prefix: string): Record<string, string> => ({
   OPENSEARCH_INDEX_PREFIX: prefix, SEARCH_INDEXER_LOCK_TTL_SECONDS: '2',
 });
 
+/**
+ * An indexer in the test process, with the product's lock TTL (30 s): nothing here is SIGKILLed, and a 2 s lease
+ * lapsed between two renewals on a busy CI machine (a pass stalled > 2 s; LockLost failed derived-faults once).
+ */
 export function indexerWorker(db: Db, prefix: string, overrides: Record<string, string> = {}): { worker: SearchIndexerWorker; search: Search; consumer: string } {
-  const config = testConfig({ ...indexerEnv(prefix), ...overrides });
+  const config = testConfig({ OPENSEARCH_INDEX_PREFIX: prefix, ...overrides });
   const search = createSearch(config, log);
   const settings = indexerSettings(config);
   return { worker: new SearchIndexerWorker(db, search.indexer, settings, log), search, consumer: settings.consumer };
