@@ -102,11 +102,11 @@ const schema = z.object({
   OPENSEARCH_BULK_TIMEOUT_MS: int(100, 600_000).default(30_000),
   OPENSEARCH_SHARDS: int(1, 1024).default(1),
   OPENSEARCH_REPLICAS: int(0, 16).default(0),
-  // 500 ms instead of OpenSearch's 1 s: with the fast path the refresh is most of a change's way to search (README).
+  // 500 ms instead of OpenSearch's 1 s: with the fast path the refresh is most of a change's way to search (docs/api.md, "Message search").
   OPENSEARCH_REFRESH_INTERVAL_MS: int(100, 60_000).default(500),
   // 256 at most: OpenSearch 2.19 refuses to build the automaton of longer repetitive patterns (`*a…a*` of 384).
   SEARCH_QUERY_MAX_CHARS: int(1, 256).default(256),
-  // The fast path (README "Message search"): the API process indexes a change right after its row write.
+  // The fast path (docs/api.md, "Message search"): the API process indexes a change right after its row write.
   SEARCH_FAST_INDEX: z.enum(['on', 'off']).default('on').transform((v) => v === 'on'),
   SEARCH_FAST_INDEX_QUEUE: int(1, 1_000_000).default(10_000),
   SEARCH_FAST_INDEX_LINGER_MS: int(0, 1_000).default(5),
@@ -114,7 +114,7 @@ const schema = z.object({
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWT_ISSUER: z.string().optional(),
   AUTH_JWT_AUDIENCE: z.string().optional(),
-  // Chat applications (README "Chat applications").
+  // Chat applications (docs/api.md, "Chat applications").
   CHAT_MAX_NAME_LENGTH: int(1, 1024).default(255),
   CHAT_MAX_BODY_BYTES: int(1, 1024 * 1024).default(64 * 1024),
   CHAT_NUMBERING: z.enum(['coalesced', 'single']).default('coalesced'),
@@ -125,7 +125,7 @@ const schema = z.object({
   COUNTS_LOCK_TTL_SECONDS: int(5).default(30),
   // A SIGKILLed indexer's lock blocks the next one this long (2 s minimum: one renewal per bucket must fit).
   SEARCH_INDEXER_LOCK_TTL_SECONDS: int(2).default(30),
-  // Search reconciliation period (README "Search"): the longest a lost change entry leaves a stale body searchable.
+  // Search reconciliation period (docs/design.md, "Search (OpenSearch)"): the longest a lost change entry leaves a stale body searchable.
   SEARCH_RECONCILE_SECONDS: int(60, 86_400).default(1800),
 }).superRefine((c, ctx) => {
   if (c.WORKERS > 1 && c.METRICS_PORT === 0) {

@@ -4,7 +4,7 @@ import { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS } from './lease-service.js';
 
 export interface ChatLimits { maxNameLength: number; maxBodyBytes: number }
 
-/** Domain rules for names and bodies; the limits are documented in the README (Chat applications). */
+/** Domain rules for names and bodies; the limits are documented in docs/api.md (Chat applications). */
 export function chatValidators(limits: ChatLimits) {
   const text = (field: string) => z.string({
     error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`),
