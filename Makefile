@@ -70,8 +70,9 @@ counts: build cassandra-up ## one chat counts pass and a full reconciliation aga
 reindex: build cassandra-up search-up ## rebuild the local search index from Cassandra (TOKEN=... for one application)
 	node dist/cli.js reindex $${TOKEN:+--token $$TOKEN}
 
-lint: deps ## eslint, and docs/configuration.md in step with the schema in src/config.ts
+lint: deps ## eslint (floors), no import circle in src/, docs/configuration.md in step with src/config.ts
 	npx eslint .
+	node --import tsx scripts/check/import-cycles.ts
 	node --import tsx scripts/check/config-doc.ts --check
 
 config-doc: deps ## regenerate docs/configuration.md from the zod schema in src/config.ts

@@ -1,12 +1,27 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { ackDeadlineMs } from './inbox/settle.js';
 import { availableCpus } from './cpus.js';
 
 const CONSISTENCIES = [
   'ANY', 'ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_QUORUM', 'EACH_QUORUM', 'LOCAL_ONE',
 ] as const;
 const SERIAL_CONSISTENCIES = ['SERIAL', 'LOCAL_SERIAL'] as const;
+
+/**
+ * Slack kept between the acknowledgement deadline and the settle window besides the clock-skew budget: the time
+ * between a create's last check of its clock and its answer, and between a reader's clock read and its slice.
+ */
+export const SETTLE_MARGIN_MS = 500;
+
+/**
+ * How long after its id was issued a create may still be acknowledged. A reader treats ids older than the settle
+ * window (by its own clock) as final, so (reader clock − writer clock) + acknowledged latency must stay under the
+ * window: with clocks within MAX_CLOCK_SKEW_MS of each other, the deadline is window − skew − margin. It lives
+ * here, not in inbox/, because the schema's cross-field check needs it and the ground floor imports no product.
+ */
+export function ackDeadlineMs(c: { DELIVERY_SETTLE_MS: number; MAX_CLOCK_SKEW_MS: number }): number {
+  return c.DELIVERY_SETTLE_MS - c.MAX_CLOCK_SKEW_MS - SETTLE_MARGIN_MS;
+}
 
 /** Cassandra's largest TTL (20 years, in seconds). */
 const MAX_CQL_TTL_SECONDS = 630_720_000;

@@ -6,7 +6,7 @@ import { firstIdAt, idTime } from '../ids/id-layout.js';
 import { messagesConsumed, messagesCreated } from '../observability/metrics.js';
 import type { InboxStores } from './stores.js';
 import type { NewMessage, StoredMessage } from './message.js';
-import { ackDeadlineMs } from './settle.js';
+import { ackDeadlineMs } from '../config.js';
 import { decidePage, type Cursor } from './delivery-decision.js';
 
 export interface IdSource { nextId(): number }
