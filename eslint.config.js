@@ -58,10 +58,11 @@ export default tseslint.config(
   // The ground floor (configuration, errors, logging, identity): every floor imports it, so it imports none of them,
   // only its own files and packages.
   {
-    files: ['src/config.ts', 'src/errors.ts', 'src/logger.ts', 'src/log-format.ts', 'src/cpus.ts', 'src/process-identity.ts'],
+    files: ['src/config.ts', 'src/errors.ts', 'src/logger.ts', 'src/log-format.ts', 'src/cpus.ts', 'src/process-identity.ts',
+      'src/async.ts', 'src/clock.ts', 'src/parse-object.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{
       regex: '^\\.(\\.)?/([^/]+/|(cli|server|cluster|banner)\\.js$)',
-      message: 'a ground file (config, errors, logger, log-format, cpus, process-identity) imports only other ground files.',
+      message: 'a ground file (config, errors, logger, log-format, cpus, process-identity, async, clock, parse-object) imports only other ground files.',
     }] }] },
   },
 );

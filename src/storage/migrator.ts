@@ -4,6 +4,7 @@ import { processIdentity } from '../process-identity.js';
 import type { Logger } from '../logger.js';
 import { LwtLock } from './lwt-lock.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { sleep } from '../async.js';
 
 const SCOPE = 'ephemera';
 
@@ -32,7 +33,7 @@ export async function migrate(db: Db, log: Logger, holder = processIdentity(os.h
   while (!(await lock.tryAcquire())) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the migration lock');
     log.info({ holder: await lock.currentHolder() }, 'another process is migrating; waiting');
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   try {
     const done = new Set((await appliedVersions(db)));
