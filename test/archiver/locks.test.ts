@@ -5,7 +5,7 @@ import { spawnCli } from '../support/processes.js';
 import { bucketOf } from '../../src/storage/time-buckets.js';
 import { runArchiver } from '../../src/workers/archiver/run.js';
 import { CassandraArchiverLock } from '../../src/workers/archiver/cassandra-lock.js';
-import type { ArchiverLock } from '../../src/workers/archiver/archiver-lock.js';
+import type { Lease } from '../../src/storage/lease.js';
 import {
   waitFor, recordingDb, isWrite, parseJsonLines, config, db, children, sleep, archiverKeyspaces, setCheckpoint,
   checkpoint, lockRow, coldRows, seedExpired, assertAllArchived, ENV, RUN_TAG,
@@ -129,7 +129,7 @@ describe('archiver: one run at a time, and a run that loses its lock stops writi
     const rec = recordingDb(db, { before: (statement) => (statement === 'insert_cold' ? sleep(100) : undefined) });
     const real = new CassandraArchiverLock(rec.db, `hung-${RUN_TAG}`, 5);
     let renewals = 0;
-    const hung: ArchiverLock = {
+    const hung: Lease = {
       holder: real.holder,
       tryAcquire: () => real.tryAcquire(),
       renew: () => { renewals += 1; return new Promise<boolean>(() => undefined); },
