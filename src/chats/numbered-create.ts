@@ -141,7 +141,9 @@ export class NumberedCreator {
       if (fenced.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
       return { item: fenced.item, replayed: true };
     }
-    const created = await this.write(claim.number, claim.claimedAt, spec);
+    // Without a fence (chats) a missing row is still written whenever the retry comes (docs/api.md, a documented
+    // limitation): the deadline then runs from now, or such a key would answer 503 until it expires.
+    const created = await this.write(claim.number, spec.fence ? claim.claimedAt : Date.now(), spec);
     // An Idempotency-Key replay of a create whose row was deleted since: the number stays taken.
     if (created.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
     return { item: created.item, replayed: created.replayed };

@@ -96,6 +96,20 @@ describe('chat message pages: late rows, deleted ranges, large bodies', () => {
       'the hole at 2 is passed, and nothing can land there any more');
   });
 
+  it('when a keyed chat create died before its row and is retried past the row deadline, then the retry still writes its number (chats have no fence) instead of answering 503 until the key expires', async () => {
+    let fail = false;
+    const faulty = faultyDb(db, { beforeSend: (st) => {
+      if (st === 'chat_insert' && fail) { fail = false; throw new Error('create died before its row'); }
+    } });
+    const chats = chatsOver(faulty.db, SHORT);
+    const app = await chats.applications.create('late-chat');
+    fail = true;
+    await assert.rejects(chats.chats.create(app.token, null, 'chat-key'));
+    await sleep(2_200);
+    const retry = await chats.chats.create(app.token, null, 'chat-key');
+    assert.equal(retry.item.number, 1, 'the key\'s number, written now');
+  });
+
   it('when a keyed create is retried after the late-row window, then it gets a new number, and the old one is fenced so a stalled first attempt can never land there', async () => {
     let fail = false;
     const faulty = faultyDb(db, { beforeSend: (st) => {
