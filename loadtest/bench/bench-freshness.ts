@@ -66,7 +66,10 @@ if (REFRESH_MS > 0) process.env.OPENSEARCH_REFRESH_INTERVAL_MS = String(REFRESH_
 process.env.CASSANDRA_HOT_KEYSPACE ??= 'ephemera_perf_hot';
 process.env.CASSANDRA_COLD_KEYSPACE ??= 'ephemera_perf_cold';
 const prefix = `bench_fresh_${randomUUID().slice(0, 8)}`;
-const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', OPENSEARCH_INDEX_PREFIX: prefix, LOG_LEVEL: 'warn' });
+// The bench's own client (migration, probes, cleanup) waits up to 30 s: on the loaded machine creating an index
+// took over 2 s. The service keeps the environment's timeouts.
+const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', OPENSEARCH_INDEX_PREFIX: prefix, LOG_LEVEL: 'warn',
+  OPENSEARCH_REQUEST_TIMEOUT_MS: '30000' });
 const log = createLogger('warn', 'bench-freshness');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -75,3 +75,9 @@ export const fastIndexDelay = new client.Histogram({
   buckets: FAST_BUCKETS,
   registers: [registry],
 });
+export const fastIndexBacklog = new client.Gauge({
+  name: 'ephemera_search_fast_index_backlog',
+  help: 'Of the changes waiting in the fast path queue, those in its backlog (older than the next two bulks, e.g. '
+    + 'queued during an OpenSearch outage): sent newest first, after the fresh ones.',
+  registers: [registry],
+});
