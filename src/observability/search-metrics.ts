@@ -21,7 +21,8 @@ export const searchBulkErrors = new client.Counter({
 });
 export const searchDocsApplied = new client.Counter({
   name: 'ephemera_search_documents_applied_total',
-  help: 'Change events applied to the search index, by kind (upsert, delete) and result (written, stale).',
+  help: 'Change events applied to the search index, by kind (upsert, delete) and result (written, stale; held: a '
+    + 'change-log entry whose version the index already held, skipped without reading its row).',
   labelNames: ['kind', 'result'] as const,
   registers: [registry],
 });

@@ -221,9 +221,16 @@ export class FastIndexer {
     }
   }
 
-  /** The fresh lane keeps its newest FRESH_KEEP; the older ones join the end of the backlog. */
+  /**
+   * The fresh lane keeps its newest FRESH_KEEP; the older ones join the backlog: at its end, unless they are a
+   * failed fresh bulk older than what joined meanwhile.
+   */
   private overflow(): void {
-    if (this.fresh.length > FRESH_KEEP) this.backlog.push(...this.fresh.splice(0, this.fresh.length - FRESH_KEEP));
+    if (this.fresh.length > FRESH_KEEP) {
+      const older = this.fresh.splice(0, this.fresh.length - FRESH_KEEP);
+      if (this.backlog.length === 0 || older[0]!.at >= this.backlog.at(-1)!.at) this.backlog.push(...older);
+      else this.backlog = mergeByAge(this.backlog, older);
+    }
     this.trim();
   }
 

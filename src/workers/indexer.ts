@@ -8,6 +8,7 @@ import { orderedReads } from './ordered-reads.js';
 import { rowEvent } from './row-event.js';
 import { docId, type ChangeEvent } from '../search/documents.js';
 import type { ApplyResult, MessageIndexer } from '../search/message-indexer.js';
+import { searchDocsApplied } from '../observability/search-metrics.js';
 
 export interface IndexerSettings {
   holder: string;
@@ -80,7 +81,11 @@ export class SearchIndexerWorker {
   async applyEntries(entries: ChangeEntry[]): Promise<ApplyResult & { skipped: number }> {
     const latest = latestPerMessage(entries);
     const held = await this.indexer.heldVersions(latest.map(entryKey));
-    const behind = latest.filter((e) => (held.get(docId(entryKey(e))) ?? -1) < e.version);
+    const behind = latest.filter((e) => {
+      if ((held.get(docId(entryKey(e))) ?? -1) < e.version) return true;
+      searchDocsApplied.inc({ kind: e.op, result: 'held' });
+      return false;
+    });
     const result = { ...await this.indexer.applyStream(this.events(behind)), skipped: latest.length - behind.length };
     // A permanent refusal (a mapping error) would refuse again on every retry: logged by the indexer, not retried.
     if (result.written + result.stale + result.failed.length > 0) {
