@@ -219,21 +219,24 @@ async function main() {
     const idle1 = { svc: cpuSeconds(service.pid!), os: osPid ? cpuSeconds(osPid) : NaN, t: performance.now() };
     const idleRate = { svc: (idle1.svc - idle0.svc) / ((idle1.t - idle0.t) / 1000), os: (idle1.os - idle0.os) / ((idle1.t - idle0.t) / 1000) };
 
+    // A write answered while OpenSearch is away joins the backlog too, even if it was sent before (it was in flight).
+    let started = 0;
+    const outageOn = () => OUTAGE > 0 && started > 0 && performance.now() - started >= OUTAGE * 1000 && outage.back === 0;
     const write = async (c: ChatState, kind: Kind, during: boolean) => {
       const target = kind === 'create' ? undefined : c.settled.shift();
       if (target === undefined) kind = 'create';
       try {
         if (kind === 'create') {
           const n = await create(c);
-          c.pending.set(n, { kind, version: 1, at: performance.now(), outage: during });
+          c.pending.set(n, { kind, version: 1, at: performance.now(), outage: during || outageOn() });
         } else if (kind === 'edit') {
           const r = await request(port, 'PUT', `/applications/${token}/chats/${c.chat}/messages/${target}`, { body: bodyOf('edit') });
           if (r.status !== 200) throw new Error(`edit ${r.status}`);
-          c.pending.set(target!, { kind, version: r.json.version as number, at: performance.now(), outage: during });
+          c.pending.set(target!, { kind, version: r.json.version as number, at: performance.now(), outage: during || outageOn() });
         } else {
           const r = await request(port, 'DELETE', `/applications/${token}/chats/${c.chat}/messages/${target}`);
           if (r.status !== 204) throw new Error(`delete ${r.status}`);
-          c.pending.set(target!, { kind, version: c.versions.get(target!)! + 1, at: performance.now(), outage: during });
+          c.pending.set(target!, { kind, version: c.versions.get(target!)! + 1, at: performance.now(), outage: during || outageOn() });
         }
       } catch {
         errors[kind]++;
@@ -242,7 +245,7 @@ async function main() {
 
     const cpu0 = { svc: cpuSeconds(service.pid!), os: osPid ? cpuSeconds(osPid) : NaN, probes, t: performance.now() };
     const load0 = os.loadavg();
-    const started = performance.now();
+    started = performance.now();
     const total = RATE * DURATION;
     let sent = 0;
     const inFlight: Promise<void>[] = [];
@@ -257,7 +260,7 @@ async function main() {
         outage.back = performance.now();
       })();
     }
-    const outageOn = () => OUTAGE > 0 && performance.now() - started >= OUTAGE * 1000 && outage.back === 0;
+
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
         const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
