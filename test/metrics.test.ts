@@ -137,11 +137,11 @@ describe('Prometheus metrics at GET /metrics', () => {
     };
     const user = uniqueUser('bytes');
     await postChat(url, { username: user, text: 'x'.repeat(1000), timeout: 600 });
-    const [lwt0, sent0, got0] = await Promise.all(['ephemera_cassandra_lwt_total', 'ephemera_cassandra_request_bytes_total',
-      'ephemera_cassandra_response_bytes_total'].map(series));
+    const snapshot = async () => ({ lwt: await series('ephemera_cassandra_lwt_total'),
+      sent: await series('ephemera_cassandra_request_bytes_total'), got: await series('ephemera_cassandra_response_bytes_total') });
+    const { lwt: lwt0, sent: sent0, got: got0 } = await snapshot();
     assert.equal((await getJson<unknown[]>(`${url}/chats/${user}`)).body.length, 1);
-    const [lwt1, sent1, got1] = await Promise.all(['ephemera_cassandra_lwt_total', 'ephemera_cassandra_request_bytes_total',
-      'ephemera_cassandra_response_bytes_total'].map(series));
+    const { lwt: lwt1, sent: sent1, got: got1 } = await snapshot();
     const d = (a: Map<string, number>, b: Map<string, number>, k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
     assert.equal(d(lwt0, lwt1, 'cursor_create'), 1, 'the first claim of a user is one conditional insert');
     assert.equal(d(lwt0, lwt1, 'select_pending'), 0, 'a read is no LWT');
