@@ -4,7 +4,7 @@ import { log, testConfig, uniqueUser } from './support/harness.js';
 import { Db } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
 import { inboxStores } from '../src/inbox/stores.js';
-import { MessageService } from '../src/inbox/message-service.js';
+import { MessageService, type Clock } from '../src/inbox/message-service.js';
 import { CursorCache } from '../src/inbox/cursor-cache.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
 import type { Config } from '../src/config.js';
@@ -33,12 +33,12 @@ describe('the delivery cursor a process remembers', () => {
   });
 
   /** A "process": its own service (and cache) over a client that notes every statement it sends. */
-  function proc(): { service: MessageService; sent: string[] } {
+  function proc(now: Clock = Date.now): { service: MessageService; sent: string[] } {
     const sent: string[] = [];
     const spy = Object.create(db) as Db;
     spy.execute = (statement, cql, params, opts) => { sent.push(statement); return db.execute(statement, cql, params, opts); };
     spy.batch = (statement, queries) => { sent.push(statement); return db.batch(statement, queries); };
-    return { service: new MessageService(inboxStores(spy), lease, config, log), sent };
+    return { service: new MessageService(inboxStores(spy), lease, config, log, now), sent };
   }
 
   async function drain(s: MessageService, user: string): Promise<number[]> {
@@ -88,6 +88,22 @@ describe('the delivery cursor a process remembers', () => {
     const id = await b.service.create({ username: user, text: 'only', timeout: 600 });
     assert.deepEqual(await drain(b.service, user), [id]);
     assert.deepEqual(await drain(a.service, user), [], 'B delivered it: A must not, though its cursor predates it');
+  });
+
+  it('when the stored cursor moved past more than a page since this process remembered it, then no row of any page below it is delivered again', async () => {
+    const a = proc();
+    const b = proc();
+    // B's clock past the settle window: its second list moves the watermark over everything it delivered.
+    const bLater = proc(() => Date.now() + config.DELIVERY_SETTLE_MS + 5_000);
+    const user = uniqueUser('cc-pages');
+    assert.deepEqual(await drain(a.service, user), [], 'A remembers "no cursor yet"');
+    const ids: number[] = [];
+    for (let i = 0; i < 120; i++) ids.push(await b.service.create({ username: user, text: `m${i}`, timeout: 600 }));
+    assert.deepEqual(await drain(b.service, user), ids);
+    assert.deepEqual(await drain(bLater.service, user), []);
+    a.sent.length = 0;
+    assert.deepEqual(await drain(a.service, user), [], 'A scans from watermark 0 over 120 delivered rows, delivers none');
+    assert.ok(a.sent.filter((s) => s === 'select_pending').length >= 2, `more than one page was read: ${a.sent.join(', ')}`);
   });
 
   it('when both processes list the same user concurrently, then every message is delivered exactly once', async () => {

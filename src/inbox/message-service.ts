@@ -171,13 +171,14 @@ export class MessageService {
     const { LIST_PAGE_SIZE: maxRows, LIST_PAGE_BYTES: maxBytes, DELIVERY_SETTLE_MS: settle } = this.settings;
     let races = 0;
     let fetchRows = Math.min(FIRST_FETCH_ROWS, maxRows);
-    // A cursor known to this process saves the cursor read of a list that finds nothing (make bench-statements:
-    // list-empty 2 -> 1 statements); one that may be stale (another process moved it) is checked before a claim.
-    let known = this.cursors.get(username);
+    // A cursor this process remembers saves the cursor read of a list that finds nothing (make bench-statements:
+    // list-empty 2 -> 1 statements). It may be stale (another process moved the row on), so before it decides a
+    // claim the row is read after all, which is the read the list would have started with: no list costs more.
+    let remembered = this.cursors.get(username);
     restart: for (;;) {
-      let checked = known === undefined;
-      let cursor: Cursor = known ?? await this.readCursor(username);
-      known = undefined;
+      let checked = remembered === undefined;
+      let cursor: Cursor = remembered ?? await this.readCursor(username);
+      remembered = undefined;
       const scanFrom = cursor.watermark;
       let pageState: string | undefined;
       let skipped = 0;
@@ -190,19 +191,23 @@ export class MessageService {
           const perRow = Math.max(1, page.bytes / page.rows.length);
           fetchRows = Math.max(1, Math.min(maxRows, Math.floor(maxBytes / perRow)));
         }
-        const decision = decidePage(cursor, page.rows, settled, pageNow, skipped);
+        // Only rows above the cursor's watermark are candidates: a no-op for a scan that started there, the rule
+        // for one that started from a remembered watermark which the stored cursor has passed since.
+        const above = (c: Cursor) => page.rows.filter((r) => r.id > c.watermark);
+        let decision = decidePage(cursor, above(cursor), settled, pageNow, skipped);
+        if (decision.next && !checked) {
+          checked = true;
+          const stored = await this.readCursor(username);
+          if (stored.version !== cursor.version || stored.claim !== cursor.claim) {
+            // Moved on since remembered (a different claim is a different write): decide this page again from
+            // the row as stored, as a scan from its watermark would have. The compare-and-set below still guards
+            // against any move after this read.
+            cursor = stored;
+            decision = decidePage(cursor, above(cursor), settled, pageNow, 0);
+          }
+        }
         skipped = decision.skipped;
         if (!decision.next) continue;
-        if (!checked) {
-          // The cached cursor decided something to write: only the row's current state may. Unchanged (same
-          // version and claim: the same write), the page stands; moved on, start again from what it holds now.
-          const now = await this.readCursor(username);
-          if (now.version !== cursor.version || now.claim !== cursor.claim) {
-            known = now;
-            continue restart;
-          }
-          checked = true;
-        }
         const { watermark, recent } = decision.next;
         const next = await this.advanceCursor(username, cursor, watermark, recent);
         if (next === null) {
