@@ -22,7 +22,8 @@
  * before each measurement (measure.ts). A Cassandra whose 2 s idle baseline before a run was above 0.05 cores (other
  * clients) makes that run's "net" figure a guess: it is flagged `baseline disturbed`. Before the rounds, IDLE seconds
  * (20; 0: skip) of both services doing nothing measure what the background workers cost at idle: the service as
- * `make run` starts it against the same build without --archive/--counts/--index-every.
+ * `make run` starts it against the same build without --archive/--counts/--index-every. For the service sides, the
+ * CQL statements, LWTs and bytes per request of each run come from the service's own /metrics (seeding excluded).
  *
  * Environment: RATE, DURATION, ROUNDS=1, IDLE=20, WARMUP=40s (raw mix first, not counted; 0: none),
  * ENDPOINTS=mix,create,get,list,chat-create,chat-list,chat-search, SIDES=service,bare,raw (+base),
@@ -36,7 +37,7 @@ import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, findCassandraPid, localOpenSearchPid, yardstickMs } from './measure.js';
+import { cpuSeconds, findCassandraPid, localOpenSearchPid, statementTotals, yardstickMs } from './measure.js';
 import { closeRaw, rawRun, type Mix } from './bench-cpu-raw.js';
 import { rawChatRun, type ChatKind } from './bench-cpu-raw-chats.js';
 
@@ -100,18 +101,29 @@ function start(side: string, port: number, workers = true): ChildProcess {
 async function attack(port: number, pid: number, endpoint: string, file: string): Promise<Record<string, unknown>> {
   const mix = MIXES[endpoint] ?? MIXES.mix!;
   const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/vegeta/attack.ts', 'mix'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...env, BASE_URL: `http://127.0.0.1:${port}`, SERVICE_PID: String(pid), RATE: String(RATE), DURATION,
       PCT_CREATE: String(mix.create), PCT_GET: String(mix.get), SUMMARY_JSON: file, USER_PREFIX: `cpu${Date.now().toString(36)}`,
       TARGETS: MIXES[endpoint] ? 'inbox' : endpoint, SEED_IDS: MIXES[endpoint] ? '300' : '600', P95_MS: '1000', P99_MS: '5000' },
   });
+  // The service's statement counters once the seeding is done (attack.ts prints "vegeta attack:" to stderr after
+  // it), and at the end.
+  const url = `http://127.0.0.1:${port}`;
+  let before: ReturnType<typeof statementTotals> | null = null;
+  child.stderr!.on('data', (b: Buffer) => {
+    process.stderr.write(b);
+    if (!before && b.toString().includes('vegeta attack:')) before = statementTotals(url);
+  });
   const [status] = await once(child, 'exit') as [number | null];
   if (status !== 0 && status !== 99) throw new Error(`attack.ts exited ${status}`);
-  const d = JSON.parse(readFileSync(file, 'utf8')) as { cpu: Record<string, number>; latency_ms: Record<string, number>; rps: number; failed_rate: number };
+  const d = JSON.parse(readFileSync(file, 'utf8')) as { cpu: Record<string, number>; latency_ms: Record<string, number>; rps: number; failed_rate: number; requests: number };
+  const [b0, b1] = [await (before ?? Promise.resolve(null)), await statementTotals(url)];
+  const per = (k: keyof typeof b1) => (b0 ? Math.round(((b1[k]! - b0[k]!) / d.requests) * 1000) / 1000 : NaN);
   return { process_ms: d.cpu.service_ms_per_req, cassandra_ms: d.cpu.cassandra_net_ms_per_req,
     opensearch_ms: d.cpu.opensearch_net_ms_per_req, vegeta_ms: d.cpu.vegeta_ms_per_req,
     generator_ms: d.cpu.generator_ms_per_req, cassandra_idle_cores: d.cpu.cassandra_idle_cores, rps: d.rps,
-    failed_rate: d.failed_rate, p50: d.latency_ms.med!, p99: d.latency_ms['p(99)']! };
+    failed_rate: d.failed_rate, p50: d.latency_ms.med!, p99: d.latency_ms['p(99)']!,
+    statements: per('statements'), lwt: per('lwt'), bytes_sent: per('sent'), bytes_received: per('received') };
 }
 
 /**
@@ -187,7 +199,8 @@ async function main(): Promise<void> {
       summary[ep][side] = { process_ms: med('process_ms'), cassandra_ms: med('cassandra_ms'),
         ...(CHAT_ENDPOINTS.includes(ep) ? { opensearch_ms: med('opensearch_ms') } : {}), vegeta_ms: med('vegeta_ms'),
         p50: med('p50'), p99: med('p99'), load1: med('load1'), failed_rate: med('failed_rate'), yardstick_ms: med('yardstick_ms'),
-        cassandra_idle_cores: med('cassandra_idle_cores') };
+        cassandra_idle_cores: med('cassandra_idle_cores'),
+        ...(side === 'raw' ? {} : { statements: med('statements'), lwt: med('lwt'), bytes_sent: med('bytes_sent'), bytes_received: med('bytes_received') }) };
     }
   }
   say('medians, CPU ms per request (process = service / bare handler / raw data layer in the bench process):');
@@ -198,6 +211,7 @@ async function main(): Promise<void> {
         + `${s.opensearch_ms === undefined ? '' : `opensearch ${s.opensearch_ms}  `}`
         + `server total ${Math.round(server * 1000) / 1000}  vegeta ${s.vegeta_ms}  yardstick ${s.yardstick_ms} ms  `
         + `p50/p99 ${s.p50}/${s.p99} ms  load ${s.load1}`
+        + `${s.statements === undefined ? '' : `  CQL per request: ${s.statements} statements, ${s.lwt} LWT, ${s.bytes_sent}/${s.bytes_received} B`}`
         + `${(s.cassandra_idle_cores ?? 0) > DISTURBED_IDLE_CORES ? `  (Cassandra baseline disturbed: ${s.cassandra_idle_cores} cores idle)` : ''}`);
     }
   }

@@ -21,6 +21,7 @@ import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WORKER_STATEMENTS } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
@@ -33,12 +34,6 @@ const DIST = path.resolve(env.DIST ?? ROOT);
 const IDLE_MS = 12_000;
 const NAME = env.BENCH_NAME ?? `bench-statements-${new Date().toISOString().slice(0, 10)}`;
 const BASE = `http://127.0.0.1:${PORT}`;
-/**
- * Statements of the background loops (src/ids/writer-lease.ts, src/storage/lwt-lock.ts, src/workers/); chat_app_page*
- * is also GET /applications (admin), which no phase calls, and the reconcilers' walk over applications.
- */
-const WORKER_STATEMENTS = /^(writer_lease_|lock_|archiver_|chat_app_page|expiry_index_scan|clock_read|log_scan|log_checkpoint_|log_progress_|count_range_write|count_total_write|count_ranges_read|count_chats_range|count_messages_range)/;
-
 const say = (msg: string) => process.stdout.write(`==> bench-statements: ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

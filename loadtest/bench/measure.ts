@@ -116,3 +116,24 @@ export function yardstickMs(): number {
   if (sink < 0) throw new Error('unreachable: keeps the work from being optimised away');
   return Math.round(tries.sort((a, b) => a - b)[1]! * 10) / 10;
 }
+
+/**
+ * Statements of the background loops (src/ids/writer-lease.ts, src/storage/lwt-lock.ts, src/workers/), never charged
+ * to requests; chat_app_page* is also GET /applications (admin), which no benchmark calls.
+ */
+export const WORKER_STATEMENTS = /^(writer_lease_|lock_|archiver_|chat_app_page|expiry_index_scan|clock_read|log_scan|log_checkpoint_|log_progress_|count_range_write|count_total_write|count_ranges_read|count_chats_range|count_messages_range)/;
+
+/** CQL statements, LWTs and body bytes a service has sent so far (its /metrics), background loops left out. */
+export async function statementTotals(baseUrl: string): Promise<Record<'statements' | 'lwt' | 'sent' | 'received', number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const out = { statements: 0, lwt: 0, sent: 0, received: 0 };
+  const kinds: Record<string, keyof typeof out> = {
+    ephemera_cassandra_query_duration_seconds_count: 'statements', ephemera_cassandra_lwt_total: 'lwt',
+    ephemera_cassandra_request_bytes_total: 'sent', ephemera_cassandra_response_bytes_total: 'received',
+  };
+  for (const m of text.matchAll(/^(ephemera_cassandra_[a-z_]+)\{statement="([^"]+)"\} (\S+)$/gm)) {
+    const kind = kinds[m[1]!];
+    if (kind && !WORKER_STATEMENTS.test(m[2]!)) out[kind] += Number(m[3]);
+  }
+  return out;
+}
