@@ -6,6 +6,7 @@ import { Db, CasOutcomeUnknown } from '../src/storage/cassandra.js';
 import { migrate } from '../src/storage/migrator.js';
 import { inboxStores } from '../src/inbox/stores.js';
 import { CURSOR_CLAIM_HISTORY } from '../src/inbox/cursor-store.js';
+import { RECENT_PRUNE_THRESHOLD } from '../src/inbox/delivery-decision.js';
 import { MessageService } from '../src/inbox/message-service.js';
 import type { Clock } from '../src/clock.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
@@ -110,7 +111,8 @@ describe('correctness under injected faults (review defects D1-D4, D6)', () => {
   });
 
   it('when a cursor CAS applies, a second reader only prunes the cursor on top, and then the first answer times out, then the page is still delivered', async () => {
-    const { user, created } = await userWithPending('b1-prune', 10);
+    // As many as a page that delivers nothing commits to prune (fewer stay in recent without a Paxos round).
+    const { user, created } = await userWithPending('b1-prune', RECENT_PRUNE_THRESHOLD);
     let second: number[] = [];
     let versionBefore = 0;
     const first = await claimThenLose(user, async () => {
