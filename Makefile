@@ -13,7 +13,7 @@ NODE_TESTS ?= test/*.test.ts test/inbox/*.test.ts test/chats/*.test.ts test/arch
         cassandra-image skaffold skaffold-check \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
-        openapi-lint config-doc chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
+        openapi-lint config-doc chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu bench-statements test-faults faketime clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -191,6 +191,9 @@ bench-cpu: build cassandra-up search-up ## CPU ms per request at RATE (300) req/
 	scripts/dev/tools.sh vegeta
 	npx tsx loadtest/bench/bench-cpu.ts
 	node loadtest/bench/cpu-chart.mjs
+
+bench-statements: build cassandra-up search-up ## CQL statements, LWTs and bytes per request per endpoint (N=100 each, one at a time), from the executor's metrics
+	npx tsx loadtest/bench/bench-statements.ts
 
 k8s-build: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok once (~23 CPU-minutes)
 	scripts/dev/k8s.sh build

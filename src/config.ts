@@ -183,8 +183,10 @@ export const configSchema = z.object({
   // The fast path (docs/api.md, "Message search"): the API process indexes a change right after its row write.
   SEARCH_FAST_INDEX: z.enum(['on', 'off']).default('on').transform((v) => v === 'on')
     .describe('the search fast path (docs/api.md, "Message search"); off: the change log alone'),
-  SEARCH_FAST_INDEX_QUEUE: int(1, 1_000_000).default(10_000)
-    .describe('fast-path changes waiting at most (more are shed to the change log)'),
+  // 20,000 changes (~7 MB plus bodies; 32 MB at most): a 60 s OpenSearch outage at 200 writes/s waits whole in the
+  // fast path (10,000 shed 2,600 of it to the change log; docs/search.md).
+  SEARCH_FAST_INDEX_QUEUE: int(1, 1_000_000).default(20_000)
+    .describe('fast-path changes waiting at most, fresh and backlog (beyond, the oldest are shed to the change log; docs/search.md)'),
   SEARCH_FAST_INDEX_LINGER_MS: int(0, 1_000).default(5)
     .describe('how long a fast-path bulk\'s first change waits for company'),
   AUTH_MODE: z.enum(['none', 'jwt']).default('none')

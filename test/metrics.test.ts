@@ -58,6 +58,9 @@ const DOCUMENTED: Record<string, string> = {
   ephemera_http_requests_in_flight: 'gauge',
   ephemera_cassandra_query_duration_seconds: 'histogram',
   ephemera_cassandra_query_errors_total: 'counter',
+  ephemera_cassandra_lwt_total: 'counter',
+  ephemera_cassandra_request_bytes_total: 'counter',
+  ephemera_cassandra_response_bytes_total: 'counter',
   ephemera_cassandra_pool_open_connections: 'gauge',
   ephemera_cassandra_pool_in_flight_queries: 'gauge',
   ephemera_messages_created_total: 'counter',
@@ -125,6 +128,27 @@ describe('Prometheus metrics at GET /metrics', () => {
       'a list delivering one message: cursor read, page read, one LWT, one batch');
     await getJson(`${url}/chat/${id}`);
     assert.deepEqual(delta(t3, await statements()), { select_hot_by_id: 1 }, 'a get of a consumed message: still one read');
+  });
+
+  it('when a list claims its page, then its one LWT and the bytes of every statement are counted by statement name', async () => {
+    const series = async (name: string) => {
+      const m = await scrape(url);
+      return new Map(m.samples.filter((s) => s.name === name).map((s) => [s.labels.statement!, s.value]));
+    };
+    const user = uniqueUser('bytes');
+    await postChat(url, { username: user, text: 'x'.repeat(1000), timeout: 600 });
+    const snapshot = async () => ({ lwt: await series('ephemera_cassandra_lwt_total'),
+      sent: await series('ephemera_cassandra_request_bytes_total'), got: await series('ephemera_cassandra_response_bytes_total') });
+    const { lwt: lwt0, sent: sent0, got: got0 } = await snapshot();
+    assert.equal((await getJson<unknown[]>(`${url}/chats/${user}`)).body.length, 1);
+    const { lwt: lwt1, sent: sent1, got: got1 } = await snapshot();
+    const d = (a: Map<string, number>, b: Map<string, number>, k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
+    assert.equal(d(lwt0, lwt1, 'cursor_create'), 1, 'the first claim of a user is one conditional insert');
+    assert.equal(d(lwt0, lwt1, 'select_pending'), 0, 'a read is no LWT');
+    // The page carries the 1,000-byte text back; the cold copy (in the mark_consumed batch) carries it out again.
+    assert.ok(d(got0, got1, 'select_pending') > 1000, `select_pending received ${d(got0, got1, 'select_pending')} bytes`);
+    assert.ok(d(sent0, sent1, 'mark_consumed') > 1000, `mark_consumed sent ${d(sent0, sent1, 'mark_consumed')} bytes`);
+    assert.ok(d(sent0, sent1, 'select_cursor') > 0 && d(got0, got1, 'select_cursor') > 0);
   });
 
   it('when requests are served, then RED metrics count them by route template, method and status with the documented buckets', async () => {

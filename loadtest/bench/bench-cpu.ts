@@ -17,7 +17,15 @@
  * ONE hot chat seeded with 600 messages: chat-create (message creates), chat-list (pages of 50) and chat-search
  * (partial-match search on OpenSearch, whose CPU is measured too, net of idle, as `opensearch`).
  *
- * Environment: RATE, DURATION, ROUNDS=1, WARMUP=40s (raw mix first, not counted; 0: none),
+ * Yardsticks beside every CPU figure, so figures compare across machines and runs: vegeta's own CPU per request
+ * (a fixed program doing fixed work per request) and `yardstick_ms`, the CPU of a fixed micro-benchmark run just
+ * before each measurement (measure.ts). A Cassandra whose 2 s idle baseline before a run was above 0.05 cores (other
+ * clients) makes that run's "net" figure a guess: it is flagged `baseline disturbed`. Before the rounds, IDLE seconds
+ * (20; 0: skip) of both services doing nothing measure what the background workers cost at idle: the service as
+ * `make run` starts it against the same build without --archive/--counts/--index-every. For the service sides, the
+ * CQL statements, LWTs and bytes per request of each run come from the service's own /metrics (seeding excluded).
+ *
+ * Environment: RATE, DURATION, ROUNDS=1, IDLE=20, WARMUP=40s (raw mix first, not counted; 0: none),
  * ENDPOINTS=mix,create,get,list,chat-create,chat-list,chat-search, SIDES=service,bare,raw (+base),
  * BENCH_CPU_PORT=18085 (bare +1, base +2), CASSANDRA_HOT_KEYSPACE/COLD (default perf_hot/perf_cold),
  * SERVICE_ENV="K=V K=V" (extra variables for the service, e.g. an A/B of a setting), AB_ENV (the same for base),
@@ -29,7 +37,7 @@ import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findCassandraPid, localOpenSearchPid } from './measure.js';
+import { cpuSeconds, findCassandraPid, localOpenSearchPid, statementTotals, yardstickMs } from './measure.js';
 import { closeRaw, rawRun, type Mix } from './bench-cpu-raw.js';
 import { rawChatRun, type ChatKind } from './bench-cpu-raw-chats.js';
 
@@ -42,6 +50,9 @@ const DURATION = env.DURATION ?? '30s';
 const ROUNDS = Number(env.ROUNDS ?? 1);
 const WARMUP = env.WARMUP ?? '40s';
 const PORT = Number(env.BENCH_CPU_PORT ?? 18085);
+const IDLE = Number(env.IDLE ?? 20);
+/** Cassandra cores used in the 2 s before a run above which its "net of idle" figure is not trusted. */
+const DISTURBED_IDLE_CORES = 0.05;
 const CHAT_ENDPOINTS = ['chat-create', 'chat-list', 'chat-search'];
 const ENDPOINTS = (env.ENDPOINTS ?? `mix,create,get,list,${CHAT_ENDPOINTS.join(',')}`).split(',');
 const SIDES = (env.SIDES ?? `service,bare,raw${env.AB_DIST ? ',base' : ''}`).split(',');
@@ -70,7 +81,7 @@ async function ready(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`nothing ready on port ${port} after 60 s`);
 }
 
-function start(side: string, port: number): ChildProcess {
+function start(side: string, port: number, workers = true): ChildProcess {
   const out = openSync('/dev/null', 'w');
   const base = { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
   if (side === 'bare') {
@@ -79,7 +90,8 @@ function start(side: string, port: number): ChildProcess {
   const dir = side === 'base' ? path.resolve(env.AB_DIST!) : ROOT;
   const extra = kv(side === 'base' ? env.AB_ENV : env.SERVICE_ENV);
   return spawn(process.execPath, ['--import', './dist/observability/instrument.js', 'dist/cli.js', 'serve',
-    '--archive-every', '30', '--counts-every', '5', '--index-every', '1'], { cwd: dir, env: { ...base, ...extra }, stdio: ['ignore', out, 'inherit'] });
+    ...(workers ? ['--archive-every', '30', '--counts-every', '5', '--index-every', '1'] : [])],
+  { cwd: dir, env: { ...base, ...extra }, stdio: ['ignore', out, 'inherit'] });
 }
 
 /**
@@ -89,18 +101,48 @@ function start(side: string, port: number): ChildProcess {
 async function attack(port: number, pid: number, endpoint: string, file: string): Promise<Record<string, unknown>> {
   const mix = MIXES[endpoint] ?? MIXES.mix!;
   const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/vegeta/attack.ts', 'mix'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...env, BASE_URL: `http://127.0.0.1:${port}`, SERVICE_PID: String(pid), RATE: String(RATE), DURATION,
       PCT_CREATE: String(mix.create), PCT_GET: String(mix.get), SUMMARY_JSON: file, USER_PREFIX: `cpu${Date.now().toString(36)}`,
       TARGETS: MIXES[endpoint] ? 'inbox' : endpoint, SEED_IDS: MIXES[endpoint] ? '300' : '600', P95_MS: '1000', P99_MS: '5000' },
   });
+  // The service's statement counters once the seeding is done (attack.ts prints "vegeta attack:" to stderr after
+  // it), and at the end.
+  const url = `http://127.0.0.1:${port}`;
+  let before: ReturnType<typeof statementTotals> | null = null;
+  child.stderr!.on('data', (b: Buffer) => {
+    process.stderr.write(b);
+    if (!before && b.toString().includes('vegeta attack:')) before = statementTotals(url);
+  });
   const [status] = await once(child, 'exit') as [number | null];
   if (status !== 0 && status !== 99) throw new Error(`attack.ts exited ${status}`);
-  const d = JSON.parse(readFileSync(file, 'utf8')) as { cpu: Record<string, number>; latency_ms: Record<string, number>; rps: number; failed_rate: number };
+  const d = JSON.parse(readFileSync(file, 'utf8')) as { cpu: Record<string, number>; latency_ms: Record<string, number>; rps: number; failed_rate: number; requests: number };
+  const [b0, b1] = [await (before ?? Promise.resolve(null)), await statementTotals(url)];
+  const per = (k: keyof typeof b1) => (b0 ? Math.round(((b1[k]! - b0[k]!) / d.requests) * 1000) / 1000 : NaN);
   return { process_ms: d.cpu.service_ms_per_req, cassandra_ms: d.cpu.cassandra_net_ms_per_req,
     opensearch_ms: d.cpu.opensearch_net_ms_per_req, vegeta_ms: d.cpu.vegeta_ms_per_req,
     generator_ms: d.cpu.generator_ms_per_req, cassandra_idle_cores: d.cpu.cassandra_idle_cores, rps: d.rps,
-    failed_rate: d.failed_rate, p50: d.latency_ms.med!, p99: d.latency_ms['p(99)']! };
+    failed_rate: d.failed_rate, p50: d.latency_ms.med!, p99: d.latency_ms['p(99)']!,
+    statements: per('statements'), lwt: per('lwt'), bytes_sent: per('sent'), bytes_received: per('received') };
+}
+
+/**
+ * What the background workers cost at idle: CPU ms per second of the service as `make run` starts it and of the
+ * same build without workers, side by side for IDLE seconds, and of Cassandra over the same window (gross).
+ */
+async function idleCost(withWorkers: ChildProcess): Promise<Record<string, number>> {
+  const bare = start('service', PORT + 3, false);
+  try {
+    await ready(PORT + 3, bare);
+    await sleep(3000); // start-up work (migrations check, first lease) out of the window
+    const pids = { with_workers: withWorkers.pid!, without_workers: bare.pid!, cassandra: cassandraPid };
+    const c0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, p ? cpuSeconds(p) : 0]));
+    await sleep(IDLE * 1000);
+    return Object.fromEntries(Object.entries(pids).map(([k, p]) =>
+      [`${k}_ms_per_s`, p ? Math.round(((cpuSeconds(p) - c0[k]!) * 1000 / IDLE) * 10) / 10 : NaN]));
+  } finally {
+    bare.kill('SIGTERM');
+  }
 }
 
 const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
@@ -114,9 +156,15 @@ async function main(): Promise<void> {
   const procs = new Map<string, ChildProcess>();
   const tmp = path.join(os.tmpdir(), `bench-cpu-${process.pid}.json`);
   const runs: Array<Record<string, unknown>> = [];
+  let idle: Record<string, number> | null = null;
   try {
     for (const side of SIDES.filter((s) => s !== 'raw')) procs.set(side, start(side, ports[side]!));
     for (const [side, child] of procs) await ready(ports[side]!, child);
+    if (IDLE > 0 && procs.has('service')) {
+      say(`idle: ${IDLE} s of the service with and without its background workers`);
+      idle = await idleCost(procs.get('service')!);
+      say(`idle CPU ms per second: ${JSON.stringify(idle)} (workers: ${Math.round((idle.with_workers_ms_per_s! - idle.without_workers_ms_per_s!) * 10) / 10} ms/s)`);
+    }
     // A JVM restarted minutes ago still compiles: the first 30 s of the mix cost Cassandra ~2 ms per request
     // instead of ~0.55 (measured on the private node, docs/performance.md round 3). Warm it with the raw side.
     if (WARMUP !== '0') {
@@ -127,12 +175,14 @@ async function main(): Promise<void> {
       for (const ep of ENDPOINTS) {
         for (const side of SIDES) {
           const load1 = os.loadavg()[0]!;
+          const yardstick = yardstickMs();
           const r = side !== 'raw' ? await attack(ports[side]!, procs.get(side)!.pid!, ep, tmp)
             : MIXES[ep] ? await rawRun(MIXES[ep], RATE, DURATION, cassandraPid)
               : await rawChatRun(ep as ChatKind, RATE, DURATION, { cassandra: cassandraPid, opensearch: openSearchPid });
-          const row = { round, endpoint: ep, side, load1: Math.round(load1 * 100) / 100, ...r };
+          const row = { round, endpoint: ep, side, load1: Math.round(load1 * 100) / 100, yardstick_ms: yardstick, ...r };
           runs.push(row);
-          say(`${ep.padEnd(11)} ${side.padEnd(7)} ${JSON.stringify(r)} load ${row.load1}`);
+          const disturbed = Number(r.cassandra_idle_cores ?? 0) > DISTURBED_IDLE_CORES ? ' (Cassandra baseline disturbed)' : '';
+          say(`${ep.padEnd(11)} ${side.padEnd(7)} ${JSON.stringify(r)} load ${row.load1} yardstick ${yardstick} ms${disturbed}`);
         }
       }
     }
@@ -148,7 +198,9 @@ async function main(): Promise<void> {
       const med = (k: string) => Math.round(median(rs.map((r) => Number(r[k]))) * 1000) / 1000;
       summary[ep][side] = { process_ms: med('process_ms'), cassandra_ms: med('cassandra_ms'),
         ...(CHAT_ENDPOINTS.includes(ep) ? { opensearch_ms: med('opensearch_ms') } : {}), vegeta_ms: med('vegeta_ms'),
-        p50: med('p50'), p99: med('p99'), load1: med('load1'), failed_rate: med('failed_rate') };
+        p50: med('p50'), p99: med('p99'), load1: med('load1'), failed_rate: med('failed_rate'), yardstick_ms: med('yardstick_ms'),
+        cassandra_idle_cores: med('cassandra_idle_cores'),
+        ...(side === 'raw' ? {} : { statements: med('statements'), lwt: med('lwt'), bytes_sent: med('bytes_sent'), bytes_received: med('bytes_received') }) };
     }
   }
   say('medians, CPU ms per request (process = service / bare handler / raw data layer in the bench process):');
@@ -157,14 +209,17 @@ async function main(): Promise<void> {
       const server = s.process_ms! + s.cassandra_ms! + (s.opensearch_ms ?? 0);
       say(`  ${ep.padEnd(11)} ${side.padEnd(7)} process ${s.process_ms}  cassandra ${s.cassandra_ms}  `
         + `${s.opensearch_ms === undefined ? '' : `opensearch ${s.opensearch_ms}  `}`
-        + `server total ${Math.round(server * 1000) / 1000}  vegeta ${s.vegeta_ms}  p50/p99 ${s.p50}/${s.p99} ms  load ${s.load1}`);
+        + `server total ${Math.round(server * 1000) / 1000}  vegeta ${s.vegeta_ms}  yardstick ${s.yardstick_ms} ms  `
+        + `p50/p99 ${s.p50}/${s.p99} ms  load ${s.load1}`
+        + `${s.statements === undefined ? '' : `  CQL per request: ${s.statements} statements, ${s.lwt} LWT, ${s.bytes_sent}/${s.bytes_received} B`}`
+        + `${(s.cassandra_idle_cores ?? 0) > DISTURBED_IDLE_CORES ? `  (Cassandra baseline disturbed: ${s.cassandra_idle_cores} cores idle)` : ''}`);
     }
   }
   mkdirSync(path.join(ROOT, 'loadtest', 'results'), { recursive: true });
   const file = path.join(ROOT, 'loadtest', 'results', `${NAME}.json`);
   writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), rate: RATE, duration: DURATION, rounds: ROUNDS,
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model.trim() }, service_env: env.SERVICE_ENV ?? '',
-    ab_dist: env.AB_DIST ?? null, ab_env: env.AB_ENV ?? '', summary, runs }, null, 2) + '\n');
+    ab_dist: env.AB_DIST ?? null, ab_env: env.AB_ENV ?? '', idle, summary, runs }, null, 2) + '\n');
   say(`results: ${path.relative(ROOT, file)}`);
 }
 

@@ -3,6 +3,7 @@
  * machine from /proc, and which Cassandra process serves a port. Used by loadtest/bench/bench.ts and
  * loadtest/bench/cassandra-probe.ts.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export interface Stats { ops: number; errors: number; seconds: number; rps: number; ms: Record<string, number> }
@@ -89,4 +90,50 @@ export function cpuStallMicros(): number | null {
     const m = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
     return m ? Number(m[1]) : null;
   } catch { return null; }
+}
+
+/**
+ * The machine yardstick printed beside every CPU figure: CPU milliseconds of a fixed piece of work of the kind the
+ * service does per request (JSON encode/decode of a message list, a SHA-256 of 1 KiB, a regex test), 2,000 times;
+ * the median of 3 tries. The same code on the same Node costs more on a slower or busier core (shared caches, SMT
+ * siblings, frequency), so CPU ms per request divided by it compares across machines and runs; about 40-50 ms
+ * on the 2-core development VM (load average 17). Blocks the event loop for that long.
+ */
+export function yardstickMs(): number {
+  const list = Array.from({ length: 20 }, (_, i) => ({ id: 2 ** 40 + i, text: `message ${i} about the lunch meeting tomorrow` }));
+  const kib = Buffer.alloc(1024, 7);
+  const tries: number[] = [];
+  let sink = 0;
+  for (let t = 0; t < 3; t++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < 2000; i++) {
+      const back = JSON.parse(JSON.stringify(list)) as typeof list;
+      sink += back.length + createHash('sha256').update(kib).digest()[0]! + (/^[\w.-]{1,64}$/.test(back[i % 20]!.text) ? 1 : 0);
+    }
+    const c = process.cpuUsage(c0);
+    tries.push((c.user + c.system) / 1000);
+  }
+  if (sink < 0) throw new Error('unreachable: keeps the work from being optimised away');
+  return Math.round(tries.sort((a, b) => a - b)[1]! * 10) / 10;
+}
+
+/**
+ * Statements of the background loops (src/ids/writer-lease.ts, src/storage/lwt-lock.ts, src/workers/), never charged
+ * to requests; chat_app_page* is also GET /applications (admin), which no benchmark calls.
+ */
+export const WORKER_STATEMENTS = /^(writer_lease_|lock_|archiver_|chat_app_page|expiry_index_scan|clock_read|log_scan|log_checkpoint_|log_progress_|count_range_write|count_total_write|count_ranges_read|count_chats_range|count_messages_range)/;
+
+/** CQL statements, LWTs and body bytes a service has sent so far (its /metrics), background loops left out. */
+export async function statementTotals(baseUrl: string): Promise<Record<'statements' | 'lwt' | 'sent' | 'received', number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const out = { statements: 0, lwt: 0, sent: 0, received: 0 };
+  const kinds: Record<string, keyof typeof out> = {
+    ephemera_cassandra_query_duration_seconds_count: 'statements', ephemera_cassandra_lwt_total: 'lwt',
+    ephemera_cassandra_request_bytes_total: 'sent', ephemera_cassandra_response_bytes_total: 'received',
+  };
+  for (const m of text.matchAll(/^(ephemera_cassandra_[a-z_]+)\{statement="([^"]+)"\} (\S+)$/gm)) {
+    const kind = kinds[m[1]!];
+    if (kind && !WORKER_STATEMENTS.test(m[2]!)) out[kind] += Number(m[3]);
+  }
+  return out;
 }

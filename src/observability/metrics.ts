@@ -37,6 +37,29 @@ export const dbErrors = new client.Counter({
   labelNames: ['statement'] as const,
   registers: [registry],
 });
+/**
+ * Bytes of CQL frame bodies per statement name (driver request tracker): what each statement costs the network
+ * and Cassandra's codec, summed with the statement counts by `make bench-statements` into bytes per request.
+ */
+export const dbRequestBytes = new client.Counter({
+  name: 'ephemera_cassandra_request_bytes_total',
+  help: 'Bytes of CQL request bodies sent, by statement name (every send, retries included).',
+  labelNames: ['statement'] as const,
+  registers: [registry],
+});
+export const dbResponseBytes = new client.Counter({
+  name: 'ephemera_cassandra_response_bytes_total',
+  help: 'Bytes of CQL response bodies received, by statement name.',
+  labelNames: ['statement'] as const,
+  registers: [registry],
+});
+/** Conditional statements (Paxos: several round trips between replicas each), by statement name. */
+export const dbLwt = new client.Counter({
+  name: 'ephemera_cassandra_lwt_total',
+  help: 'Conditional (IF ...) statements sent, i.e. Paxos rounds started, by statement name.',
+  labelNames: ['statement'] as const,
+  registers: [registry],
+});
 export const dbOpenConnections = new client.Gauge({
   name: 'ephemera_cassandra_pool_open_connections',
   help: 'Open driver connections across all hosts.',

@@ -21,7 +21,8 @@ export const searchBulkErrors = new client.Counter({
 });
 export const searchDocsApplied = new client.Counter({
   name: 'ephemera_search_documents_applied_total',
-  help: 'Change events applied to the search index, by kind (upsert, delete) and result (written, stale).',
+  help: 'Change events applied to the search index, by kind (upsert, delete) and result (written, stale; held: a '
+    + 'change-log entry whose version the index already held, skipped without reading its row).',
   labelNames: ['kind', 'result'] as const,
   registers: [registry],
 });
@@ -73,5 +74,11 @@ export const fastIndexDelay = new client.Histogram({
   name: 'ephemera_search_fast_index_delay_seconds',
   help: 'From the hand-over of a change (after its row write) to OpenSearch acknowledging its bulk.',
   buckets: FAST_BUCKETS,
+  registers: [registry],
+});
+export const fastIndexBacklog = new client.Gauge({
+  name: 'ephemera_search_fast_index_backlog',
+  help: 'Of the changes waiting in the fast path queue, those in its backlog (older than the next two bulks, e.g. '
+    + 'queued during an OpenSearch outage): sent newest first, after the fresh ones.',
   registers: [registry],
 });

@@ -1,38 +1,50 @@
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { fastIndexDelay, fastIndexEvents, fastIndexQueue } from '../observability/search-metrics.js';
+import { fastIndexBacklog, fastIndexDelay, fastIndexEvents, fastIndexQueue } from '../observability/search-metrics.js';
 import type { ChangeEvent } from './documents.js';
 import type { MessageIndexer } from './message-indexer.js';
 
 export interface FastIndexOptions {
-  /** Changes waiting at most; beyond, new ones are shed (the change log delivers them). */
+  /** Changes waiting at most (fresh and backlog together); beyond, the oldest are shed (the change log has them). */
   maxQueue: number;
-  /** How long the first change of a bulk waits for company. */
+  /** How long the first change of a fresh bulk waits for company. */
   lingerMs: number;
+  /** While OpenSearch is down: one small bulk per this many ms tells when it is back. Default PROBE_MS. */
+  probeMs?: number;
 }
 
 /**
- * Bulks in flight at once. A bulk of a few documents takes ~5-30 ms on the local node, so two carry 500
- * changes/s in bulks of ~5; while both are busy the queue gathers the next bulk.
+ * Fresh bulks in flight at once, of at most FRESH_BATCH changes. A bulk of a few documents takes ~5-30 ms on the
+ * local node, so two carry 500 changes/s in bulks of ~5; while both are busy the queue gathers the next bulk.
+ * Each must fit the fresh lane's 2 s timeout on a busy node: with bulks of 500, a 15 s outage's 3,000 changes
+ * (200 writes/s, load average 31) took 27 s to drain.
  */
-const CONCURRENCY = 2;
+const FRESH_CONCURRENCY = 2;
+const FRESH_BATCH = 100;
 /**
- * Documents per bulk. Each bulk must fit the fast path's 2 s timeout on a busy node even when a backlog goes out
- * after an outage: with 500, a 15 s outage's 3,000 changes (200 writes/s, load average 31) took 27 s to drain.
+ * The fresh lane holds at most the next two bulks: older changes (a burst, or everything queued during an outage)
+ * move to the backlog, so a change offered now never waits behind more than 200 others.
  */
-const MAX_BATCH = 100;
+const FRESH_KEEP = FRESH_CONCURRENCY * FRESH_BATCH;
 /**
- * After a failed bulk the fast path pauses 1 s, doubling to 5 s while OpenSearch keeps failing: one bulk attempt
- * per 5 s is nothing, and OpenSearch's return is noticed within 5 s (30 s let a 15 s outage's tail wait for the
- * change log: last change searchable 52 s after the return at 200 writes/s).
+ * The backlog goes out one bulk at a time, newest first, in bulks of 1,000 (MessageIndexer's item cap; ≤ 4 MiB)
+ * under the bulk timeout (30 s): per document a large bulk costs OpenSearch less than ten small ones, and one at a
+ * time leaves OpenSearch's other write thread (one per core here) to the fresh lane.
  */
-const PAUSE_MIN_MS = 1_000;
-const PAUSE_MAX_MS = 5_000;
+const BACKLOG_BATCH = 1_000;
 /**
- * Body bytes the queue holds at most, whatever its length: 10,000 chat messages of ~200 bytes are 2 MB, while
- * 10,000 of the 64 KB allowed would be 640 MB.
+ * While OpenSearch is down, the fresh lane sends one bulk (≤ 100 changes) per 500 ms with the short timeout: a
+ * refused connection costs nothing, a hung one holds one socket for 2 s, and OpenSearch's return is noticed within
+ * 0.5 s (the first version paused 1 s doubling to 5 s, which alone took up to 5 s of a 2 s goal after an outage).
+ */
+const PROBE_MS = 500;
+/**
+ * Bytes the queue holds at most, whatever its length: 20,000 chat messages of ~200 bytes are 12 MB, while 20,000
+ * of the 64 KB allowed would be 1.3 GB. A change counts its body plus ENTRY_BYTES, what one costs besides its body
+ * (measured: 361 bytes of heap per queued change with a 16-character body, node --expose-gc, 100,000 of them).
  */
 const MAX_QUEUE_BYTES = 32 * 1024 * 1024;
+const ENTRY_BYTES = 384;
 
 interface Queued { event: ChangeEvent; at: number; bytes: number }
 type Shed = 'shed_full' | 'shed_closing';
@@ -43,43 +55,66 @@ type Shed = 'shed_full' | 'shed_closing';
  * It is an accelerator only: the change log (src/workers/indexer.ts) still delivers every change 5-20 s later,
  * so whatever this path drops (queue full, OpenSearch down or slow, process killed) is indexed anyway. Both paths
  * write through MessageIndexer with external versions: whichever comes second is refused as stale, and an older
- * version never replaces a newer one or a tombstone.
+ * version never replaces a newer one or a tombstone, so the order in which this class sends changes is free.
+ *
+ * Two lanes, so fresh changes go ahead of an outage's backlog:
+ * - fresh: the newest ≤ 200 changes, oldest first, in bulks of ≤ 100 after `lingerMs`, two in flight, with the
+ *   short timeout (OPENSEARCH_REQUEST_TIMEOUT_MS);
+ * - backlog: everything older (changes that waited through an outage or a burst), newest first, in bulks of
+ *   ≤ 1,000, one in flight, only while OpenSearch answers.
+ * When the queue is full the oldest change is shed: the change log walks from its oldest bucket, so it delivers
+ * those first, while this path keeps the newest.
  *
  * `offer` never waits and never throws: a write's latency does not depend on OpenSearch. A bulk that fails for
- * want of OpenSearch (down, slow past its timeout, shedding load, alias missing) goes back to the head of the
- * queue and the fast path pauses (1 s doubling to 5 s): an outage costs one bulk attempt per pause, changes keep
- * queueing meanwhile (bounded: SEARCH_FAST_INDEX_QUEUE changes, 32 MB of bodies; beyond, shed) and go out as soon
- * as OpenSearch answers again, instead of waiting 15-20 s for the change log.
+ * want of OpenSearch (down, slow past its timeout, shedding load, alias missing) puts its changes back and marks
+ * OpenSearch down: the backlog stops, the fresh lane sends one bulk per 500 ms, and the first bulk that succeeds
+ * marks it up again.
  */
 export class FastIndexer {
-  private queue: Queued[] = [];
+  /** Oldest first; never more than FRESH_KEEP (older ones move to the backlog). */
+  private fresh: Queued[] = [];
+  /** Oldest first, all older than `fresh`'s; sent from the end. */
+  private backlog: Queued[] = [];
   private queuedBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  private freshInFlight = 0;
+  private backlogInFlight = 0;
   private timer: NodeJS.Timeout | null = null;
-  private pausedUntil = 0;
-  private pauseMs = 0;
+  private down = false;
+  private nextProbeAt = 0;
   private closed = false;
+  private readonly probeMs: number;
 
+  /** `backlogIndexer`: the same index with the bulk timeout (30 s) for the backlog's large bulks. */
   constructor(private readonly indexer: MessageIndexer, private readonly opts: FastIndexOptions,
-    private readonly log: Logger) {}
+    private readonly log: Logger, private readonly backlogIndexer: MessageIndexer = indexer) {
+    this.probeMs = opts.probeMs ?? PROBE_MS;
+  }
+
+  /** Changes waiting: in the fresh lane, in the backlog. */
+  get waiting(): { fresh: number; backlog: number } {
+    return { fresh: this.fresh.length, backlog: this.backlog.length };
+  }
 
   readonly offer = (event: ChangeEvent): void => {
     if (this.closed) return shed('shed_closing');
-    const bytes = event.body?.length ?? 0;
-    if (this.queue.length >= this.opts.maxQueue || this.queuedBytes + bytes > MAX_QUEUE_BYTES) return shed('shed_full');
-    this.queue.push({ event, at: performance.now(), bytes });
+    const bytes = ENTRY_BYTES + (event.body?.length ?? 0);
+    this.fresh.push({ event, at: performance.now(), bytes });
     this.queuedBytes += bytes;
-    fastIndexQueue.set(this.queue.length);
+    this.overflow();
     this.schedule();
   };
 
-  /** Stops taking changes and sends what waits, for at most `ms`; the rest is left to the change log. */
+  /** Stops taking changes and sends the fresh lane, for at most `ms`; the backlog is left to the change log. */
   async close(ms: number): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (Date.now() < this.pausedUntil) this.drop('shed_closing');
-    while (this.queue.length > 0) this.send();
+    shed('shed_closing', this.backlog.length);
+    for (const q of this.backlog) this.queuedBytes -= q.bytes;
+    this.backlog = [];
+    if (this.down) this.drop('shed_closing');
+    while (this.fresh.length > 0) this.sendFresh();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.inFlight]),
@@ -89,49 +124,78 @@ export class FastIndexer {
   }
 
   /**
-   * Sends once the oldest change waited `lingerMs` (or a bulk is full), while fewer than CONCURRENCY are out and
-   * no pause holds.
+   * Fresh lane: sends once its oldest change waited `lingerMs` (or a bulk is full), while fewer than two are out;
+   * while OpenSearch is down, one bulk at a time and one per `probeMs`, taking the newest of the backlog when no
+   * fresh change waits. Backlog lane: one bulk at a time while OpenSearch is up.
    */
   private schedule(): void {
-    if (this.queue.length === 0 || this.inFlight.size >= CONCURRENCY) return;
-    const paused = this.pausedUntil - Date.now();
-    if (paused > 0) {
-      this.timer ??= setTimeout(() => { this.timer = null; this.schedule(); }, paused);
-      return;
+    if (this.closed) return;
+    if (!this.down && this.backlogInFlight === 0 && this.backlog.length > 0) this.sendBacklog();
+    if (this.down) return this.scheduleProbe();
+    while (this.fresh.length > 0 && this.freshInFlight < FRESH_CONCURRENCY) {
+      const wait = this.opts.lingerMs - (performance.now() - this.fresh[0]!.at);
+      if (wait > 0 && this.fresh.length < FRESH_BATCH) {
+        this.timer ??= setTimeout(() => { this.timer = null; this.schedule(); }, wait);
+        return;
+      }
+      this.sendFresh();
     }
-    const wait = this.opts.lingerMs - (performance.now() - this.queue[0]!.at);
-    if (wait <= 0 || this.queue.length >= MAX_BATCH) {
-      this.send();
-      return;
-    }
-    this.timer ??= setTimeout(() => { this.timer = null; this.send(); }, wait);
   }
 
-  private send(): void {
+  /** OpenSearch down: one fresh bulk at a time, one per `probeMs`; the newest of the backlog if none is fresh. */
+  private scheduleProbe(): void {
+    if (this.timer || this.freshInFlight > 0 || this.fresh.length + this.backlog.length === 0) return;
+    const wait = this.nextProbeAt - performance.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => { this.timer = null; this.schedule(); }, wait);
+      return;
+    }
+    if (this.fresh.length === 0) this.fresh = this.backlog.splice(-FRESH_BATCH);
+    this.nextProbeAt = performance.now() + this.probeMs;
+    this.sendFresh();
+  }
+
+  private sendFresh(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const batch = this.queue.splice(0, MAX_BATCH);
-    for (const q of batch) this.queuedBytes -= q.bytes;
-    fastIndexQueue.set(this.queue.length);
+    const batch = this.take(this.fresh.splice(0, FRESH_BATCH));
     if (batch.length === 0) return;
-    const p = this.apply(batch).finally(() => {
-      this.inFlight.delete(p);
-      if (!this.closed) this.schedule();
-    });
-    this.inFlight.add(p);
-    if (!this.closed) this.schedule();
+    this.freshInFlight++;
+    this.track(this.apply(this.indexer, batch, 'fresh').finally(() => { this.freshInFlight--; }));
   }
 
-  private async apply(batch: Queued[]): Promise<void> {
+  private sendBacklog(): void {
+    const batch = this.take(this.backlog.splice(-BACKLOG_BATCH));
+    if (batch.length === 0) return;
+    this.backlogInFlight++;
+    this.track(this.apply(this.backlogIndexer, batch, 'backlog').finally(() => { this.backlogInFlight--; }));
+  }
+
+  private take(batch: Queued[]): Queued[] {
+    for (const q of batch) this.queuedBytes -= q.bytes;
+    this.gauge();
+    return batch;
+  }
+
+  private track(sent: Promise<void>): void {
+    const p = sent.finally(() => {
+      this.inFlight.delete(p);
+      this.schedule();
+    });
+    this.inFlight.add(p);
+  }
+
+  private async apply(indexer: MessageIndexer, batch: Queued[], lane: 'fresh' | 'backlog'): Promise<void> {
     try {
-      const r = await this.indexer.applyChanges(batch.map((q) => q.event));
+      const r = await indexer.applyChanges(batch.map((q) => q.event));
       const now = performance.now();
       for (const q of batch) fastIndexDelay.observe((now - q.at) / 1000);
       fastIndexEvents.inc({ result: 'written' }, r.written);
       fastIndexEvents.inc({ result: 'stale' }, r.stale);
       // A permanent refusal (mapping) is logged by the indexer; the change log meets the same refusal.
       fastIndexEvents.inc({ result: 'refused' }, r.failed.length);
-      this.pauseMs = 0;
+      if (this.down) this.log.info({ backlog: this.backlog.length + this.fresh.length }, 'search fast path: OpenSearch answers again');
+      this.down = false;
     } catch (err) {
       if (!(err instanceof AppError && err.status === 503)) {
         // Not OpenSearch's state but a change no retry can fix (checkEvent refused it): the change log's.
@@ -139,44 +203,80 @@ export class FastIndexer {
         fastIndexEvents.inc({ result: 'refused' }, batch.length);
         return;
       }
-      // Down, slow past the timeout, shedding load, or the alias missing: again after the pause. Resending is
+      // Down, slow past the timeout, shedding load, or the alias missing: again once it answers. Resending is
       // safe (external versions); if the queue is closed or meanwhile full, the change log takes them.
       if (this.closed) {
         shed('shed_closing', batch.length);
+        return;
+      }
+      for (const q of batch) this.queuedBytes += q.bytes;
+      if (lane === 'fresh') {
+        this.fresh.unshift(...batch);
+        this.overflow();
       } else {
-        this.queue.unshift(...batch);
-        for (const q of batch) this.queuedBytes += q.bytes;
+        this.backlog = mergeByAge(this.backlog, batch);
         this.trim();
       }
-      this.pause(err.message);
+      this.markDown(err.message);
     }
   }
 
-  /** Beyond the bounds (a bulk came back while new changes filled the queue): the newest are shed. */
-  private trim(): void {
-    while (this.queue.length > this.opts.maxQueue || this.queuedBytes > MAX_QUEUE_BYTES) {
-      this.queuedBytes -= this.queue.pop()!.bytes;
-      shed('shed_full');
+  /**
+   * The fresh lane keeps its newest FRESH_KEEP; the older ones join the backlog: at its end, unless they are a
+   * failed fresh bulk older than what joined meanwhile.
+   */
+  private overflow(): void {
+    if (this.fresh.length > FRESH_KEEP) {
+      const older = this.fresh.splice(0, this.fresh.length - FRESH_KEEP);
+      if (this.backlog.length === 0 || older[0]!.at >= this.backlog.at(-1)!.at) this.backlog.push(...older);
+      else this.backlog = mergeByAge(this.backlog, older);
     }
-    fastIndexQueue.set(this.queue.length);
+    this.trim();
+  }
+
+  /** Beyond the bounds: the oldest are shed, backlog first. */
+  private trim(): void {
+    let n = 0;
+    while (this.fresh.length + this.backlog.length > this.opts.maxQueue || this.queuedBytes > MAX_QUEUE_BYTES) {
+      const oldest = this.backlog.length > 0 ? this.backlog.shift()! : this.fresh.shift()!;
+      this.queuedBytes -= oldest.bytes;
+      n++;
+    }
+    shed('shed_full', n);
+    this.gauge();
   }
 
   private drop(result: Shed): void {
-    shed(result, this.queue.length);
-    this.queue = [];
+    shed(result, this.fresh.length + this.backlog.length);
+    this.fresh = [];
+    this.backlog = [];
     this.queuedBytes = 0;
-    fastIndexQueue.set(0);
+    this.gauge();
   }
 
-  private pause(reason: string): void {
-    const first = this.pauseMs === 0;
-    this.pauseMs = Math.min(PAUSE_MAX_MS, this.pauseMs * 2 || PAUSE_MIN_MS);
-    this.pausedUntil = Date.now() + this.pauseMs;
-    // Once per outage at warn, then quieter: the change log keeps indexing, so this is not an error.
-    const fields = { reason, pauseMs: this.pauseMs };
-    if (first) this.log.warn(fields, 'search fast path paused; changes queue meanwhile (the change log delivers them too)');
-    else this.log.debug(fields, 'search fast path still paused');
+  private gauge(): void {
+    fastIndexQueue.set(this.fresh.length + this.backlog.length);
+    fastIndexBacklog.set(this.backlog.length);
   }
+
+  private markDown(reason: string): void {
+    if (!this.down) {
+      // Once per outage at warn: the change log keeps indexing, so this is not an error.
+      this.log.warn({ reason, probeMs: this.probeMs },
+        'search fast path: OpenSearch unavailable; changes queue meanwhile (the change log delivers them too)');
+    }
+    this.down = true;
+    this.nextProbeAt = performance.now() + this.probeMs;
+  }
+}
+
+/** Two lists sorted by `at` into one. */
+function mergeByAge(a: Queued[], b: Queued[]): Queued[] {
+  const out: Queued[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i]!.at <= b[j]!.at) ? a[i++]! : b[j++]!);
+  return out;
 }
 
 const shed = (result: Shed, n = 1): void => {

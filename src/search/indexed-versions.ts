@@ -18,3 +18,22 @@ export async function indexedVersions(client: OpenSearchClient, alias: string, t
   });
   return new Map(res.body.hits.hits.map((h) => [h._source.number, h._source.version]));
 }
+
+interface MgetDocs { docs: Array<{ _id: string; found?: boolean; _version?: number }> }
+/** Ids per _mget: ~60 bytes of answer each. */
+const MGET_IDS = 1_000;
+
+/**
+ * The version the index holds for each of these document ids (absent: no document), as of its last refresh
+ * (`realtime=false`: a realtime get of a document changed since the last refresh would force one). Tombstones
+ * count: they hold the delete's version.
+ */
+export async function heldVersions(client: OpenSearchClient, alias: string, ids: string[]): Promise<Map<string, number>> {
+  const held = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += MGET_IDS) {
+    const res = await client.request<MgetDocs>('held_versions', 'POST', `/${alias}/_mget?realtime=false&_source=false`,
+      { ids: ids.slice(i, i + MGET_IDS) });
+    for (const d of res.body.docs) if (d.found && d._version !== undefined) held.set(d._id, d._version);
+  }
+  return held;
+}

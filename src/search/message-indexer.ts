@@ -3,6 +3,7 @@ import { searchBulkErrors, searchDocsApplied } from '../observability/search-met
 import {
   checkEvent, docId, liveSource, tombstoneSource, type ChangeEvent, type MessageDoc, type MessageKey,
 } from './documents.js';
+import { heldVersions } from './indexed-versions.js';
 import { errorReason, searchUnavailable, type OpenSearchClient } from './opensearch-client.js';
 
 /**
@@ -31,7 +32,9 @@ interface BulkResponse { errors: boolean; items: Array<Record<string, BulkItem>>
  * delete (a tombstone with the delete's version) is never undone by a late upsert.
  */
 export class MessageIndexer {
-  constructor(private readonly client: OpenSearchClient, private readonly alias: string, private readonly log: Logger) {}
+  /** `bulkTimeoutMs`: each bulk's timeout, instead of the client's bulk timeout (the fast path's fresh lane: 2 s). */
+  constructor(private readonly client: OpenSearchClient, private readonly alias: string, private readonly log: Logger,
+    private readonly bulkTimeoutMs = client.options.bulkTimeoutMs) {}
 
   indexMessages(docs: MessageDoc[], refresh: Refresh = false): Promise<ApplyResult> {
     return this.applyChanges(docs.map((d) => ({ kind: 'upsert' as const, ...d })), refresh);
@@ -39,6 +42,11 @@ export class MessageIndexer {
 
   deleteMessages(keys: MessageKey[], refresh: Refresh = false): Promise<ApplyResult> {
     return this.applyChanges(keys.map((k) => ({ kind: 'delete' as const, ...k })), refresh);
+  }
+
+  /** The version the index holds (as of its last refresh) for each of these messages that it has. */
+  heldVersions(keys: Array<{ token: string; chat: number; number: number }>): Promise<Map<string, number>> {
+    return heldVersions(this.client, this.alias, keys.map(docId));
   }
 
   /**
@@ -101,7 +109,7 @@ export class MessageIndexer {
   private async sendBulk(lines: string[], kinds: ChangeEvent['kind'][], refresh: Refresh, result: ApplyResult) {
     const query = refresh === false ? '' : `?refresh=${refresh}`;
     const res = await this.client.request<BulkResponse>('bulk', 'POST', `/_bulk${query}`, undefined, {
-      ndjson: `${lines.join('\n')}\n`, timeoutMs: this.client.options.bulkTimeoutMs,
+      ndjson: `${lines.join('\n')}\n`, timeoutMs: this.bulkTimeoutMs,
     });
     let transient = 0;
     const failed: ApplyResult['failed'] = [];

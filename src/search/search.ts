@@ -37,9 +37,10 @@ export function createSearch(config: Config, log: Logger): Search {
 }
 
 /**
- * The API process's fast path (SEARCH_FAST_INDEX), or null when off. Its own client: a bulk gets
- * OPENSEARCH_REQUEST_TIMEOUT_MS (2 s), not the bulk timeout (30 s), so a slow OpenSearch makes the fast path
- * shed to the change log within seconds instead of filling its queue.
+ * The API process's fast path (SEARCH_FAST_INDEX), or null when off. Its fresh lane's bulks (≤ 100 changes) get
+ * OPENSEARCH_REQUEST_TIMEOUT_MS (2 s), not the bulk timeout (30 s): an OpenSearch that stopped answering is
+ * noticed within seconds and the fast path probes for its return. The backlog's bulks (≤ 1,000 changes) get the
+ * bulk timeout: on a busy node they take seconds, and giving up on one wastes what OpenSearch did of it.
  */
 export function createFastIndexer(config: Config, log: Logger): FastIndexer | null {
   if (!config.SEARCH_FAST_INDEX) return null;
@@ -48,10 +49,10 @@ export function createFastIndexer(config: Config, log: Logger): FastIndexer | nu
     username: config.OPENSEARCH_USERNAME,
     password: config.OPENSEARCH_PASSWORD,
     timeoutMs: config.OPENSEARCH_REQUEST_TIMEOUT_MS,
-    bulkTimeoutMs: config.OPENSEARCH_REQUEST_TIMEOUT_MS,
+    bulkTimeoutMs: config.OPENSEARCH_BULK_TIMEOUT_MS,
   });
-  const indexer = new MessageIndexer(client, messagesAlias(config.OPENSEARCH_INDEX_PREFIX), log);
-  return new FastIndexer(indexer, {
+  const alias = messagesAlias(config.OPENSEARCH_INDEX_PREFIX);
+  return new FastIndexer(new MessageIndexer(client, alias, log, config.OPENSEARCH_REQUEST_TIMEOUT_MS), {
     maxQueue: config.SEARCH_FAST_INDEX_QUEUE, lingerMs: config.SEARCH_FAST_INDEX_LINGER_MS,
-  }, log);
+  }, log, new MessageIndexer(client, alias, log));
 }

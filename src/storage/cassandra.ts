@@ -9,7 +9,8 @@ export type CassandraSettings = Pick<Config, 'CASSANDRA_CONTACT_POINTS' | 'CASSA
 import type { Logger } from '../logger.js';
 import { AppError, unavailable } from '../errors.js';
 import { noteCoordinator } from './coordinators.js';
-import { dbDuration, dbErrors, dbInFlight, dbOpenConnections } from '../observability/metrics.js';
+import { dbDuration, dbErrors, dbInFlight, dbLwt, dbOpenConnections } from '../observability/metrics.js';
+import { named, StatementBytes } from './statement-bytes.js';
 
 const { types, policies, auth } = cassandra;
 export type Row = cassandra.types.Row;
@@ -147,6 +148,8 @@ export class Db {
         consistency: this.consistency,
         serialConsistency: this.serial,
       },
+      // Bytes per statement name (ephemera_cassandra_{request,response}_bytes_total).
+      requestTracker: new StatementBytes(),
       pooling: { coreConnectionsPerHost: { [types.distance.local]: 2, [types.distance.remote]: 1 } },
     });
     this.poolTimer = setInterval(() => this.samplePool(), 5000).unref();
@@ -168,7 +171,8 @@ export class Db {
     if (lwt && opts.idempotent) {
       return Promise.reject(new Error(`${statement}: a conditional statement is never idempotent`));
     }
-    return this.measured(statement, lwt, () => this.client.execute(cql, params, {
+    if (lwt) dbLwt.inc({ statement });
+    return this.measured(statement, lwt, () => this.client.execute(cql, params, named(statement, {
       prepare: true,
       consistency: opts.consistency ?? this.consistency,
       serialConsistency: this.serial,
@@ -176,7 +180,7 @@ export class Db {
       pageState: opts.pageState,
       traceQuery: opts.traceQuery,
       isIdempotent: opts.idempotent ?? !lwt,
-    }));
+    })));
   }
 
   /**
@@ -188,9 +192,9 @@ export class Db {
     if (queries.some((q) => isConditional(q.query))) {
       return Promise.reject(new Error(`${statement}: a batch holds only plain writes`));
     }
-    return this.measured(statement, false, () => this.client.batch(queries, {
+    return this.measured(statement, false, () => this.client.batch(queries, named(statement, {
       prepare: true, logged: false, consistency: this.consistency, serialConsistency: this.serial, isIdempotent: true,
-    }));
+    })));
   }
 
   private async measured(statement: string, lwt: boolean, run: () => Promise<cassandra.types.ResultSet>) {

@@ -5,6 +5,7 @@ import { log, uniqueUser } from '../support/harness.js';
 import { faultyDb, sleep, socketClosedError, type FaultyDb } from '../support/faulty-db.js';
 import { CasOutcomeUnknown } from '../../src/storage/cassandra.js';
 import { CURSOR_CLAIM_HISTORY } from '../../src/inbox/cursor-store.js';
+import { RECENT_PRUNE_THRESHOLD } from '../../src/inbox/delivery-decision.js';
 import { AppError } from '../../src/errors.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -73,7 +74,8 @@ describe('correctness under injected faults: the delivery cursor (review defects
   });
 
   it('when a cursor CAS applies, a second reader only prunes the cursor on top, and then the first answer times out, then the page is still delivered', async () => {
-    const { user, created } = await userWithPending('b1-prune', 10);
+    // As many as a page that delivers nothing commits to prune (fewer stay in recent without a Paxos round).
+    const { user, created } = await userWithPending('b1-prune', RECENT_PRUNE_THRESHOLD);
     let second: number[] = [];
     let versionBefore = 0;
     const first = await claimThenLose(user, async () => {

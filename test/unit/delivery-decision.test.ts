@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decidePage, SKIP_COMMIT_THRESHOLD, type Cursor, type PendingRow } from '../../src/inbox/delivery-decision.js';
+import { decidePage, RECENT_PRUNE_THRESHOLD, SKIP_COMMIT_THRESHOLD, type Cursor, type PendingRow } from '../../src/inbox/delivery-decision.js';
 import { firstIdAt } from '../../src/ids/id-layout.js';
 
 /** Ids issued at given milliseconds (first id of that millisecond), rows expiring at `expiresAt`. */
@@ -48,11 +48,28 @@ describe('the cursor rule of one page', () => {
     assert.equal(d.next, null);
   });
 
-  it('when nothing is due but settled deliveries can leave recent, then the page commits to shrink it', () => {
+  it('when nothing is due and only a few settled deliveries could leave recent, then no write (no Paxos round)', () => {
     const delivered = row(1_000);
     const d = decidePage(cursor(0, [delivered.id]), [delivered], idAt(5_000), T0 + 20_000, 0);
     assert.equal(d.due.length, 0);
+    assert.equal(d.skipped, 1);
+    assert.equal(d.next, null, 'the row is re-read and skipped by later reads until a delivering page drops it');
+  });
+
+  it('when nothing is due but many settled deliveries can leave recent, then the page commits to shrink it', () => {
+    const delivered = Array.from({ length: RECENT_PRUNE_THRESHOLD }, (_, i) => row(1_000 + i));
+    const d = decidePage(cursor(0, delivered.map((r) => r.id)), delivered, idAt(5_000), T0 + 20_000, 0);
+    assert.equal(d.due.length, 0);
     assert.equal(d.next!.recent.size, 0);
+    assert.equal(d.next!.watermark, delivered.at(-1)!.id);
+  });
+
+  it('when a page delivers, then settled deliveries leave recent with it', () => {
+    const old = row(1_000);
+    const fresh = row(19_000);
+    const d = decidePage(cursor(0, [old.id]), [old, fresh], idAt(5_000), T0 + 20_000, 0);
+    assert.deepEqual(d.due.map((r) => r.id), [fresh.id]);
+    assert.deepEqual([...d.next!.recent], [fresh.id], 'the settled one is below the new watermark and dropped');
   });
 
   it('when only a few expired rows were skipped, then no write; past the threshold the watermark moves', () => {
