@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export EPHEMERA_CACHE ?= $(HOME)/.cache/ephemera
 export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 
-NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
+NODE_TESTS ?= test/*.test.ts test/inbox/*.test.ts test/chats/*.test.ts test/archiver/*.test.ts
 
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \

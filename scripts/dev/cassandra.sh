@@ -116,32 +116,14 @@ take_lock() {
 
 # ---------------------------------------------------------------- commands
 wait_until_ready() {
-  local pid=$1 t0=$SECONDS last=-1 elapsed
+  local pid=$1
   if have_node_driver; then
     say "waiting for CQL on $HOST:$CASSANDRA_PORT (timeout ${CASSANDRA_START_TIMEOUT}s)"
   else
     say "node or node_modules/cassandra-driver missing: waiting for 'Starting listening for CQL clients' in $SYSTEM_LOG"
   fi
-  while :; do
-    elapsed=$(( SECONDS - t0 ))
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$PID_FILE"
-      show_log_tail 60
-      die "Cassandra (pid $pid) exited during start-up after ${elapsed}s"
-    fi
-    if node_ready; then
-      return 0
-    fi
-    if (( elapsed >= CASSANDRA_START_TIMEOUT )); then
-      show_log_tail 60
-      die "Cassandra (pid $pid) did not answer on $HOST:$CASSANDRA_PORT within ${CASSANDRA_START_TIMEOUT}s; it is left running (scripts/dev/cassandra.sh down to stop it)"
-    fi
-    if (( elapsed / 5 != last / 5 )) && (( elapsed > 0 )); then
-      say "  ... starting (${elapsed}s)"
-    fi
-    last=$elapsed
-    sleep 2
-  done
+  wait_daemon Cassandra "$pid" "$PID_FILE" "$CASSANDRA_START_TIMEOUT" 2 node_ready show_log_tail \
+    "did not answer on $HOST:$CASSANDRA_PORT"
 }
 
 report_ready() {

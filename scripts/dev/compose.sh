@@ -5,7 +5,7 @@
 #
 #   scripts/dev/compose.sh config   validate compose.yaml (+ the override) offline: `docker-compose config -q`
 #   scripts/dev/compose.sh test     build the images, `up -d`, wait for every healthcheck, run the API conformance
-#                               suite (test/api.test.ts) against the stack, check the archiver, `down -v`
+#                               suite (test/inbox/api.test.ts) against the stack, check the archiver, `down -v`
 #   scripts/dev/compose.sh up|down|ps|logs   the same stack by hand (DOCKER_HOST is set for you)
 #
 # COMPOSE_CASSANDRA=local (default): Cassandra from localhost/ephemera-cassandra:<version>, built here from the
@@ -144,7 +144,7 @@ run_tests() {
   TEST_BASE_URL=http://127.0.0.1:$API_PORT CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT \
   TEST_HOT_KEYSPACE=ephemera_hot TEST_COLD_KEYSPACE=ephemera_cold \
   COMPOSE_ARCHIVER_URL=http://127.0.0.1:$ARCHIVER_PORT \
-    node --import tsx --test --test-concurrency=1 --test-reporter=spec test/api.test.ts test/compose/*.test.ts || rc=$?
+    node --import tsx --test --test-concurrency=1 --test-reporter=spec test/inbox/api.test.ts test/compose/*.test.ts || rc=$?
   if ((rc)); then dc logs --no-color --tail 60 >&2 || true; fi
   # docker compose stop: SIGTERM, SIGKILL only after stop_grace_period (15 s); both drain and exit 0.
   dc stop api archiver

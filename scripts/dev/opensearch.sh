@@ -223,28 +223,13 @@ jvm_options() {
 
 # ---------------------------------------------------------------- commands
 wait_until_ready() {
-  local pid=$1 t0=$SECONDS last=-1 elapsed h
+  local pid=$1
   say "waiting for $BASE_URL/_cluster/health to be green or yellow (timeout ${OPENSEARCH_START_TIMEOUT}s)"
-  while :; do
-    elapsed=$(( SECONDS - t0 ))
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$PID_FILE"
-      show_log_tail 60
-      die "OpenSearch (pid $pid) exited during start-up after ${elapsed}s"
-    fi
-    h=$(health || true)
-    [[ $h == green || $h == yellow ]] && return 0
-    if (( elapsed >= OPENSEARCH_START_TIMEOUT )); then
-      show_log_tail 60
-      die "OpenSearch (pid $pid) not healthy on $BASE_URL within ${OPENSEARCH_START_TIMEOUT}s (health: ${h:-no answer}); it is left running (scripts/dev/opensearch.sh down to stop it)"
-    fi
-    if (( elapsed / 5 != last / 5 )) && (( elapsed > 0 )); then
-      say "  ... starting (${elapsed}s, health: ${h:-no answer yet})"
-    fi
-    last=$elapsed
-    sleep 1
-  done
+  WAIT_NOTE=health_note wait_daemon OpenSearch "$pid" "$PID_FILE" "$OPENSEARCH_START_TIMEOUT" 1 healthy show_log_tail \
+    "not healthy on $BASE_URL"
 }
+
+health_note() { echo "health: $(health || echo 'no answer yet')"; }
 
 report_ready() {
   local pid=$1 ver

@@ -9,7 +9,6 @@ import type { Clock } from '../clock.js';
 
 type TimeUuid = cassandra.types.TimeUuid;
 
-export { LockLost as LogLockLost } from './lwt-guard.js';
 
 export interface BucketedLogOptions {
   /** The log's name: its rows and its consumers' checkpoints are keyed by it. */

@@ -1,9 +1,9 @@
 import type { LwtLock } from './lwt-lock.js';
 import type { Clock } from '../clock.js';
+import { LockLost } from './lease.js';
 
-export class LockLost extends Error {
-  constructor(name: string) { super(`lock ${name} lost; stopping before the next write`); }
-}
+export { LockLost };
+
 
 /**
  * An `assertHeld` for work done under an LwtLock: it passes at once while the last acquire or renewal was sent
@@ -27,6 +27,6 @@ export function renewingGuard(lock: Pick<LwtLock, 'name' | 'renew'>, ttlSeconds:
       renewing ??= renew().finally(() => { renewing = null; });
       await renewing;
     }
-    if (lost) throw new LockLost(lock.name);
+    if (lost) throw new LockLost(lock.name, 'renewal refused');
   };
 }

@@ -1,13 +1,11 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { uniqueUser } from '../support/harness.js';
-import type { ServiceProcess } from '../support/processes.js';
 import { check } from './checker.js';
-import { cluster, historyFile, newChatPath, REQUEST_TIMEOUT_MS, sleep, twoServices, unreadable, untilServing } from './cluster-control.js';
-import { nodeLogMarks, withEvidence } from './evidence.js';
-import { History, type HistoryEvent } from './history.js';
-import { drain, readEdited, startLoad } from './load.js';
+import { cluster, REQUEST_TIMEOUT_MS, sleep, unreadable, untilServing } from './cluster-control.js';
+import { withEvidence } from './evidence.js';
+import { type HistoryEvent } from './history.js';
 import { publish } from './report.js';
+import { assertNoAnomalies, ringServices, settleScenario, startScenario } from './scenario.js';
 
 /** Completions of operations invoked inside [from, to). */
 function completedWithin(events: HistoryEvent[], from: number, to: number): Array<HistoryEvent & { latency: number }> {
@@ -23,23 +21,12 @@ function completedWithin(events: HistoryEvent[], from: number, to: number): Arra
 }
 
 describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', () => {
-  let a: ServiceProcess;
-  let b: ServiceProcess;
-  before(async () => {
-    await cluster('up');
-    [a, b] = await twoServices();
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await cluster('up');
-  });
+  const services = ringServices();
 
   it('when two nodes are down, then every request fails fast with 503 and nothing is acknowledged; when one returns, the service resumes by itself and nothing acknowledged is lost', async (t) => {
-    const users = [uniqueUser('quorum'), uniqueUser('quorum'), uniqueUser('quorum')];
-    const urls = [a.url, b.url];
-    const h = new History(historyFile('quorum-loss'));
-    const marks = nodeLogMarks();
-    const load = startLoad({ urls, users, history: h, chats: [await newChatPath(a.url)] });
+    const { a, b } = services;
+    const scenario = await startScenario('quorum-loss', 'quorum', services);
+    const { users, h, marks } = scenario;
 
     await sleep(6_000);
     h.mark('kill nodes 2 and 3');
@@ -54,9 +41,7 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
     const resumeMs = Math.max(await untilServing(a.url, users[0]!, 60_000), await untilServing(b.url, users[0]!, 60_000));
     h.mark('serving again');
     await sleep(5_000);
-    await load.stop();
-    await drain(h, urls, users);
-    await readEdited(h, a.url);
+    await settleScenario(scenario, a.url);
 
     const during = completedWithin(h.events, downAt, startAt);
     const statuses = new Map<string, number>();
@@ -73,12 +58,7 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
       assert.ok(during.length >= 20, `requests ran during the outage (${during.length})`);
       assert.deepEqual([...statuses.keys()], ['503'], 'every request during the outage answered 503');
       assert.ok(slowest <= REQUEST_TIMEOUT_MS + 1_000, `no request hung past the request timeout (slowest ${slowest} ms)`);
-      assert.equal(report.inbox.lost, 0, `lost: ${report.lostIds.join(',')}`);
-      assert.equal(report.inbox.duplicated, 0);
-      assert.equal(report.numbering?.duplicates, 0, 'no chat message number handed out twice')
-      assert.equal(report.inbox.unexpected, 0);
-      assert.equal(report.edits?.lost, 0, `edits lost: ${report.edits?.lostEdits.join('; ')}`);
-      assert.equal(unread, 0, 'every acknowledged message reads back by id at LOCAL_QUORUM');
+      assertNoAnomalies(report, unread);
     });
   });
 });

@@ -42,6 +42,31 @@ launch_detached() {
   echo "$DAEMON_PID" >"$pid_file"
 }
 
+# wait_daemon NAME PID PID_FILE TIMEOUT POLL READY TAIL NOT_READY: polls the function READY every POLL seconds
+# until it succeeds, saying so every 5 s (with what the optional function $WAIT_NOTE prints). If the process exits
+# meanwhile (its pid file removed) or TIMEOUT passes (it is left running), the function TAIL shows this start's
+# log and the script dies, the second time saying NAME "NOT_READY within TIMEOUT".
+wait_daemon() {
+  local name=$1 pid=$2 pid_file=$3 timeout=$4 poll=$5 ready=$6 tail=$7 not_ready=$8 t0=$SECONDS last=-1 elapsed note
+  while :; do
+    elapsed=$(( SECONDS - t0 ))
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$pid_file"
+      "$tail" 60
+      die "$name (pid $pid) exited during start-up after ${elapsed}s"
+    fi
+    "$ready" && return 0
+    note=$([[ -z ${WAIT_NOTE:-} ]] || "$WAIT_NOTE")
+    if (( elapsed >= timeout )); then
+      "$tail" 60
+      die "$name (pid $pid) $not_ready within ${timeout}s${note:+ ($note)}; it is left running (its script's down stops it)"
+    fi
+    if (( elapsed / 5 != last / 5 )) && (( elapsed > 0 )); then say "  ... starting (${elapsed}s${note:+, $note})"; fi
+    last=$elapsed
+    sleep "$poll"
+  done
+}
+
 # stop_pids TIMEOUT SIGNAL PID...: sends SIGNAL to every PID and waits for all of them; one still running TIMEOUT
 # seconds after the signal gets SIGKILL, and one that outlives that by 10 s more is reported and left.
 stop_pids() {

@@ -1,6 +1,6 @@
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
-import type { ArchiverLock } from './archiver-lock.js';
+import type { Lease } from '../../storage/lease.js';
 
 /**
  * Lease times are metav1.MicroTime: the API server parses them as RFC 3339 with exactly six fractional digits and
@@ -16,7 +16,7 @@ class MicroTime extends Date {
  * A coordination.k8s.io/v1 Lease, updated with optimistic concurrency (resourceVersion): a concurrent writer
  * makes our replace fail with 409, so two holders can never both believe they own it.
  */
-export class KubernetesLeaseLock implements ArchiverLock {
+export class KubernetesLeaseLock implements Lease {
   private resourceVersion: string | undefined;
 
   constructor(

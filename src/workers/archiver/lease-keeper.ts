@@ -1,9 +1,6 @@
 import type { Logger } from '../../logger.js';
-import type { ArchiverLock } from './archiver-lock.js';
+import { LockLost, type Lease } from '../../storage/lease.js';
 
-export class LockLostError extends Error {
-  constructor(reason: string) { super(`archiver lock lost (${reason}); stopping at once`); }
-}
 
 /** A renewal must have been sent this long before the lease's TTL runs out for the lease to count as held. */
 const LEASE_SAFETY_MARGIN_MS = 1_000;
@@ -21,7 +18,7 @@ export class LeaseKeeper {
   private renewing: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly lock: ArchiverLock, private readonly ttlMs: number, acquireSentAt: number,
+  constructor(private readonly lock: Lease, private readonly ttlMs: number, acquireSentAt: number,
     private readonly log: Logger) {
     this.heldUntil = acquireSentAt + ttlMs - LEASE_SAFETY_MARGIN_MS;
     this.schedule();
@@ -29,10 +26,10 @@ export class LeaseKeeper {
 
   get lost(): boolean { return this.lostReason !== null; }
 
-  /** Throws LockLostError unless the lease is certainly still ours. */
+  /** Throws LockLost unless the lease is certainly still ours. */
   assertHeld(): void {
     if (this.lostReason === null && Date.now() >= this.heldUntil) this.markLost('no renewal acknowledged in time');
-    if (this.lostReason !== null) throw new LockLostError(this.lostReason);
+    if (this.lostReason !== null) throw new LockLost('archiver', this.lostReason);
   }
 
   /**

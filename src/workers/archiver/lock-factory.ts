@@ -4,9 +4,8 @@ import type { Db } from '../../storage/cassandra.js';
 import { processIdentity } from '../../process-identity.js';
 import { CassandraArchiverLock } from './cassandra-lock.js';
 import { KubernetesLeaseLock } from './kubernetes-lock.js';
-import type { ArchiverLock } from './archiver-lock.js';
+import type { Lease } from '../../storage/lease.js';
 
-export type { ArchiverLock } from './archiver-lock.js';
 
 export type LockSettings = Pick<Config, 'POD_NAME' | 'ARCHIVER_LOCK' | 'ARCHIVER_LOCK_TTL_SECONDS'
   | 'KUBERNETES_SERVICE_HOST' | 'LEASE_NAME' | 'POD_NAMESPACE'>;
@@ -16,7 +15,7 @@ export function holderIdentity(config: Pick<Config, 'POD_NAME'>): string {
 }
 
 /** A Kubernetes Lease inside a cluster (or when asked), else an LWT row in Cassandra. */
-export async function createArchiverLock(db: Db, config: LockSettings, log: Logger): Promise<ArchiverLock> {
+export async function createArchiverLock(db: Db, config: LockSettings, log: Logger): Promise<Lease> {
   const holder = holderIdentity(config);
   const kind = config.ARCHIVER_LOCK === 'auto'
     ? (config.KUBERNETES_SERVICE_HOST ? 'kubernetes' : 'cassandra')

@@ -5,12 +5,11 @@ import { ColdStore } from '../../inbox/cold-store.js';
 import { Archiver, type SweepResult } from './archiver.js';
 import { ArchiverStore } from './archiver-store.js';
 import { createArchiverLock } from './lock-factory.js';
-import type { ArchiverLock } from './archiver-lock.js';
+import type { Lease } from '../../storage/lease.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { pushArchiverMetrics } from './pushgateway.js';
 import { skewGate } from '../skew-gate.js';
 
-export { LockLostError } from './lease-keeper.js';
 import {
   archiverLag, archiverLastSuccess, archiverRunDuration, archiverRuns,
 } from '../../observability/metrics.js';
@@ -21,7 +20,7 @@ export interface RunOptions {
   push?: boolean;
   /** Pretend the clock reads this (tests sweep "the future" instead of waiting for minute buckets). */
   now?: number;
-  lock?: ArchiverLock;
+  lock?: Lease;
 }
 
 /** The archiver decides which minute buckets have settled by its own clock: a run waits while it is out of bounds. */
@@ -37,7 +36,7 @@ export async function runArchiver(db: Db, config: Config, log: Logger, opts: Run
   const started = Date.now();
   const archiver = new Archiver(new ArchiverStore(db), new ColdStore(db), config, log);
   let outcome: Outcome = 'failure';
-  let lock: ArchiverLock | null = null;
+  let lock: Lease | null = null;
   let keeper: LeaseKeeper | null = null;
   try {
     if (!(await clockOk(db, config, log))) {

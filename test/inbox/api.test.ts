@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { contractFetch, startTestServer, uniqueUser, postChat, getJson, type Listed, type MessageView } from './support/harness.js';
-import type { RunningServer } from '../src/server.js';
+import { contractFetch, startTestServer, uniqueUser, postChat, getJson, type Listed, type MessageView } from '../support/harness.js';
+import type { RunningServer } from '../../src/server.js';
 
 const DATE_FORMAT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { getJson, postChat, startTestServer, testConfig, uniqueUser, type Listed, type MessageView } from './support/harness.js';
-import type { RunningServer } from '../src/server.js';
+import { getJson, postChat, startTestServer, testConfig, uniqueUser, type Listed, type MessageView } from '../support/harness.js';
+import type { RunningServer } from '../../src/server.js';
 
 describe('GET /chat/:username variant, CHAT_PATH_USERNAMES=true', () => {
   let server: RunningServer;

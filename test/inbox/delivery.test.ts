@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureSchema, getJson, log, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
-import { MessageService } from '../src/inbox/message-service.js';
-import { inboxStores } from '../src/inbox/stores.js';
-import type { Db } from '../src/storage/cassandra.js';
-import { spawnService, type ServiceProcess } from './support/processes.js';
-import type { RunningServer } from '../src/server.js';
+import { ensureSchema, getJson, log, postChat, startTestServer, uniqueUser, type Listed } from '../support/harness.js';
+import { MessageService } from '../../src/inbox/message-service.js';
+import { inboxStores } from '../../src/inbox/stores.js';
+import type { Db } from '../../src/storage/cassandra.js';
+import { spawnService, type ServiceProcess } from '../support/processes.js';
+import type { RunningServer } from '../../src/server.js';
 
 
 describe('exactly-once delivery across service processes', () => {

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
-import { contractFetch, getJson, postChat, startTestServer, uniqueUser, type Listed } from './support/harness.js';
-import type { RunningServer } from '../src/server.js';
+import { contractFetch, getJson, postChat, startTestServer, uniqueUser, type Listed } from '../support/harness.js';
+import type { RunningServer } from '../../src/server.js';
 
 
 describe('idempotent creates', () => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { contractFetch, getJson, postRaw, startTestServer, uniqueUser, type Listed, type MessageView } from './support/harness.js';
-import type { RunningServer } from '../src/server.js';
+import { contractFetch, getJson, postRaw, startTestServer, uniqueUser, type Listed, type MessageView } from '../support/harness.js';
+import type { RunningServer } from '../../src/server.js';
 
 const run = promisify(execFile);
 const expirySeconds = (view: MessageView, createdAt: number) =>
