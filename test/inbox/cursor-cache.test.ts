@@ -1,14 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { log, testConfig, uniqueUser } from './support/harness.js';
-import { Db } from '../src/storage/cassandra.js';
-import { migrate } from '../src/storage/migrator.js';
-import { inboxStores } from '../src/inbox/stores.js';
-import { MessageService } from '../src/inbox/message-service.js';
-import type { Clock } from '../src/clock.js';
-import { CursorCache } from '../src/inbox/cursor-cache.js';
-import { WriterLease } from '../src/ids/writer-lease.js';
-import type { Config } from '../src/config.js';
+import { log, testConfig, uniqueUser } from '../support/harness.js';
+import { Db } from '../../src/storage/cassandra.js';
+import { migrate } from '../../src/storage/migrator.js';
+import { inboxStores } from '../../src/inbox/stores.js';
+import { MessageService } from '../../src/inbox/message-service.js';
+import type { Clock } from '../../src/clock.js';
+import { CursorCache } from '../../src/inbox/cursor-cache.js';
+import { WriterLease } from '../../src/ids/writer-lease.js';
+import type { Config } from '../../src/config.js';
 
 /**
  * A list that finds nothing skips the cursor read when this process knows the user's cursor (src/inbox/
