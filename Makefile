@@ -11,6 +11,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
+        s3-up s3-down s3-status s3-reset sweep-bodies test-files \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
         openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
@@ -53,13 +54,26 @@ search-status: ## say what runs where
 search-reset: ## stop OpenSearch and wipe its data
 	scripts/dev/opensearch.sh reset
 
+s3-up: ## start (or reuse) the local S3 server (versitygw, built once) on 127.0.0.1:9700 with bucket ephemera
+	scripts/dev/s3.sh up
+s3-down: ## stop the local S3 server (SIGTERM)
+	scripts/dev/s3.sh down
+s3-status: ## say what runs where
+	scripts/dev/s3.sh status
+s3-reset: ## stop the S3 server and wipe its objects
+	scripts/dev/s3.sh reset
+
 migrate: build cassandra-up search-up ## apply CQL migrations and the search index migration
 	node dist/cli.js migrate
 
-run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
+run: build cassandra-up search-up s3-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
 	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30} \
-	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1} --generate-admin-token
+	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1} \
+	  --sweep-every $${SWEEP_INTERVAL_SECONDS:-300} --generate-admin-token
+
+sweep-bodies: build cassandra-up s3-up ## one pass of the message-body sweeper (orphans, deleted messages, expired versions)
+	node dist/cli.js sweep-bodies
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive
@@ -88,17 +102,24 @@ chromium: ## install Debian's chromium for the /docs page test (once; no-op when
 docs-screenshot: deps cassandra-up chromium ## refresh docs/api-docs.png from the /docs page test
 	DOCS_SCREENSHOT=$(CURDIR)/docs/api-docs.png node --import tsx --test --test-reporter=spec test/docs-page.test.ts
 
-test-node: deps cassandra-up chromium ## node:test suites against the real Cassandra
+test-node: deps cassandra-up s3-up chromium ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
-test-search: deps cassandra-up search-up ## search suites (index, endpoint, indexer faults) against the real OpenSearch and Cassandra
+# The chat and editing suites again with the other object backend (s3 is the default in every suite), plus the
+# file-storage suites (test/files/: backends, history, sweeper, faults).
+test-files: deps cassandra-up s3-up ## file storage: test/files/*, and the chat and editing suites with CHAT_BODY_STORE=fs
+	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/files/*.test.ts
+	CHAT_BODY_STORE=fs node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec \
+	  test/chats/api.test.ts test/chats/editing.test.ts test/chats/editing-faults.test.ts
+
+test-search: deps cassandra-up search-up s3-up ## search suites (index, endpoint, indexer faults) against the real OpenSearch and Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search/*.test.ts
 
 # libfaketime (Debian package faketime, GPL-2, a test tool only): the clock-skew nemesis shifts one service's clock.
 faketime: ## install libfaketime if missing (root, apt-get)
 	@dpkg -s libfaketime >/dev/null 2>&1 || apt-get install -y -q faketime >/dev/null
 
-test-faults: deps cassandra-up faketime ## fault injection: SIGKILLed service, Cassandra stopped and restarted, clocks skewed
+test-faults: deps cassandra-up s3-up faketime ## fault injection: SIGKILLed service, Cassandra stopped and restarted, clocks skewed
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
 
 # Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
@@ -170,7 +191,7 @@ bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p
 bench-freshness: build cassandra-up search-up ## search freshness: write answered -> search reflects it (creates, edits, deletes), CPU per write; RATE (50)/s, DURATION (30) s, OUTAGE (0) s
 	npx tsx loadtest/bench/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30} --outage $${OUTAGE:-0}
 
-loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
+loadtest-smoke: build cassandra-up s3-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke
 
 loadtest: deps ## vegeta: RATE (1000) req/s of the mix for DURATION (60s) against BASE_URL (default: make run on PORT)
@@ -223,7 +244,7 @@ compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1
 compose-down: ## stop it and drop its volumes
 	scripts/dev/compose.sh down
 
-test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up promtool-test chart-test compose-config license-check test-node test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
+test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up s3-up promtool-test chart-test compose-config license-check test-node test-files test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

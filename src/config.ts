@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { ackDeadlineMs } from './inbox/settle.js';
 import { availableCpus } from './cpus.js';
@@ -116,9 +117,37 @@ const schema = z.object({
   AUTH_JWT_AUDIENCE: z.string().optional(),
   // Chat applications (README "Chat applications").
   CHAT_MAX_NAME_LENGTH: int(1, 1024).default(255),
-  CHAT_MAX_BODY_BYTES: int(1, 1024 * 1024).default(64 * 1024),
+  // Up to 1 MiB in a Cassandra cell; up to 64 MiB with an object store.
+  CHAT_MAX_BODY_BYTES: int(1, 64 * 1024 * 1024).default(64 * 1024),
   CHAT_NUMBERING: z.enum(['coalesced', 'single']).default('coalesced'),
   CHAT_LOG_RETENTION_SECONDS: int(3600).default(7 * 86_400),
+  // Where message bodies live (docs/file-storage.md): `s3` (any S3 API; versitygw under make run/test), `fs` (a
+  // local directory: one node), `cassandra` (the body in the message row's cell, no history bodies).
+  CHAT_BODY_STORE: z.enum(['s3', 'fs', 'cassandra']).default('s3'),
+  // The first bytes of a body kept in the row with an object store: search indexes them, and a list reads a body
+  // this small from the row alone (4 KiB: ~95 % of chat messages whole, 2 MiB of row for a 500-row page).
+  CHAT_BODY_INLINE_BYTES: int(0, 64 * 1024).default(4096),
+  // Versions of a message whose bodies are kept (the current one included), and for how long (0: no age limit).
+  CHAT_HISTORY_MAX_VERSIONS: int(1, 1000).default(20),
+  CHAT_HISTORY_MAX_AGE_SECONDS: int(0).default(30 * 86_400),
+  // An object no row points to is removed after this long: longer than any write between its object and its row
+  // (a request's 5 s + Paxos settling), so the sweeper never races a write in flight.
+  BODY_ORPHAN_GRACE_SECONDS: int(10, 30 * 86_400).default(600),
+  // Prepended to every object key: several deployments (or test runs) may share one bucket or directory.
+  BODY_STORE_PREFIX: z.string().regex(/^([A-Za-z0-9_.-]+\/)*$/, 'must be empty or path segments ending in /').default(''),
+  BODY_STORE_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'ephemera-bodies')),
+  S3_ENDPOINT: z.string().url().default('http://127.0.0.1:9700'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').default('ephemera'),
+  S3_PATH_STYLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // Unset: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (a Kubernetes Secret's env), else the
+  // local versitygw's development keys (scripts/dev/s3.sh).
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
+  S3_REQUEST_TIMEOUT_MS: int(100, 600_000).default(2_000),
   // true: PUT/PATCH/DELETE of applications, chats and messages without If-Match answer 428 (RFC 6585).
   REQUIRE_IF_MATCH: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   COUNTS_RECONCILE_SECONDS: int(60, 3600).default(1800),
@@ -136,6 +165,13 @@ const schema = z.object({
   }
   if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+  }
+  if (c.CHAT_BODY_STORE === 'cassandra' && c.CHAT_MAX_BODY_BYTES > 1024 * 1024) {
+    ctx.addIssue({ code: 'custom', path: ['CHAT_MAX_BODY_BYTES'],
+      message: 'must be at most 1048576 with CHAT_BODY_STORE=cassandra (a body is one cell); use s3 or fs for more' });
+  }
+  if ((c.S3_ACCESS_KEY_ID === undefined) !== (c.S3_SECRET_ACCESS_KEY === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together' });
   }
   if (c.OPENSEARCH_PASSWORD && !c.OPENSEARCH_USERNAME) {
     ctx.addIssue({ code: 'custom', path: ['OPENSEARCH_USERNAME'], message: 'is required when OPENSEARCH_PASSWORD is set' });

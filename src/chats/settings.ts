@@ -1,4 +1,6 @@
 import type { Config } from '../config.js';
+import { bodyStoreSettings, type BodyStoreSettings } from '../bodies/settings.js';
+import type { BodySettings } from './message-bodies.js';
 
 /** The part of the configuration the chat-applications product uses. */
 export interface ChatsSettings {
@@ -17,6 +19,9 @@ export interface ChatsSettings {
    * MAX_CLOCK_SKEW_MS between the writer's clock and ours (5 s × 2 + 2 s = 12 s by default).
    */
   lateRowWindowMs: number;
+  /** Where bodies live (CHAT_BODY_STORE and its store's settings). */
+  bodyStore: BodyStoreSettings;
+  bodies: BodySettings;
 }
 
 export function chatsSettings(config: Config): ChatsSettings {
@@ -29,5 +34,11 @@ export function chatsSettings(config: Config): ChatsSettings {
     maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
     requireIfMatch: config.REQUIRE_IF_MATCH,
     lateRowWindowMs: 2 * config.REQUEST_TIMEOUT_MS + config.MAX_CLOCK_SKEW_MS,
+    bodyStore: bodyStoreSettings(config),
+    bodies: {
+      inlineBytes: config.CHAT_BODY_INLINE_BYTES,
+      retention: { maxVersions: config.CHAT_HISTORY_MAX_VERSIONS, maxAgeMs: config.CHAT_HISTORY_MAX_AGE_SECONDS * 1000 },
+      orphanGraceMs: config.BODY_ORPHAN_GRACE_SECONDS * 1000,
+    },
   };
 }
