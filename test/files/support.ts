@@ -44,7 +44,9 @@ export class PrivateS3 {
       S3_ACCESS_KEY_ID: 'private-key', S3_SECRET_ACCESS_KEY: 'private-secret' };
   }
 
+  /** Starts it (again); a no-op while it runs. */
   async run(): Promise<void> {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) return;
     this.proc = spawn(VERSITYGW, ['--port', `127.0.0.1:${this.port}`, '--health', '/health', '--quiet', 'posix', this.dir], {
       env: { ...process.env, ROOT_ACCESS_KEY: 'private-key', ROOT_SECRET_KEY: 'private-secret' }, stdio: 'ignore',
     });
