@@ -124,7 +124,7 @@ test-faults: deps cassandra-up s3-up faketime ## fault injection: SIGKILLed serv
 
 # Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
 # CLUSTER_KEEP=1, and keeps the test's exit status.
-test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node partitioned, under load; history checked
+test-cluster: deps s3-up ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node partitioned, under load; history checked
 	scripts/dev/cluster.sh up
 	rc=0; node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
 	  test/cluster/*.test.ts || rc=$$?; \
@@ -132,7 +132,7 @@ test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node pa
 
 # RUNS times the node-kill scenario on one ring, then one line of counts per run (test/cluster/soak-summary.ts);
 # fails if a run failed or counted an anomaly. Each run takes minutes on a loaded 2-core machine.
-test-cluster-soak: deps ## node-kill RUNS times (default 3), counts per run: lost, duplicated, numbers twice, edits lost, errors
+test-cluster-soak: deps s3-up ## node-kill RUNS times (default 3), counts per run: lost, duplicated, numbers twice, edits lost, errors
 	scripts/dev/cluster.sh up
 	since=$$(date -u +%FT%T.000Z); rc=0; \
 	for i in $$(seq 1 $${RUNS:-3}); do \
