@@ -11,7 +11,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
-        s3-up s3-down s3-status s3-reset sweep-bodies test-files \
+        s3-up s3-down s3-status s3-reset sweep-bodies test-files bench-bodies \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
         openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
@@ -187,6 +187,9 @@ bench-archiver: deps cassandra-up ## messages archived per second vs raw cold wr
 
 bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p50/p99, search latency
 	npx tsx loadtest/bench/bench-search.ts --messages $${MESSAGES:-20000}
+
+bench-bodies: build cassandra-up s3-up ## message bodies s3 vs cassandra: create/edit/read p50/p99 and CPU per request for 1 KiB, 64 KiB, 4 MiB (N, N_LARGE, CONCURRENCY)
+	npx tsx loadtest/bench/bench-bodies.ts
 
 bench-freshness: build cassandra-up search-up ## search freshness: write answered -> search reflects it (creates, edits, deletes), CPU per write; RATE (50)/s, DURATION (30) s, OUTAGE (0) s
 	npx tsx loadtest/bench/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30} --outage $${OUTAGE:-0}
