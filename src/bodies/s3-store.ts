@@ -13,6 +13,8 @@ export interface S3Settings {
   sessionToken?: string;
   /** Each request's bound: a slow store fails the request (503) instead of holding it (and its memory). */
   timeoutMs: number;
+  /** Requests in flight per process at most (S3_MAX_IN_FLIGHT); more wait, within timeoutMs. */
+  maxInFlight: number;
   /** Prepended to every key (one bucket shared by several deployments or test runs). */
   prefix: string;
 }
@@ -44,12 +46,54 @@ export class S3BodyStore implements BodyStore {
     return `${this.base}/${(this.s.prefix + key).split('/').map(encodeURIComponent).join('/')}`;
   }
 
-  private async send(what: string, url: string, init: RequestInit): Promise<Response> {
+  /**
+   * One request, answer read by `use`, within timeoutMs from the call (waiting for a slot included). At most
+   * maxInFlight per process: a burst of creates queues here rather than opening hundreds of connections (and
+   * conditional-write locks, 256 per bucket in versitygw) at once.
+   */
+  private async send<T>(what: string, url: string, init: RequestInit, use: (res: Response) => Promise<T>): Promise<T> {
+    const signal = AbortSignal.timeout(this.s.timeoutMs);
     try {
-      return await this.client.fetch(url, { ...init, signal: AbortSignal.timeout(this.s.timeoutMs) });
-    } catch (err) {
-      throw new BodyStoreUnavailable(`s3 ${what}: ${(err as Error).message}`);
+      await this.slot(signal);
+    } catch {
+      throw new BodyStoreUnavailable(`s3 ${what}: no free connection slot within ${this.s.timeoutMs} ms`);
     }
+    try {
+      const res = await this.client.fetch(url, { ...init, signal });
+      return await use(res);
+    } catch (err) {
+      if (err instanceof BodyStoreUnavailable || err instanceof ObjectExists) throw err;
+      throw new BodyStoreUnavailable(`s3 ${what}: ${(err as Error).message}`);
+    } finally {
+      this.release();
+    }
+  }
+
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  private slot(signal: AbortSignal): Promise<void> {
+    if (this.inFlight < this.s.maxInFlight) {
+      this.inFlight += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const granted = () => { signal.removeEventListener('abort', aborted); resolve(); };
+      const aborted = () => {
+        const i = this.waiting.indexOf(granted);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal.reason as Error);
+      };
+      this.waiting.push(granted);
+      signal.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
+  /** Hands the slot to the next waiter, or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight -= 1;
   }
 
   private async fail(what: string, res: Response): Promise<never> {
@@ -58,39 +102,38 @@ export class S3BodyStore implements BodyStore {
   }
 
   async putNew(key: string, bytes: Buffer, sha256: string): Promise<void> {
-    const res = await this.send(`put ${key}`, this.url(key), {
+    await this.send(`put ${key}`, this.url(key), {
       method: 'PUT', body: bytes,
       headers: {
         'if-none-match': '*', 'content-type': 'application/octet-stream', 'x-amz-content-sha256': sha256,
         'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
       },
-    });
-    if (res.status === 412 || res.status === 409) {
+    }, async (res) => {
+      if (res.status === 412 || res.status === 409) {
+        await res.body?.cancel();
+        throw new ObjectExists(key);
+      }
+      if (!res.ok) await this.fail(`put ${key}`, res);
       await res.body?.cancel();
-      throw new ObjectExists(key);
-    }
-    if (!res.ok) await this.fail(`put ${key}`, res);
-    await res.body?.cancel();
+    });
   }
 
   async get(key: string): Promise<Buffer | null> {
-    const res = await this.send(`get ${key}`, this.url(key), { method: 'GET' });
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return null;
-    }
-    if (!res.ok) await this.fail(`get ${key}`, res);
-    try {
+    return this.send(`get ${key}`, this.url(key), { method: 'GET' }, async (res) => {
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return null;
+      }
+      if (!res.ok) await this.fail(`get ${key}`, res);
       return Buffer.from(await res.arrayBuffer());
-    } catch (err) {
-      throw new BodyStoreUnavailable(`s3 get ${key}: ${(err as Error).message}`);
-    }
+    });
   }
 
   async delete(key: string): Promise<void> {
-    const res = await this.send(`delete ${key}`, this.url(key), { method: 'DELETE' });
-    if (!res.ok && res.status !== 404) await this.fail(`delete ${key}`, res);
-    await res.body?.cancel();
+    await this.send(`delete ${key}`, this.url(key), { method: 'DELETE' }, async (res) => {
+      if (!res.ok && res.status !== 404) await this.fail(`delete ${key}`, res);
+      await res.body?.cancel();
+    });
   }
 
   async* list(prefix: string): AsyncGenerator<ListedObject> {
@@ -98,9 +141,10 @@ export class S3BodyStore implements BodyStore {
     do {
       const q = new URLSearchParams({ 'list-type': '2', prefix: this.s.prefix + prefix, 'max-keys': '1000' });
       if (token) q.set('continuation-token', token);
-      const res = await this.send('list', `${this.base}?${q.toString()}`, { method: 'GET' });
-      if (!res.ok) await this.fail('list', res);
-      const xml = await res.text();
+      const xml = await this.send('list', `${this.base}?${q.toString()}`, { method: 'GET' }, async (res) => {
+        if (!res.ok) await this.fail('list', res);
+        return res.text();
+      });
       for (const [, item] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
         const key = xmlText(/<Key>([\s\S]*?)<\/Key>/.exec(item!)?.[1] ?? '');
         const modified = /<LastModified>([^<]*)<\/LastModified>/.exec(item!)?.[1];

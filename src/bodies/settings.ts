@@ -26,7 +26,7 @@ export function bodyStoreSettings(config: Config): BodyStoreSettings {
           accessKeyId: own ? config.S3_ACCESS_KEY_ID! : aws ? config.AWS_ACCESS_KEY_ID! : DEV_ACCESS_KEY,
           secretAccessKey: own ? config.S3_SECRET_ACCESS_KEY! : aws ? config.AWS_SECRET_ACCESS_KEY! : DEV_SECRET_KEY,
           sessionToken: aws ? config.AWS_SESSION_TOKEN : undefined,
-          timeoutMs: config.S3_REQUEST_TIMEOUT_MS, prefix: config.BODY_STORE_PREFIX,
+          timeoutMs: config.S3_REQUEST_TIMEOUT_MS, maxInFlight: config.S3_MAX_IN_FLIGHT, prefix: config.BODY_STORE_PREFIX,
         },
       };
     }

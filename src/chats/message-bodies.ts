@@ -39,6 +39,7 @@ export class MessageBodies {
   private verified = false;
   private verifying: Promise<void> | null = null;
   private lastCheck = 0;
+  private lastFailureLog = 0;
 
   constructor(private readonly store: BodyStore | null, readonly settings: BodySettings, private readonly log: Logger) {}
 
@@ -82,7 +83,7 @@ export class MessageBodies {
     if (this.store === null) return { inline: body, ref: { key: null, digest, size: bytes.length }, savedAt: Date.now() };
     await this.gate();
     const key = versionKey(appId, chat, number, version, digest);
-    await this.store.putNew(key, bytes, digest);
+    await this.store.putNew(key, bytes, digest).catch((err: unknown) => this.failed(err));
     return { inline: utf8Prefix(body, this.settings.inlineBytes), ref: { key, digest, size: bytes.length }, savedAt: Date.now() };
   }
 
@@ -135,10 +136,19 @@ export class MessageBodies {
   /** One version's body from its object, checked; 404 when that version's body is not kept. */
   async object(ref: BodyRef): Promise<string> {
     if (ref.key === null || this.store === null) throw new AppError(404, 'not_found', 'this version\'s body is not kept');
-    const bytes = await this.store.get(ref.key);
+    const bytes = await this.store.get(ref.key).catch((err: unknown) => this.failed(err));
     if (bytes === null) throw this.corrupt(ref, 'the object is missing');
     if (bytes.length !== ref.size || sha256Hex(bytes) !== ref.digest) throw this.corrupt(ref, 'the object does not match its digest');
     return bytes.toString('utf8');
+  }
+
+  /** Logs why the store failed (at most once a second: an outage fails every body request), then rethrows. */
+  private failed(err: unknown): never {
+    if (err instanceof BodyStoreUnavailable && Date.now() - this.lastFailureLog >= 1000) {
+      this.lastFailureLog = Date.now();
+      this.log.warn({ err: err.detail }, 'body store unavailable');
+    }
+    throw err;
   }
 
   private corrupt(ref: BodyRef, why: string): AppError {

@@ -29,11 +29,14 @@ export class ChatMessageService {
         // The object first (a store that is down fails here, before any row), then the row that points to it.
         const saved = await this.bodies.save(appId, chat, number, 1, body);
         this.bodies.fresh(saved);
-        const r = await this.store.insert(appId, chat, { number, body: saved.inline, version: 1, createdAt: now,
-          updatedAt: now, ref: saved.ref, history: [this.bodies.entry(1, saved, now, null)] });
+        // Created once its body is stored: the late-row window (a hole before this row stays young while this
+        // row is younger than it) then starts at the row write, however long the upload took.
+        const at = this.bodies.kind === 'cassandra' ? now : new Date();
+        const r = await this.store.insert(appId, chat, { number, body: saved.inline, version: 1, createdAt: at,
+          updatedAt: at, ref: saved.ref, history: [this.bodies.entry(1, saved, at, null)] });
         if (r.applied) {
           // Search indexes what the row keeps (the inline prefix of a large body), as the indexer would.
-          this.feed({ kind: 'upsert', token, chat, number, body: saved.inline, version: 1, created_at: now, updated_at: now });
+          this.feed({ kind: 'upsert', token, chat, number, body: saved.inline, version: 1, created_at: at, updated_at: at });
           return { applied: true, item: { ...publicPart(r.message), body } };
         }
         return { applied: false, item: r.message.deletedAt ? null : await this.bodies.full(r.message) };

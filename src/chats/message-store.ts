@@ -68,8 +68,8 @@ export class ChatMessageStore {
    */
   async fence(appId: string, chat: number, number: number, at: Date): Promise<{ applied: boolean; message: StoredMessage }> {
     const rs = await this.db.execute('chat_message_fence',
-      `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, ${COLUMNS}, deleted_at)
-       VALUES (?, ?, ?, ?, '', 0, ?, ?, ?) IF NOT EXISTS`,
+      `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, number, body, version, created_at,
+       updated_at, deleted_at) VALUES (?, ?, ?, ?, '', 0, ?, ?, ?) IF NOT EXISTS`,
       [appId, chat, numberBucket(number), number, at, at, at], { idempotent: false });
     return rs.wasApplied()
       ? { applied: true, message: { number, body: '', version: 0, createdAt: at, updatedAt: at, deletedAt: at, lease: null,
