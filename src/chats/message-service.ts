@@ -25,10 +25,11 @@ export class ChatMessageService {
     const created = await this.creator.create(appId, chat, {
       content: { body },
       matches: (m: ChatMessage) => m.body === body,
-      insert: async (number) => {
+      insert: async (number, beforeRow) => {
         // The object first (a store that is down fails here, before any row), then the row that points to it.
         const saved = await this.bodies.save(appId, chat, number, 1, body);
         this.bodies.fresh(saved);
+        beforeRow();
         // Created once its body is stored: the late-row window (a hole before this row stays young while this
         // row is younger than it) then starts at the row write, however long the upload took.
         const at = this.bodies.kind === 'cassandra' ? now : new Date();

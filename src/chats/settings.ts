@@ -22,6 +22,11 @@ export interface ChatsSettings {
   /** Where bodies live (CHAT_BODY_STORE and its store's settings). */
   bodyStore: BodyStoreSettings;
   bodies: BodySettings;
+  /**
+   * How long after its number was claimed a create may still send its row (REQUEST_TIMEOUT_MS): enforced before
+   * the insert, so the late-row window above really bounds when a row can land.
+   */
+  rowDeadlineMs: number;
 }
 
 export function chatsSettings(config: Config): ChatsSettings {
@@ -40,5 +45,6 @@ export function chatsSettings(config: Config): ChatsSettings {
       retention: { maxVersions: config.CHAT_HISTORY_MAX_VERSIONS, maxAgeMs: config.CHAT_HISTORY_MAX_AGE_SECONDS * 1000 },
       orphanGraceMs: config.BODY_ORPHAN_GRACE_SECONDS * 1000,
     },
+    rowDeadlineMs: config.REQUEST_TIMEOUT_MS,
   };
 }
