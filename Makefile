@@ -184,7 +184,7 @@ k6-typecheck: deps ## type-check loadtest/k6/ (for people with their own k6; not
 	npx tsc -p loadtest/k6/tsconfig.json
 
 license-check: deps cassandra-up search-up ## every npm (production), Go, Maven and PyPI package the project installs has an allowed license
-	scripts/dev/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta
+	scripts/dev/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta versitygw
 	node --import tsx scripts/check/license/gate.ts
 
 bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
