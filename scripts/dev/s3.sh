@@ -21,8 +21,13 @@ LOG_FILE=$S3_RUN_DIR/versitygw.log
 LOCK_FILE=$S3_RUN_DIR/.lock
 BIN=$EPHEMERA_CACHE/bin/versitygw
 
+OFFSET_FILE=$S3_RUN_DIR/.log-offset
+readonly PATTERN=versitygw
+
 # shellcheck source=lib/common.sh
 source "$REPO_ROOT/scripts/dev/lib/common.sh"
+# shellcheck source=lib/daemon.sh
+source "$REPO_ROOT/scripts/dev/lib/daemon.sh"
 
 usage() {
   cat <<EOF2
@@ -43,53 +48,37 @@ S3_BUCKET ($S3_BUCKET), S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY (the development
 EOF2
 }
 
-running_pid() {
-  [[ -f $PID_FILE ]] || return 1
-  local pid
-  pid=$(tr -dc '0-9' <"$PID_FILE" || true)
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -q versitygw < <(tr '\0' ' ' <"/proc/$pid/cmdline"); then
-    printf '%s\n' "$pid"
-    return 0
-  fi
-  rm -f "$PID_FILE"
-  return 1
-}
+running_pid() { daemon_pid "$PID_FILE" "$PATTERN" versitygw; }
 
 healthy() { curl -fsS -m 3 "http://$HOST:$S3_PORT/health" >/dev/null 2>&1; }
 
 up() {
   "$REPO_ROOT/scripts/dev/tools.sh" versitygw
-  mkdir -p "$DATA_DIR"
-  exec 9>"$LOCK_FILE"
-  flock 9
+  hold_lock "$S3_RUN_DIR" "$LOCK_FILE" 120 "s3.sh"
   # A plain directory under the posix root is a bucket (../shared/notes/object-storage.md).
   mkdir -p "$DATA_DIR/$S3_BUCKET"
+  local pid
   if pid=$(running_pid) && healthy; then
     say "versitygw already running (pid $pid) on $HOST:$S3_PORT, bucket $S3_BUCKET"
     return 0
   fi
   if healthy; then die "something else answers on $HOST:$S3_PORT; set S3_PORT"; fi
   say "starting versitygw on $HOST:$S3_PORT (data $DATA_DIR)"
+  mark_log_start "$LOG_FILE" "$OFFSET_FILE"
   ROOT_ACCESS_KEY=$S3_ACCESS_KEY_ID ROOT_SECRET_KEY=$S3_SECRET_ACCESS_KEY \
-    setsid "$BIN" --port "$HOST:$S3_PORT" --health /health --quiet posix "$DATA_DIR" >>"$LOG_FILE" 2>&1 9>&- &
-  echo $! >"$PID_FILE"
+    launch_detached "$S3_RUN_DIR" "$PID_FILE" "$LOG_FILE" "$BIN" --port "$HOST:$S3_PORT" --health /health --quiet posix "$DATA_DIR"
   local deadline=$((SECONDS + S3_START_TIMEOUT))
   until healthy; do
-    running_pid >/dev/null || { tail -n 20 "$LOG_FILE" >&2; die "versitygw exited at start (log: $LOG_FILE)"; }
+    running_pid >/dev/null || { log_since_start "$LOG_FILE" "$OFFSET_FILE" | tail -n 20 >&2; die "versitygw exited at start (log: $LOG_FILE)"; }
     (( SECONDS < deadline )) || die "versitygw not healthy after ${S3_START_TIMEOUT}s (log: $LOG_FILE)"
     sleep 0.2
   done
-  say "versitygw ready (pid $(cat "$PID_FILE")) on http://$HOST:$S3_PORT, bucket $S3_BUCKET"
+  say "versitygw ready (pid $DAEMON_PID) on http://$HOST:$S3_PORT, bucket $S3_BUCKET"
 }
 
 down() {
-  local pid
-  if ! pid=$(running_pid); then say "versitygw is not running"; return 0; fi
-  say "stopping versitygw (pid $pid)"
-  kill -TERM "$pid"
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then warn "still running after 10 s: SIGKILL"; kill -KILL "$pid"; fi
-  rm -f "$PID_FILE"
+  hold_lock "$S3_RUN_DIR" "$LOCK_FILE" 120 "s3.sh"
+  stop_daemon versitygw "$PID_FILE" "$PATTERN" 10
 }
 
 status() {
