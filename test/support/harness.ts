@@ -25,7 +25,7 @@ export const TEST_ENV: Record<string, string> = {
   // Bursts of 500 creates (numbering.test.ts) queue up at versitygw: ~60 PUTs/s at load 30 on this 2-core machine
   // (p50 3.6 s with 250 in flight), so the product's 2 s bound would answer some of them 503 (as it should). Suites
   // that test a slow store set their own bound (test/files/store-faults.test.ts).
-  S3_REQUEST_TIMEOUT_MS: '30000',
+  S3_REQUEST_TIMEOUT_MS: '10000',
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   // The search fast path hides whether the change log delivers: suites test the durable path unless they turn it
   // on (test/search/fast-path.test.ts does).
