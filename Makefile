@@ -11,6 +11,7 @@ NODE_TESTS ?= test/*.test.ts test/inbox/*.test.ts test/chats/*.test.ts test/arch
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
         k8s-build k8s-up k8s-down k8s-status test-k8s test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
+        s3-up s3-down s3-status s3-reset sweep-bodies test-files bench-bodies \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
         openapi-lint config-doc chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu bench-statements test-faults faketime clean
@@ -53,13 +54,26 @@ search-status: ## say what runs where
 search-reset: ## stop OpenSearch and wipe its data
 	scripts/dev/opensearch.sh reset
 
+s3-up: ## start (or reuse) the local S3 server (versitygw, built once) on 127.0.0.1:9700 with bucket ephemera
+	scripts/dev/s3.sh up
+s3-down: ## stop the local S3 server (SIGTERM)
+	scripts/dev/s3.sh down
+s3-status: ## say what runs where
+	scripts/dev/s3.sh status
+s3-reset: ## stop the S3 server and wipe its objects
+	scripts/dev/s3.sh reset
+
 migrate: build cassandra-up search-up ## apply CQL migrations and the search index migration
 	node dist/cli.js migrate
 
-run: build cassandra-up search-up ## start everything locally and serve the API on $$PORT (default 8080)
+run: build cassandra-up search-up s3-up ## start everything locally and serve the API on $$PORT (default 8080)
 	node dist/cli.js migrate
 	node --import ./dist/observability/instrument.js dist/cli.js serve --archive-every $${ARCHIVE_INTERVAL_SECONDS:-30} \
-	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1} --generate-admin-token
+	  --counts-every $${COUNTS_INTERVAL_SECONDS:-5} --index-every $${INDEX_INTERVAL_SECONDS:-1} \
+	  --sweep-every $${SWEEP_INTERVAL_SECONDS:-300} --generate-admin-token
+
+sweep-bodies: build cassandra-up s3-up ## one pass of the message-body sweeper (orphans, deleted messages, expired versions)
+	node dist/cli.js sweep-bodies
 
 archive: build cassandra-up ## one archiver pass against the local stack
 	node dist/cli.js archive
@@ -93,22 +107,29 @@ chromium: ## install Debian's chromium for the /docs page test (once; no-op when
 docs-screenshot: deps cassandra-up chromium ## refresh docs/api-docs.png from the /docs page test
 	DOCS_SCREENSHOT=$(CURDIR)/docs/api-docs.png node --import tsx --test --test-reporter=spec test/docs-page.test.ts
 
-test-node: deps cassandra-up chromium ## node:test suites against the real Cassandra
+test-node: deps cassandra-up s3-up chromium ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
-test-search: deps cassandra-up search-up ## search suites (index, endpoint, indexer faults) against the real OpenSearch and Cassandra
+# The chat and editing suites again with the other object backend (s3 is the default in every suite), plus the
+# file-storage suites (test/files/: backends, history, sweeper, faults).
+test-files: deps cassandra-up s3-up ## file storage: test/files/*, and the chat and editing suites with CHAT_BODY_STORE=fs
+	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/files/*.test.ts
+	CHAT_BODY_STORE=fs node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec \
+	  test/chats/api.test.ts test/chats/editing.test.ts test/chats/editing-faults.test.ts
+
+test-search: deps cassandra-up search-up s3-up ## search suites (index, endpoint, indexer faults) against the real OpenSearch and Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/search/*.test.ts
 
 # libfaketime (Debian package faketime, GPL-2, a test tool only): the clock-skew nemesis shifts one service's clock.
 faketime: ## install libfaketime if missing (root, apt-get)
 	@dpkg -s libfaketime >/dev/null 2>&1 || apt-get install -y -q faketime >/dev/null
 
-test-faults: deps cassandra-up faketime ## fault injection: SIGKILLed service, Cassandra stopped and restarted, clocks skewed
+test-faults: deps cassandra-up s3-up faketime ## fault injection: SIGKILLed service, Cassandra stopped and restarted, clocks skewed
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
 
 # Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless
 # CLUSTER_KEEP=1, and keeps the test's exit status.
-test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node partitioned, under load; history checked
+test-cluster: deps s3-up ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node partitioned, under load; history checked
 	scripts/dev/cluster.sh up
 	rc=0; node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
 	  test/cluster/*.test.ts || rc=$$?; \
@@ -116,7 +137,7 @@ test-cluster: deps ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, node pa
 
 # RUNS times the node-kill scenario on one ring, then one line of counts per run (test/cluster/soak-summary.ts);
 # fails if a run failed or counted an anomaly. Each run takes minutes on a loaded 2-core machine.
-test-cluster-soak: deps ## node-kill RUNS times (default 3), counts per run: lost, duplicated, numbers twice, edits lost, errors
+test-cluster-soak: deps s3-up ## node-kill RUNS times (default 3), counts per run: lost, duplicated, numbers twice, edits lost, errors
 	scripts/dev/cluster.sh up
 	since=$$(date -u +%FT%T.000Z); rc=0; \
 	for i in $$(seq 1 $${RUNS:-3}); do \
@@ -163,7 +184,7 @@ k6-typecheck: deps ## type-check loadtest/k6/ (for people with their own k6; not
 	npx tsc -p loadtest/k6/tsconfig.json
 
 license-check: deps cassandra-up search-up ## every npm (production), Go, Maven and PyPI package the project installs has an allowed license
-	scripts/dev/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta
+	scripts/dev/tools.sh helm kubeconform helm-unittest kubernetes-validate vegeta versitygw
 	node --import tsx scripts/check/license/gate.ts
 
 bench-archiver: deps cassandra-up ## messages archived per second vs raw cold writes
@@ -172,10 +193,13 @@ bench-archiver: deps cassandra-up ## messages archived per second vs raw cold wr
 bench-search: deps search-up ## search index: bulk docs/s, apply-to-searchable p50/p99, search latency
 	npx tsx loadtest/bench/bench-search.ts --messages $${MESSAGES:-20000}
 
+bench-bodies: build cassandra-up s3-up ## message bodies s3 vs cassandra: create/edit/read p50/p99 and CPU per request for 1 KiB, 64 KiB, 4 MiB (N, N_LARGE, CONCURRENCY)
+	npx tsx loadtest/bench/bench-bodies.ts
+
 bench-freshness: build cassandra-up search-up ## search freshness: write answered -> search reflects it (creates, edits, deletes), CPU per write; RATE (50)/s, DURATION (30) s, OUTAGE (0) s
 	npx tsx loadtest/bench/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30} --outage $${OUTAGE:-0}
 
-loadtest-smoke: build cassandra-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
+loadtest-smoke: build cassandra-up s3-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke
 
 loadtest: deps ## vegeta: RATE (1000) req/s of the mix for DURATION (60s) against BASE_URL (default: make run on PORT)
@@ -231,7 +255,7 @@ compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1
 compose-down: ## stop it and drop its volumes
 	scripts/dev/compose.sh down
 
-test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up promtool-test chart-test compose-config license-check test-node test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
+test: deps lint typecheck k6-typecheck openapi-lint test-unit cassandra-up search-up s3-up promtool-test chart-test compose-config license-check test-node test-files test-search test-faults loadtest-smoke test-image skaffold-check ## everything CI runs
 	@echo "==> make test: all green"
 
 clean: ## remove build output

@@ -12,11 +12,12 @@ Usage: ephemera <command> [options]
 
 Commands:
   serve [--archive-every <seconds>] [--counts-every <seconds>] [--index-every <seconds>] [--workers <n>|auto]
-        [--generate-admin-token]
+        [--sweep-every <seconds>] [--generate-admin-token]
                                       serve the HTTP API on $PORT (default 8080); with --archive-every,
                                       also run the archiver on that timer (local development); with
                                       --counts-every, also the chat counts worker, with --index-every, also
-                                      the search indexer (local development); with
+                                      the search indexer, with --sweep-every, also the body sweeper (local
+                                      development); with
                                       --workers (or WORKERS), n processes share the port (one per core
                                       with auto) and their summed metrics are on $METRICS_PORT; with
                                       --generate-admin-token (make run), an ADMIN_TOKEN for this run when
@@ -34,6 +35,8 @@ Commands:
                                       OpenSearch index every --every seconds (default 1); --once: one pass,
                                       exit 0 done, 1 failed or OpenSearch unavailable
   reindex [--token <token>]           rebuild the search index of one application (or of all) from Cassandra
+  sweep-bodies                        one pass of the message-body sweeper: removes objects no row points to
+                                      (older than BODY_ORPHAN_GRACE_SECONDS); exit 0 done, 1 failed
 
 Options:
   -h, --help                          show this help
@@ -51,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' }, 'archive-every': { type: 'string' }, workers: { type: 'string' },
       'counts-every': { type: 'string' }, every: { type: 'string' }, once: { type: 'boolean' },
       'index-every': { type: 'string' }, token: { type: 'string' }, 'generate-admin-token': { type: 'boolean' },
+      'sweep-every': { type: 'string' },
     },
   });
   const command = positionals[0];
@@ -93,15 +97,16 @@ async function main(argv: string[]): Promise<number> {
       const every = values['archive-every'] === undefined ? 0 : Number(values['archive-every']);
       const countsEvery = values['counts-every'] === undefined ? 0 : Number(values['counts-every']);
       const indexEvery = values['index-every'] === undefined ? 0 : Number(values['index-every']);
-      if (![every, countsEvery, indexEvery].every((n) => Number.isInteger(n) && n >= 0)) {
-        process.stderr.write('ephemera: --archive-every, --counts-every and --index-every take a whole number of seconds\n');
+      const sweepEvery = values['sweep-every'] === undefined ? 0 : Number(values['sweep-every']);
+      if (![every, countsEvery, indexEvery, sweepEvery].every((n) => Number.isInteger(n) && n >= 0)) {
+        process.stderr.write('ephemera: --archive-every, --counts-every, --index-every and --sweep-every take a whole number of seconds\n');
         return 64;
       }
       if (config.WORKERS > 1 && cluster.isPrimary) {
         const { supervise } = await import('./cluster.js');
         return supervise(config.WORKERS, config, log);
       }
-      return serve(config, log, every, countsEvery, indexEvery, generatedAdminToken);
+      return serve(config, log, every, countsEvery, indexEvery, generatedAdminToken, sweepEvery);
     }
     case 'migrate':
       return migrateCommand(config, log);
@@ -125,6 +130,10 @@ async function main(argv: string[]): Promise<number> {
       const { indexCommand } = await import('./workers/indexer-command.js');
       return indexCommand(config, log, { every, once: values.once ?? false });
     }
+    case 'sweep-bodies': {
+      const { sweepCommand } = await import('./workers/sweep-command.js');
+      return sweepCommand(config, log);
+    }
     case 'reindex': {
       const { reindexCommand } = await import('./workers/indexer-command.js');
       return reindexCommand(config, log, { token: values.token });
@@ -136,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, log: Logger, archiveEvery: number, countsEvery = 0, indexEvery = 0,
-  generatedAdminToken?: string): Promise<number> {
+  generatedAdminToken?: string, sweepEvery = 0): Promise<number> {
   const { workerIndex, joinCluster } = await import('./cluster.js');
   const worker = workerIndex();
   if (worker !== null) joinCluster();
@@ -173,6 +182,11 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
     const { startIndexer } = await import('./workers/indexer-command.js');
     indexer = startIndexer(server.db, config, log, indexEvery);
   }
+  let sweeper: { stop(): Promise<void> } | null = null;
+  if (sweepEvery > 0 && (worker === null || worker === 0)) {
+    const { startSweeper } = await import('./workers/sweep-command.js');
+    sweeper = startSweeper(server.db, config, log, sweepEvery);
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => { log.info({ signal }, 'shutting down'); resolve(); };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -181,6 +195,7 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
   if (timer) clearInterval(timer);
   await counts?.stop();
   await indexer?.stop();
+  await sweeper?.stop();
   await server.close();
   await tracing.shutdown();
   return 0;

@@ -81,6 +81,8 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
   const search = createSearch(config, log);
   const fastIndexer = createFastIndexer(config, log);
   const chats = createChats(db, chatsSettings(config), log, fastIndexer?.offer);
+  // Refuses to start on a store that would let an object be replaced (CreateOnlyNotEnforced is thrown).
+  await chats.bodies.verify();
   if (!config.ADMIN_TOKEN) log.info('ADMIN_TOKEN is not set: GET /applications (every application and token) answers 401 to everyone');
   // One of each for both mounts: an administrator is one on both, and /api/applications is no second allowance.
   const applicationsAccess = {

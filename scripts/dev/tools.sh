@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Kubernetes packaging tools and the load generator into ${EPHEMERA_CACHE:-$HOME/.cache/ephemera}/bin.
 #
-#   scripts/dev/tools.sh [helm] [kubeconform] [helm-unittest] [kubernetes-validate] [vegeta] [docker-compose] [skaffold] | all
+#   scripts/dev/tools.sh [helm] [kubeconform] [helm-unittest] [kubernetes-validate] [vegeta] [versitygw] [docker-compose] [skaffold] | all
 #
 # `all` is the chart tools and vegeta; docker-compose (~2 min) and skaffold (~12 CPU-minutes) are asked for by name.
 # `scripts/dev/tools.sh --cached NAME` exits 0 when NAME is already built (for checks that only run when it is).
@@ -27,6 +27,7 @@ SKAFFOLD_VERSION=v2.24.0
 KUBERNETES_VALIDATE_VERSION=1.37.0   # bundles Kubernetes schemas 1.25-1.36
 JSONSCHEMA_VERSION=4.26.0
 VEGETA_VERSION=v12.13.0              # MIT; the load generator of `make loadtest` / loadtest-smoke / bench
+VERSITYGW_VERSION=v1.8.0             # Apache-2.0; the local S3 server (make s3-up); the only version the proxy lists
 
 CACHE=${EPHEMERA_CACHE:-$HOME/.cache/ephemera}
 BIN=$CACHE/bin
@@ -76,6 +77,8 @@ install_helm_unittest() {
 }
 
 install_vegeta() { go_tool vegeta github.com/tsenart/vegeta/v12 "$VEGETA_VERSION" vegeta; }
+# ~3 CPU-minutes, ~0.7 GB peak RAM, 84 MB binary (../shared/notes/object-storage.md).
+install_versitygw() { go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" versitygw; }
 
 # main_module NAME MODULE VERSION PACKAGE BINARY [LDFLAGS]: build PACKAGE of MODULE@VERSION with the
 # module's own go.mod/go.sum (its replace directives apply), into $BIN/BINARY.
@@ -132,7 +135,7 @@ install_kubernetes_validate() {
 }
 
 usage() {
-  echo "usage: $0 [helm] [kubeconform] [helm-unittest] [kubernetes-validate] [vegeta] [docker-compose] [skaffold] | all" >&2
+  echo "usage: $0 [helm] [kubeconform] [helm-unittest] [kubernetes-validate] [vegeta] [versitygw] [docker-compose] [skaffold] | all" >&2
   echo "       $0 --cached docker-compose|skaffold   (exit 0 if already built)" >&2
   exit 2
 }
@@ -150,7 +153,7 @@ tools=()
 for arg in "$@"; do
   case $arg in
     all) tools+=(helm kubeconform helm-unittest kubernetes-validate vegeta) ;;
-    helm | kubeconform | helm-unittest | kubernetes-validate | vegeta | docker-compose | skaffold) tools+=("$arg") ;;
+    helm | kubeconform | helm-unittest | kubernetes-validate | vegeta | versitygw | docker-compose | skaffold) tools+=("$arg") ;;
     -h | --help) usage ;;
     *) log "unknown tool: $arg"; usage ;;
   esac
@@ -175,6 +178,7 @@ for tool in "${tools[@]}"; do
     helm-unittest) locked helm-unittest install_helm_unittest ;;
     kubernetes-validate) locked kubernetes-validate install_kubernetes_validate ;;
     vegeta) locked vegeta install_vegeta ;;
+    versitygw) locked versitygw install_versitygw ;;
     docker-compose) locked docker-compose install_compose ;;
     skaffold) locked skaffold install_skaffold ;;
   esac

@@ -55,6 +55,8 @@ export async function clientPage<T>(after: number, lastNumber: number, bounds: P
       Math.floor((bounds.maxBytes - bytes) / bounds.maxRowBytes)));
     const rows = await scan(bucket, cursor, count);
     for (const row of rows) {
+      // A read sized by maxRowBytes may still hold larger rows (object-store bodies up to CHAT_MAX_BODY_BYTES).
+      if (scanned > 0 && bytes >= bounds.maxBytes) return { items, next: cursor < lastNumber ? cursor : null };
       if (row.number > cursor + 1 && row.createdAt.getTime() > bounds.settledBefore) return { items, next: null };
       cursor = row.number;
       scanned += 1;

@@ -3,10 +3,12 @@ import { decideCas } from '../storage/cas.js';
 import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import { checkIfMatch, leaseExpired, locked, requireIfMatch, type WriteConditions } from './conditions.js';
+import type { MessageBodies } from './message-bodies.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
+import { appendRetained, leaseHolder } from './message-history.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
 import { decideByVersion } from './read-back.js';
-import { publicPart, type ChangeEntry, type ChatMessage, type StoredMessage } from './types.js';
+import { publicPart, type BodyRef, type ChangeEntry, type ChatMessage, type StoredMessage } from './types.js';
 import type { Appended } from '../storage/bucketed-log.js';
 import { sleep } from '../async.js';
 
@@ -28,42 +30,56 @@ const MAX_ROUNDS = 40;
 export class ChatMessageEditor {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
     private readonly changes: ChangeLog, private readonly ifMatchRequired: boolean,
-    private readonly feed: MessageFeed = noFeed) {}
+    private readonly bodies: MessageBodies, private readonly feed: MessageFeed = noFeed) {}
 
   async edit(token: string, chat: number, number: number, body: string, cond: WriteConditions): Promise<ChatMessage> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.chats.resolve(token, chat);
     const intent = new Intent(this.changes, (version) => ({ entity: 'message', op: 'upsert', app: appId, token, chat,
       message: number, version, at: Date.now() }));
-    // The row our previous round wrote if its "not applied" was really a re-sent applied write: it is ours.
-    const isOurs = (m: StoredMessage | null, version: number, at: Date) => m !== null && m.deletedAt === null
-      && m.version === version + 1 && m.body === body && m.updatedAt.getTime() === at.getTime();
-    let sent: { version: number; at: Date } | null = null;
+    // The row our previous round wrote if its "not applied" was really a re-sent applied write: it is ours. Each
+    // round's object key is new (keys.ts), so the key alone says so; without an object store, body and time do.
+    const isOurs = (m: StoredMessage | null, s: { version: number; at: Date; ref: BodyRef }) => m !== null
+      && m.deletedAt === null && m.version === s.version + 1 && m.updatedAt.getTime() === s.at.getTime()
+      && m.ref?.digest === s.ref.digest && m.ref.key === s.ref.key;
+    let sent: { version: number; at: Date; ref: BodyRef } | null = null;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const row = await this.store.find(appId, chat, number);
-      if (sent && isOurs(row, sent.version, sent.at)) return this.edited(intent, token, chat, row!);
+      if (sent && isOurs(row, sent)) return this.edited(intent, token, chat, row!, body);
       const current = this.changeable(row, number, cond);
+      // The object before the change entry and the row: a store that is down answers 503 having changed nothing.
+      // A round that loses leaves its object to the sweeper.
+      const saved = await this.bodies.save(appId, chat, number, current.version + 1, body);
       await intent.before(current.version + 1);
       const at = new Date();
-      const change = { body, version: current.version, at };
+      const lease = current.lease?.token ?? null;
+      const change = { body: saved.inline, ref: saved.ref, version: current.version, at,
+        history: appendRetained(current.history,
+          this.bodies.entry(current.version + 1, saved, at, leaseHolder(lease)), this.bodies.settings.retention) };
+      const mine = { version: current.version, at, ref: saved.ref };
+      this.bodies.fresh(saved);
       const applied = await intent.write(() => decideCas(
-        () => this.store.edit(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
+        () => this.store.edit(appId, chat, number, change, lease).then(applied_),
         async () => {
           const now = await this.store.find(appId, chat, number, true);
-          return decideByVersion(now, current.version, isOurs(now, current.version, at), 'chat_message_edit');
+          return decideByVersion(now, current.version, isOurs(now, mine), 'chat_message_edit');
         }));
-      if (applied) return this.edited(intent, token, chat, { ...current, body, version: current.version + 1, updatedAt: at });
-      sent = { version: current.version, at };
+      if (applied) {
+        return this.edited(intent, token, chat, { ...current, body: saved.inline, ref: saved.ref,
+          history: change.history, version: current.version + 1, updatedAt: at }, body);
+      }
+      sent = mine;
       await backOff(round);
     }
     throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
   }
 
-  private async edited(intent: Intent, token: string, chat: number, m: StoredMessage): Promise<ChatMessage> {
+  /** `m.body` is the row's cell (what search indexes); `body` the whole body the client sent. */
+  private async edited(intent: Intent, token: string, chat: number, m: StoredMessage, body: string): Promise<ChatMessage> {
     this.feed({ kind: 'upsert', token, chat, number: m.number, body: m.body, version: m.version,
       created_at: m.createdAt, updated_at: m.updatedAt });
     await intent.after();
-    return publicPart(m);
+    return { ...publicPart(m), body };
   }
 
   /** Marks the message deleted (204): it reads and writes that one row only. */

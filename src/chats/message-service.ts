@@ -3,6 +3,7 @@ import type { ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import type { CounterStore } from './counter-store.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
+import type { MessageBodies } from './message-bodies.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { clientPage, MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from './client-page.js';
@@ -15,7 +16,8 @@ export class ChatMessageService {
   constructor(private readonly chats: ChatService, private readonly store: ChatMessageStore,
     private readonly counters: CounterStore, private readonly creator: NumberedCreator,
     private readonly changes: ChangeLog, private readonly lateRowWindowMs: number,
-    private readonly maxBodyBytes: number, private readonly feed: MessageFeed = noFeed) {}
+    private readonly maxBodyBytes: number, private readonly bodies: MessageBodies,
+    private readonly feed: MessageFeed = noFeed) {}
 
   async create(token: string, chat: number, body: string, key?: string): Promise<Created<ChatMessage>> {
     const appId = await this.chats.resolve(token, chat);
@@ -23,12 +25,22 @@ export class ChatMessageService {
     const created = await this.creator.create(appId, chat, {
       content: { body },
       matches: (m: ChatMessage) => m.body === body,
-      insert: async (number) => {
-        const r = await this.store.insert(appId, chat, { number, body, version: 1, createdAt: now, updatedAt: now });
+      insert: async (number, beforeRow) => {
+        // The object first (a store that is down fails here, before any row), then the row that points to it.
+        const saved = await this.bodies.save(appId, chat, number, 1, body);
+        this.bodies.fresh(saved);
+        beforeRow();
+        // Created once its body is stored: the late-row window (a hole before this row stays young while this
+        // row is younger than it) then starts at the row write, however long the upload took.
+        const at = this.bodies.kind === 'cassandra' ? now : new Date();
+        const r = await this.store.insert(appId, chat, { number, body: saved.inline, version: 1, createdAt: at,
+          updatedAt: at, ref: saved.ref, history: [this.bodies.entry(1, saved, at, null)] });
         if (r.applied) {
-          this.feed({ kind: 'upsert', token, chat, number, body, version: 1, created_at: now, updated_at: now });
+          // Search indexes what the row keeps (the inline prefix of a large body), as the indexer would.
+          this.feed({ kind: 'upsert', token, chat, number, body: saved.inline, version: 1, created_at: at, updated_at: at });
+          return { applied: true, item: { ...publicPart(r.message), body } };
         }
-        return { applied: r.applied, item: r.message.deletedAt ? null : publicPart(r.message) };
+        return { applied: false, item: r.message.deletedAt ? null : await this.bodies.full(r.message) };
       },
       highest: (from) => highestStored(from, (bucket) => this.store.top(appId, chat, bucket)),
       fence: async (number) => {
@@ -40,7 +52,7 @@ export class ChatMessageService {
           return { applied: false, message: m };
         });
         return { applied: r.applied, placeholder: r.message.version === 0,
-          item: r.message.deletedAt ? null : publicPart(r.message) };
+          item: r.message.deletedAt ? null : await this.bodies.full(r.message) };
       },
       changed: (number) => this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat,
         message: number, version: 1, at: now.getTime() }),
@@ -53,15 +65,18 @@ export class ChatMessageService {
     const appId = await this.chats.resolve(token, chat);
     const m = await this.store.find(appId, chat, number);
     if (!m || m.deletedAt) throw notFound(`no message number ${number} in this chat`);
-    return publicPart(m);
+    return this.bodies.full(m);
   }
 
   /** A page for a client (see clientPage): ends before a young hole, and after bounded rows and bytes. */
   async list(token: string, chat: number, after: number, limit: number): Promise<ListPage<ChatMessage>> {
     const appId = await this.chats.resolve(token, chat);
     const last = ((await this.counters.read(appId, chat)) ?? 1) - 1;
+    // A row costs at most 64 KiB of a page's byte budget when sizing a read (bodies larger than that end the
+    // page after one row anyway): 8 MiB bodies must not turn every read into a one-row read.
     const bounds = { limit, settledBefore: Date.now() - this.lateRowWindowMs, maxScanned: MAX_SCANNED_ROWS,
-      maxBytes: MAX_PAGE_BYTES, maxRowBytes: this.maxBodyBytes };
-    return clientPage(after, last, bounds, (bucket, from, n) => this.store.scan(appId, chat, bucket, from, n));
+      maxBytes: MAX_PAGE_BYTES, maxRowBytes: Math.min(this.maxBodyBytes, 64 * 1024) };
+    const page = await clientPage(after, last, bounds, (bucket, from, n) => this.store.scan(appId, chat, bucket, from, n));
+    return { items: await this.bodies.fullAll(page.items), next: page.next };
   }
 }

@@ -2,15 +2,24 @@ import type { Db, Row, Params } from '../storage/cassandra.js';
 import { num } from '../storage/cassandra.js';
 import type { Scanned } from './client-page.js';
 import { numberBucket } from './numbered.js';
-import { publicPart, type ChatMessage, type StoredMessage } from './types.js';
+import { decodeHistory, encodeHistory, type VersionEntry } from './message-history.js';
+import type { BodyRef, ChatMessage, StoredMessage } from './types.js';
 
-const COLUMNS = 'number, body, version, created_at, updated_at';
-const ALL = `${COLUMNS}, deleted_at, lease_token, lease_expires_at`;
+const COLUMNS = 'number, body, version, created_at, updated_at, body_key, body_digest, body_size';
+const ALL = `${COLUMNS}, deleted_at, lease_token, lease_expires_at, history`;
 export const KEY = 'app_id = ? AND chat_number = ? AND bucket = ? AND number = ?';
+
+/** The row's body facts; '' is "none" (a delete writes '' rather than null: no cell tombstones). */
+const refOf = (r: Row): BodyRef | null => {
+  const digest = (r.get('body_digest') as string | null | undefined) || null;
+  if (digest === null) return null;
+  return { key: (r.get('body_key') as string | null | undefined) || null, digest, size: r.get('body_size') as number };
+};
 
 export const toMessage = (r: Row): StoredMessage => {
   const token = (r.get('lease_token') as string | null | undefined) ?? null;
   return {
+    ref: refOf(r), history: decodeHistory(r.get('history') as string | null | undefined),
     number: num(r.get('number')), body: r.get('body') as string, version: r.get('version') as number,
     createdAt: r.get('created_at') as Date, updatedAt: r.get('updated_at') as Date,
     deletedAt: (r.get('deleted_at') as Date | null | undefined) ?? null,
@@ -40,14 +49,15 @@ export const casResult = (row: Row): CasResult => row.get('[applied]') as boolea
 export class ChatMessageStore {
   constructor(private readonly db: Db) {}
 
-  async insert(appId: string, chat: number, m: ChatMessage): Promise<{ applied: boolean; message: StoredMessage }> {
+  /** `m.body` is what the row keeps (the whole body, or its inline prefix when `m.ref.key` names the object). */
+  async insert(appId: string, chat: number, m: NewMessage): Promise<{ applied: boolean; message: StoredMessage }> {
     const rs = await this.db.execute('chat_message_insert',
-      `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, ${COLUMNS})
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
-      [appId, chat, numberBucket(m.number), m.number, m.body, m.version, m.createdAt, m.updatedAt],
+      `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, ${COLUMNS}, history)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+      [appId, chat, numberBucket(m.number), m.number, m.body, m.version, m.createdAt, m.updatedAt, ...refCells(m.ref, m.history)],
       { idempotent: false });
     return rs.wasApplied()
-      ? { applied: true, message: { ...m, deletedAt: null, lease: null } }
+      ? { applied: true, message: { ...m, deletedAt: null, lease: null, ref: m.ref ?? null, history: m.history ?? [] } }
       : { applied: false, message: toMessage(rs.first()) };
   }
 
@@ -58,11 +68,12 @@ export class ChatMessageStore {
    */
   async fence(appId: string, chat: number, number: number, at: Date): Promise<{ applied: boolean; message: StoredMessage }> {
     const rs = await this.db.execute('chat_message_fence',
-      `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, ${COLUMNS}, deleted_at)
-       VALUES (?, ?, ?, ?, '', 0, ?, ?, ?) IF NOT EXISTS`,
+      `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, number, body, version, created_at,
+       updated_at, deleted_at) VALUES (?, ?, ?, ?, '', 0, ?, ?, ?) IF NOT EXISTS`,
       [appId, chat, numberBucket(number), number, at, at, at], { idempotent: false });
     return rs.wasApplied()
-      ? { applied: true, message: { number, body: '', version: 0, createdAt: at, updatedAt: at, deletedAt: at, lease: null } }
+      ? { applied: true, message: { number, body: '', version: 0, createdAt: at, updatedAt: at, deletedAt: at, lease: null,
+        ref: null, history: [] } }
       : { applied: false, message: toMessage(rs.first()) };
   }
 
@@ -98,7 +109,7 @@ export class ChatMessageStore {
    * Up to `count` rows of one number range above `after`, deleted ones included (as `item: null`): what a client
    * page walks (see clientPage). One read of at most `count` rows.
    */
-  async scan(appId: string, chat: number, bucket: number, after: number, count: number): Promise<Scanned<ChatMessage>[]> {
+  async scan(appId: string, chat: number, bucket: number, after: number, count: number): Promise<Scanned<StoredMessage>[]> {
     const rs = await this.db.execute('chat_message_scan',
       `SELECT ${COLUMNS}, deleted_at FROM ${this.db.hot}.chat_messages
        WHERE app_id = ? AND chat_number = ? AND bucket = ? AND number > ? LIMIT ?`,
@@ -106,8 +117,8 @@ export class ChatMessageStore {
     return rs.rows.map((r) => {
       const m = toMessage(r);
       const live = r.get('deleted_at') == null;
-      return { number: m.number, createdAt: m.createdAt, item: live ? publicPart(m) : null,
-        bytes: live ? Buffer.byteLength(m.body) : 0 };
+      return { number: m.number, createdAt: m.createdAt, item: live ? m : null,
+        bytes: live ? m.ref?.size ?? Buffer.byteLength(m.body) : 0 };
     });
   }
 
@@ -119,24 +130,29 @@ export class ChatMessageStore {
     return row ? num(row.get('number')) : null;
   }
 
-  /** Body edit from `version` to `version + 1`, only while the lease cell equals `lease` (null: no lease). */
-  async edit(appId: string, chat: number, number: number, change: { body: string; version: number; at: Date },
-    lease: string | null): Promise<CasResult> {
+  /**
+   * Body edit from `version` to `version + 1`, only while the lease cell equals `lease` (null: no lease): the
+   * row's body cell, its object, digest and size, and the history, in one conditional write.
+   */
+  async edit(appId: string, chat: number, number: number, change: BodyChange, lease: string | null): Promise<CasResult> {
     const rs = await this.db.execute('chat_message_edit',
-      `UPDATE ${this.db.hot}.chat_messages SET body = ?, version = ?, updated_at = ? WHERE ${KEY}
+      `UPDATE ${this.db.hot}.chat_messages SET body = ?, body_key = ?, body_digest = ?, body_size = ?, history = ?,
+       version = ?, updated_at = ? WHERE ${KEY}
        IF version = ? AND lease_token = ? AND deleted_at = null`,
-      [change.body, change.version + 1, change.at, ...keyOf(appId, chat, number), change.version, lease]);
+      [change.body, ...refCells(change.ref, change.history), change.version + 1, change.at, ...keyOf(appId, chat, number), change.version, lease]);
     return casResult(rs.first());
   }
 
   /**
-   * Delete from `version`: the row stays, with `deleted_at`, version + 1 and an empty body (an empty string,
-   * not null: overwriting writes no tombstone and frees the body's space at compaction).
+   * Delete from `version`: the row stays, with `deleted_at`, version + 1, an empty body and no object or history
+   * (empty strings, not null: overwriting writes no tombstone and frees the space at compaction). Every version's
+   * object is then pointed to by nothing: the sweeper erases them after its grace period.
    */
   async delete(appId: string, chat: number, number: number, change: { version: number; at: Date },
     lease: string | null): Promise<CasResult> {
     const rs = await this.db.execute('chat_message_delete',
-      `UPDATE ${this.db.hot}.chat_messages SET body = '', version = ?, updated_at = ?, deleted_at = ? WHERE ${KEY}
+      `UPDATE ${this.db.hot}.chat_messages SET body = '', body_key = '', body_digest = '', body_size = 0, history = '',
+       version = ?, updated_at = ?, deleted_at = ? WHERE ${KEY}
        IF version = ? AND lease_token = ? AND deleted_at = null`,
       [change.version + 1, change.at, change.at, ...keyOf(appId, chat, number), change.version, lease]);
     return casResult(rs.first());
@@ -167,6 +183,18 @@ export class ChatMessageStore {
     return out;
   }
 }
+
+/**
+ * A new message row: `body` is what the row keeps, `ref` the body's object and digest, `history` its first entry
+ * (both absent: a row as written before file storage, whose body is its cell, unchecked).
+ */
+export interface NewMessage extends ChatMessage { ref?: BodyRef; history?: VersionEntry[] }
+
+/** One edit: the body cell, object and history the row holds at `version + 1` (absent: as NewMessage). */
+export interface BodyChange { body: string; ref?: BodyRef; history?: VersionEntry[]; version: number; at: Date }
+
+const refCells = (ref: BodyRef | undefined, history: VersionEntry[] | undefined): Params =>
+  [ref?.key ?? '', ref?.digest ?? '', ref?.size ?? 0, history ? encodeHistory(history) : ''];
 
 /** A row's number and version (a deleted row's version is its delete's). */
 export interface RowVersion { number: number; version: number }

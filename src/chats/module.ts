@@ -11,7 +11,10 @@ import { ChatIdempotencyStore } from './idempotency-store.js';
 import { ChatMessageService } from './message-service.js';
 import { ChatMessageStore } from './message-store.js';
 import { ChatMessageEditor } from './message-editor.js';
+import { createBodyStore } from '../bodies/create.js';
+import { MessageHistoryService } from './history-service.js';
 import { LeaseService } from './lease-service.js';
+import { MessageBodies } from './message-bodies.js';
 import { LeaseStore } from './lease-store.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
 import { NumberedCreator } from './numbered-create.js';
@@ -25,6 +28,9 @@ export interface Chats {
   messages: ChatMessageService;
   editor: ChatMessageEditor;
   leases: LeaseService;
+  history: MessageHistoryService;
+  /** The message bodies (server start-up runs its create-only check). */
+  bodies: MessageBodies;
   validate: ReturnType<typeof chatValidators>;
 }
 
@@ -43,9 +49,11 @@ export function createChats(db: Db, settings: ChatsSettings, log: Logger, feed: 
   const chats = new ChatService(applications, new ChatStore(db), counters, counts, creator, changes,
     settings.requireIfMatch, settings.lateRowWindowMs);
   const messageStore = new ChatMessageStore(db);
+  const bodies = new MessageBodies(createBodyStore(settings.bodyStore), settings.bodies, log);
   const messages = new ChatMessageService(chats, messageStore, counters, creator, changes, settings.lateRowWindowMs,
-    settings.maxBodyBytes, feed);
-  const editor = new ChatMessageEditor(chats, messageStore, changes, settings.requireIfMatch, feed);
+    settings.maxBodyBytes, bodies, feed);
+  const editor = new ChatMessageEditor(chats, messageStore, changes, settings.requireIfMatch, bodies, feed);
   const leases = new LeaseService(chats, new LeaseStore(db), messageStore);
-  return { applications, chats, messages, editor, leases, validate: chatValidators(settings) };
+  const history = new MessageHistoryService(chats, messageStore, bodies);
+  return { applications, chats, messages, editor, leases, history, bodies, validate: chatValidators(settings) };
 }

@@ -12,7 +12,7 @@ export interface CreateSpec<T> {
    * Conditional insert under `number`: whether we wrote it, and the row stored under it afterwards (null: that
    * row was deleted since).
    */
-  insert(number: number): Promise<{ applied: boolean; item: T | null }>;
+  insert(number: number, beforeRow: () => void): Promise<{ applied: boolean; item: T | null }>;
   /** The highest number stored for this parent at or above `from` (`from` itself when nothing is above it). */
   highest(from: number): Promise<number>;
   /**
@@ -158,13 +158,18 @@ export class NumberedCreator {
    */
   private async write<T>(number: number, claimedAt: number, spec: CreateSpec<T>): Promise<{ item: T | null; replayed: boolean }> {
     const intent = await spec.changed(number);
-    if (Date.now() - claimedAt > this.rowDeadlineMs) {
-      this.log.warn({ number, ms: Date.now() - claimedAt }, 'row past its deadline; not sent');
-      throw unavailable('write took too long; retry');
-    }
+    const beforeRow = () => {
+      if (Date.now() - claimedAt > this.rowDeadlineMs) {
+        this.log.warn({ number, ms: Date.now() - claimedAt }, 'row past its deadline; not sent');
+        throw unavailable('write took too long; retry');
+      }
+    };
+    beforeRow();
     let result;
     try {
-      result = await spec.insert(number);
+      // An insert that does slow work first (a message uploads its body) checks the deadline again right
+      // before its row: the deadline bounds when the row is sent, not when the insert began.
+      result = await spec.insert(number, beforeRow);
     } catch (err) {
       // The row may or may not exist now, and may land later: another entry makes the consumers look again.
       await spec.changed(number).catch(() => undefined);

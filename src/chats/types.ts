@@ -1,3 +1,5 @@
+import type { VersionEntry } from './message-history.js';
+
 /** Plain objects (and their one projection) of the chat-applications product. `appId` is internal: it never leaves the service. */
 export interface Application {
   appId: string;
@@ -27,10 +29,22 @@ export interface ChatMessage {
 /** An edit lease: one editor at a time, until `expiresAt` (the lease cells' TTL). */
 export interface EditLease { token: string; expiresAt: Date }
 
-/** A message row as stored: deleted rows stay (numbers are never reused), with the lease, if one is held. */
+/**
+ * What the row records of its body: the object holding it (`key`, null when the body is the row's cell), its
+ * SHA-256 (hex) and size in bytes. A row written before file storage (or a fence placeholder) has none.
+ */
+export interface BodyRef { key: string | null; digest: string; size: number }
+
+/**
+ * A message row as stored: deleted rows stay (numbers are never reused), with the lease, if one is held. With an
+ * object store `body` is the first CHAT_BODY_INLINE_BYTES of the body (message-bodies.ts reads the rest).
+ */
 export interface StoredMessage extends ChatMessage {
   deletedAt: Date | null;
   lease: EditLease | null;
+  ref: BodyRef | null;
+  /** The retained versions, oldest first (read by find() only; [] elsewhere). */
+  history: VersionEntry[];
 }
 
 /** The part of a stored message a client may see. */

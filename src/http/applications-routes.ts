@@ -6,6 +6,7 @@ import { lenientBody } from './body-reader.js';
 import { conditions, orStale, setETag } from './conditional-headers.js';
 import { bodyAliases, type BodyKind } from './field-aliases.js';
 import { messageEditRoutes } from './message-edit-routes.js';
+import { messageHistoryRoutes } from './message-history-routes.js';
 
 export interface ApplicationsRoutesOptions {
   prefix: string;
@@ -113,5 +114,6 @@ export function applicationsRoutes(chats: Chats, opts: ApplicationsRoutesOptions
     ctx.body = req.messageView(message);
   });
   messageEditRoutes(router, chats, { json, message: read('message') });
+  messageHistoryRoutes(router, chats);
   return router;
 }

@@ -164,6 +164,20 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE {hot}.delivery_cursors ADD IF NOT EXISTS claims frozen<list<uuid>>',
     ],
   },
+  {
+    version: 11,
+    name: 'message bodies in files: the current object, its digest and size, and the version history on the row',
+    statements: [
+      // body_key: the current version's object (null: the body is the `body` cell itself, CHAT_BODY_STORE=cassandra
+      // or a row written before this version); `body` then holds the first CHAT_BODY_INLINE_BYTES (search, lists).
+      'ALTER TABLE {hot}.chat_messages ADD IF NOT EXISTS body_key text',
+      'ALTER TABLE {hot}.chat_messages ADD IF NOT EXISTS body_digest text',
+      'ALTER TABLE {hot}.chat_messages ADD IF NOT EXISTS body_size int',
+      // The retained versions as one JSON cell, rewritten by the same conditional write that moves `version`, so
+      // the history can never disagree with the row; at most CHAT_HISTORY_MAX_VERSIONS entries of ~190 bytes.
+      'ALTER TABLE {hot}.chat_messages ADD IF NOT EXISTS history text',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

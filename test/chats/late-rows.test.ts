@@ -12,10 +12,13 @@ import { MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from '../../src/chats/client-page.js
 import { call, pool, range, walk } from './support.js';
 
 /**
- * A window of 4 s (REQUEST_TIMEOUT_MS 2 s × 2, no skew): holes settle within a test's patience, and the 2 s row
- * deadline still covers a claim and a change entry on a busy 2-core CI machine (100 ms did not).
+ * A window of 4 s (a row deadline of 2 s × 2, no skew): holes settle within a test's patience, and the 2 s row
+ * deadline still covers a claim and a change entry on a busy 2-core CI machine (100 ms did not). With the S3 body
+ * store the deadline is REQUEST_TIMEOUT_MS + S3_REQUEST_TIMEOUT_MS (1 s + 1 s here); without, REQUEST_TIMEOUT_MS.
  */
-const SHORT = { REQUEST_TIMEOUT_MS: '2000', MAX_CLOCK_SKEW_MS: '0' };
+const SHORT: Record<string, string> = process.env.CHAT_BODY_STORE === 'fs' || process.env.CHAT_BODY_STORE === 'cassandra'
+  ? { REQUEST_TIMEOUT_MS: '2000', MAX_CLOCK_SKEW_MS: '0' }
+  : { REQUEST_TIMEOUT_MS: '1000', S3_REQUEST_TIMEOUT_MS: '1000', MAX_CLOCK_SKEW_MS: '0' };
 const PAST_WINDOW_MS = 4_400;
 
 /**

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureSchema, testConfig } from '../support/harness.js';
+import { chatsSettings } from '../../src/chats/settings.js';
 import { spawnService, type ServiceProcess } from '../support/processes.js';
 import { call, newApp, newChat, pool, range, walk } from './support.js';
 
@@ -79,8 +80,7 @@ describe('numbering when a process is SIGKILLed mid-way', () => {
 
     // The kill leaves holes (numbers claimed, rows never written); a page ends before a hole until it is older
     // than the late-row window (docs/api.md, "Paging"), so the walk below waits that long once.
-    const c = testConfig();
-    await new Promise((r) => setTimeout(r, 2 * c.REQUEST_TIMEOUT_MS + c.MAX_CLOCK_SKEW_MS));
+    await new Promise((r) => setTimeout(r, chatsSettings(testConfig()).lateRowWindowMs));
 
     const listed = (await walk(b.url, `${path}?limit=500`)).items;
     const numbers = listed.map((m) => m.number as number);

@@ -20,6 +20,12 @@ export const TEST_ENV: Record<string, string> = {
   CASSANDRA_COLD_KEYSPACE: process.env.TEST_COLD_KEYSPACE ?? 'ephemera_test_cold',
   // Never make run's index (`ephemera`): services and `migrate` children of the tests use their own prefix.
   OPENSEARCH_INDEX_PREFIX: process.env.TEST_SEARCH_PREFIX ?? 'ephemera_test',
+  // Message bodies under the same prefix in the shared bucket (or directory): never make run's objects.
+  BODY_STORE_PREFIX: `${process.env.TEST_SEARCH_PREFIX ?? 'ephemera_test'}/`,
+  // Bursts of 500 creates (numbering.test.ts) queue up at versitygw: ~60 PUTs/s at load 30 on this 2-core machine
+  // (p50 3.6 s with 250 in flight), so the product's 2 s bound would answer some of them 503 (as it should). Suites
+  // that test a slow store set their own bound (test/files/store-faults.test.ts).
+  S3_REQUEST_TIMEOUT_MS: '10000',
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   // The search fast path hides whether the change log delivers: suites test the durable path unless they turn it
   // on (test/search/fast-path.test.ts does).

@@ -154,6 +154,20 @@ OPENSEARCH_BULK_TIMEOUT_MS: {{ $os.bulkTimeoutMs | quote }}
 OPENSEARCH_SHARDS: {{ $os.shards | quote }}
 OPENSEARCH_REPLICAS: {{ $os.replicas | quote }}
 SEARCH_QUERY_MAX_CHARS: {{ $os.queryMaxChars | quote }}
+{{- $b := .Values.bodyStore }}
+CHAT_BODY_STORE: {{ $b.kind | quote }}
+BODY_STORE_PREFIX: {{ $b.prefix | quote }}
+CHAT_BODY_INLINE_BYTES: {{ $b.inlineBytes | quote }}
+CHAT_HISTORY_MAX_VERSIONS: {{ $b.historyMaxVersions | quote }}
+CHAT_HISTORY_MAX_AGE_SECONDS: {{ $b.historyMaxAgeSeconds | quote }}
+BODY_ORPHAN_GRACE_SECONDS: {{ $b.orphanGraceSeconds | quote }}
+{{- if eq $b.kind "s3" }}
+S3_ENDPOINT: {{ $b.s3.endpoint | quote }}
+S3_REGION: {{ $b.s3.region | quote }}
+S3_BUCKET: {{ $b.s3.bucket | quote }}
+S3_PATH_STYLE: {{ $b.s3.pathStyle | toString | quote }}
+S3_REQUEST_TIMEOUT_MS: {{ $b.s3.requestTimeoutMs | quote }}
+{{- end }}
 RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE: {{ $cfg.applicationCreates.perMinute | quote }}
 RATE_LIMIT_APPLICATION_CREATES_BURST: {{ $cfg.applicationCreates.burst | quote }}
 AUTH_MODE: {{ .Values.auth.mode | quote }}
@@ -207,6 +221,22 @@ NODE_OPTIONS: {{ . | quote }}
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ .ctx.Values.cassandra.existingSecretPasswordKey }}
+{{- end }}
+{{- $b := .ctx.Values.bodyStore }}
+{{- if and (eq $b.kind "s3") $b.s3.existingSecret }}
+{{- range $key := list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY" }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $b.s3.existingSecret }}
+      key: {{ $key }}
+{{- end }}
+- name: AWS_SESSION_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ $b.s3.existingSecret }}
+      key: AWS_SESSION_TOKEN
+      optional: true
 {{- end }}
 {{- if include "ephemera.opensearchAuth" .ctx }}
 {{- $os := .ctx.Values.opensearch }}

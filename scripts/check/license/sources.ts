@@ -10,7 +10,7 @@ import path from 'node:path';
 export const CACHE = process.env.EPHEMERA_CACHE ?? path.join(os.homedir(), '.cache', 'ephemera');
 
 /** scripts/dev/tools.sh's Go tools (built before the gate runs: `make license-check` builds them). */
-export const GO_TOOLS = ['helm', 'kubeconform', 'helm-unittest', 'vegeta'];
+export const GO_TOOLS = ['helm', 'kubeconform', 'helm-unittest', 'vegeta', 'versitygw'];
 /** Built on request (docker-compose by `make compose-config`, skaffold by `make skaffold`): checked where built. */
 export const OPTIONAL_GO_TOOLS = ['docker-compose', 'skaffold'];
 /** scripts/dev/k8s.sh's control plane, checked where it was built (`make k8s-build`; CI runs test-k8s only then). */

@@ -37,6 +37,13 @@ export function applicationsComponents(limits: ApplicationsLimits): Partial<Comp
     ChatRename: { type: 'object', required: ['name'], properties: { name: { ...name, type: ['string', 'null'] } } },
     MessageInput: { type: 'object', required: ['body'], properties: { body: { type: 'string', minLength: 1 } } },
   };
+  const versionFields = {
+    version,
+    size: { type: 'integer', minimum: 0, description: 'Bytes of UTF-8.' },
+    digest: { type: 'string', pattern: '^([0-9a-f]{64})?$', description: 'SHA-256 (hex) of the body; empty for a message written before file storage.' },
+    edited_at: time('When this version was written'),
+    lease_holder: { type: ['string', 'null'], description: 'Who held the edit lease (a digest of its token, never the token); null without a lease.' },
+  };
   return {
     schemas: {
       Application: object(['token', 'name', 'version', 'chats_count', 'created_at', 'updated_at'], {
@@ -51,6 +58,10 @@ export function applicationsComponents(limits: ApplicationsLimits): Partial<Comp
         number: number('message'),
         body: { type: 'string', minLength: 1, description: `1..${limits.CHAT_MAX_BODY_BYTES} bytes of UTF-8.` },
         version, created_at: time('Created'), updated_at: time('Last edited'),
+      }),
+      MessageVersion: object(['version', 'size', 'digest', 'edited_at', 'lease_holder'], versionFields),
+      MessageVersionBody: object(['number', 'version', 'size', 'digest', 'edited_at', 'lease_holder', 'body'], {
+        number: number('message'), ...versionFields, body: { type: 'string', description: 'That version\'s body.' },
       }),
       SearchHit: object(['number', 'body', 'version', 'created_at', 'updated_at'], {
         number: number('message'), body: { type: 'string' }, version,

@@ -200,6 +200,29 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
             ...errors('No such application, chat or message (or it was deleted already).') },
         }),
     };
+    const versionErrors = errors('No such application, chat or message (or it was deleted), or no such retained version.');
+    paths[`${message}/versions`] = {
+      get: op(id('listMessageVersions'), 'List a message\'s versions',
+        'The retained versions (CHAT_HISTORY_MAX_VERSIONS, and CHAT_HISTORY_MAX_AGE_SECONDS except the current one), ' +
+        'newest first: version, size, SHA-256 digest, when it was written and who held the edit lease. The next page ' +
+        'is the Link rel=next (?before=<version>).', {
+          parameters: [...messageParams(), ref('parameters', 'Limit'),
+            { name: 'before', in: 'query', required: false, description: 'Only versions below this one.',
+              schema: { type: 'integer', minimum: 1 } }],
+          responses: { 200: jsonResponse('A page of versions.', { type: 'array', items: ref('schemas', 'MessageVersion') }, paged),
+            400: bad(['invalid_number', 'invalid_limit', 'invalid_before']), ...versionErrors },
+        }),
+    };
+    paths[`${message}/versions/{version}`] = {
+      get: op(id('getMessageVersion'), 'Read one version of a message',
+        'That version\'s body from its immutable object, checked against its digest (503 while the body store is ' +
+        'unavailable; 404 for an old version with CHAT_BODY_STORE=cassandra, which keeps only the current body).', {
+          parameters: [...messageParams(), { name: 'version', in: 'path', required: true, description: 'A version number.',
+            schema: { type: 'integer', minimum: 1 } }],
+          responses: { 200: jsonResponse('The version and its body.', ref('schemas', 'MessageVersionBody')),
+            400: bad(['invalid_number', 'invalid_version']), ...versionErrors },
+        }),
+    };
     paths[`${message}/lease`] = {
       post: lease('post'),
       put: lease('put'),

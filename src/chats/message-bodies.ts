@@ -1,0 +1,158 @@
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BodyStoreUnavailable, type BodyStore } from '../bodies/body-store.js';
+import { checkCreateOnly, CreateOnlyNotEnforced } from '../bodies/create-only-check.js';
+import { sha256Hex, versionKey } from '../bodies/keys.js';
+import type { HistoryRetention, VersionEntry } from './message-history.js';
+import { publicPart, type BodyRef, type ChatMessage, type StoredMessage } from './types.js';
+
+export interface BodySettings {
+  /** Bytes of a body kept in the row with an object store (CHAT_BODY_INLINE_BYTES). */
+  inlineBytes: number;
+  retention: HistoryRetention;
+  /** BODY_ORPHAN_GRACE_SECONDS in ms: an object older than this that no row points to is swept. */
+  orphanGraceMs: number;
+}
+
+/** One version's body as stored: what the row keeps in its cell and what it records of the object. */
+export interface SavedBody { inline: string; ref: BodyRef; savedAt: number }
+
+/** Object reads in flight for one list page: 500 bodies would otherwise be 500 requests at once. */
+const LIST_READS = 8;
+
+/** The first `max` bytes of `s` as UTF-8, cut before a partial character. */
+export function utf8Prefix(s: string, max: number): string {
+  const bytes = Buffer.from(s, 'utf8');
+  if (bytes.length <= max) return s;
+  let cut = max;
+  while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
+  return bytes.subarray(0, cut).toString('utf8');
+}
+
+/**
+ * Message bodies, wherever the configuration keeps them. With an object store (`store` set) every version's body
+ * is one immutable object, written create-only before the row's conditional write points to it (so a row never
+ * points to a missing object), and every read checks the bytes against the digest the row recorded. Without one
+ * (CHAT_BODY_STORE=cassandra) the body is the row's cell, as before; its digest is checked all the same.
+ */
+export class MessageBodies {
+  private verified = false;
+  private verifying: Promise<void> | null = null;
+  private lastCheck = 0;
+  private lastFailureLog = 0;
+
+  constructor(private readonly store: BodyStore | null, readonly settings: BodySettings, private readonly log: Logger) {}
+
+  get kind(): 's3' | 'fs' | 'cassandra' { return this.store?.kind ?? 'cassandra'; }
+
+  /**
+   * The start-up check (checkCreateOnly): throws CreateOnlyNotEnforced (the service must not start), logs and
+   * returns when the store cannot be reached (writes of bodies answer 503 until a later check passes).
+   */
+  async verify(): Promise<void> {
+    if (this.store === null) return;
+    try {
+      await this.gate();
+      this.log.info({ store: this.store.kind }, 'body store enforces create-only writes');
+    } catch (err) {
+      if (err instanceof CreateOnlyNotEnforced) throw err;
+      this.log.warn({ err: (err as Error).message }, 'body store unreachable at start: body writes answer 503 until it is');
+    }
+  }
+
+  /** Passes once the store was proven create-only; re-checks an unreachable store at most once a second. */
+  private async gate(): Promise<void> {
+    if (this.verified || this.store === null) return;
+    if (this.verifying === null) {
+      if (Date.now() - this.lastCheck < 1000) throw new BodyStoreUnavailable('create-only check pending');
+      this.lastCheck = Date.now();
+      this.verifying = checkCreateOnly(this.store).then(() => { this.verified = true; })
+        .finally(() => { this.verifying = null; });
+    }
+    await this.verifying;
+  }
+
+  /**
+   * Stores version `version`'s body of message `number`: with an object store, a new object (create-only);
+   * returns what the row records. Throws BodyStoreUnavailable (503) when the store is down or slow: nothing was
+   * written to the row yet, so nothing acknowledged is lost.
+   */
+  async save(appId: string, chat: number, number: number, version: number, body: string): Promise<SavedBody> {
+    const bytes = Buffer.from(body, 'utf8');
+    const digest = sha256Hex(bytes);
+    if (this.store === null) return { inline: body, ref: { key: null, digest, size: bytes.length }, savedAt: Date.now() };
+    await this.gate();
+    const key = versionKey(appId, chat, number, version, digest);
+    await this.store.putNew(key, bytes, digest).catch((err: unknown) => this.failed(err));
+    return { inline: utf8Prefix(body, this.settings.inlineBytes), ref: { key, digest, size: bytes.length }, savedAt: Date.now() };
+  }
+
+  /**
+   * Called right before the conditional write that points a row to `saved`: the sweeper may remove an object no
+   * row points to once it is older than the grace period, so a write that stalled for half of it gives up (503;
+   * its object is an orphan) instead of pointing a row to an object that may be gone.
+   */
+  fresh(saved: SavedBody): void {
+    if (Date.now() - saved.savedAt > this.settings.orphanGraceMs / 2) {
+      throw new BodyStoreUnavailable('the body was stored too long ago; retry');
+    }
+  }
+
+  /** The history entry of a version written now. */
+  entry(version: number, saved: SavedBody, at: Date, lease: string | null): VersionEntry {
+    return { version, key: saved.ref.key, digest: saved.ref.digest, size: saved.ref.size, editedAt: at, lease };
+  }
+
+  /** The message as a client sees it, with its whole body (read from its object when the row keeps a prefix). */
+  async full(m: StoredMessage): Promise<ChatMessage> {
+    return { ...publicPart(m), body: await this.body(m.ref, m.body) };
+  }
+
+  /** Every message of a page with its whole body; LIST_READS object reads at a time. */
+  async fullAll(ms: StoredMessage[]): Promise<ChatMessage[]> {
+    const out: ChatMessage[] = new Array<ChatMessage>(ms.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < ms.length; i = next++) out[i] = await this.full(ms[i]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_READS, ms.length) }, worker));
+    return out;
+  }
+
+  /**
+   * A body from what the row records: the cell when it is whole (no object, or a body within the inline bytes
+   * whose digest matches), else the object. Either way the bytes must match the digest (500 otherwise: a store
+   * that altered or lost a body is a fault to fix, never an answer to hand out).
+   */
+  async body(ref: BodyRef | null, cell: string): Promise<string> {
+    if (ref === null) return cell; // written before file storage: nothing to check against
+    if (ref.key === null || Buffer.byteLength(cell) === ref.size) {
+      if (sha256Hex(Buffer.from(cell, 'utf8')) === ref.digest) return cell;
+      if (ref.key === null) throw this.corrupt(ref, 'the row\'s body does not match its digest');
+    }
+    return this.object(ref);
+  }
+
+  /** One version's body from its object, checked; 404 when that version's body is not kept. */
+  async object(ref: BodyRef): Promise<string> {
+    if (ref.key === null || this.store === null) throw new AppError(404, 'not_found', 'this version\'s body is not kept');
+    const bytes = await this.store.get(ref.key).catch((err: unknown) => this.failed(err));
+    if (bytes === null) throw this.corrupt(ref, 'the object is missing');
+    if (bytes.length !== ref.size || sha256Hex(bytes) !== ref.digest) throw this.corrupt(ref, 'the object does not match its digest');
+    return bytes.toString('utf8');
+  }
+
+  /** Logs why the store failed (at most once a second: an outage fails every body request), then rethrows. */
+  private failed(err: unknown): never {
+    if (err instanceof BodyStoreUnavailable && Date.now() - this.lastFailureLog >= 1000) {
+      this.lastFailureLog = Date.now();
+      this.log.warn({ err: err.detail }, 'body store unavailable');
+    }
+    throw err;
+  }
+
+  private corrupt(ref: BodyRef, why: string): AppError {
+    this.log.error({ key: ref.key, digest: ref.digest, size: ref.size }, `message body unreadable: ${why}`);
+    return new AppError(500, 'internal', 'the stored message body failed its integrity check');
+  }
+}
