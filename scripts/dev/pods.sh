@@ -401,7 +401,7 @@ cmd_up() {
   mkdir -p "$PODS_RUN/containerd" "$PODS_RUN/runc" "$PODS_RUN/pod-logs" "$PODS_RUN/kubelet"
   start_in_ns containerd containerd --config "$PODS_RUN/containerd.toml"
   wait_for containerd 60 ctr -a "$CTR_SOCK" version || fail_up containerd
-  in_ns ctr -a "$CTR_SOCK" -n k8s.io images import --no-unpack "$PODS_BIN/pause.tar" >/dev/null
+  in_ns ctr -a "$CTR_SOCK" -n k8s.io images import "$PODS_BIN/pause.tar" >/dev/null
   start_in_ns kubelet "$K8S_BIN/kubelet" --config "$PODS_RUN/kubelet.yaml" \
     --kubeconfig "$PODS_RUN/kubelet.kubeconfig" --root-dir "$PODS_RUN/kubelet" \
     --hostname-override localhost --node-ip "$GATEWAY" --v=1
@@ -526,7 +526,7 @@ stop_node() {
   for p in $(seq 1 50); do [[ -z $(cgroup_pids) ]] && break; sleep 0.1; done
   sleep 0.3
   remove_cgroups
-  rm -f "$PODS_RUN"/*.pid "$HOLDER_PID" "$PODS_RUN/service.target" "$SOCKS"/* 2>/dev/null || true
+  rm -f "$PODS_RUN"/*.pid "$HOLDER_PID" "$PODS_RUN/service.target" "$SOCKS"/* "$CTR_SOCK" "$CTR_SOCK.ttrpc" 2>/dev/null || true
   # Container filesystems and pod state: throwaway (the images are re-imported on up).
   rm -rf "$PODS_RUN/containerd" "$PODS_RUN/kubelet" "$PODS_RUN/runc" "$PODS_RUN/cni/ipam" "$PODS_RUN/pod-logs"
   [[ ${1:-} == quiet ]] || say "node stopped; namespaces and cgroups removed"
@@ -574,12 +574,12 @@ cmd_snapshot() {
     echo '## links'; ip -o link show | awk '{print $2}' | sort
     echo '## addresses'; ip -o addr show | awk '{print $2, $4}' | sort
     echo '## routes'; ip route show table all | sort
-    echo '## iptables'; { iptables-save 2>/dev/null; iptables-legacy-save 2>/dev/null || true; } | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//'
+    echo '## iptables'; { iptables-save 2>/dev/null; iptables-legacy-save 2>/dev/null || true; } | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//' || true
     echo '## sysctls'
     sysctl -e vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward \
       net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.netfilter.nf_conntrack_max \
-      net.netfilter.nf_conntrack_tcp_timeout_established net.netfilter.nf_conntrack_tcp_timeout_close_wait 2>/dev/null
-    echo '## cgroups'; for h in "${CGROUP_HIERARCHIES[@]}"; do ls -d "/sys/fs/cgroup/$h/$PODS_CGROUP" 2>/dev/null; done
+      net.netfilter.nf_conntrack_tcp_timeout_established net.netfilter.nf_conntrack_tcp_timeout_close_wait 2>/dev/null || true
+    echo '## cgroups'; for h in "${CGROUP_HIERARCHIES[@]}"; do ls -d "/sys/fs/cgroup/$h/$PODS_CGROUP" 2>/dev/null || true; done
     echo '## netns'; ls /run/netns 2>/dev/null || true
     echo '## run'; ls -d /run/containerd /var/lib/cni /var/lib/kubelet /var/log/pods /etc/cni 2>/dev/null || true
     echo '## processes'; pgrep -a -f "$PODS_RUN|$K8S_BIN|containerd-shim" | sed -E 's/^[0-9]+ //' | sort || true
