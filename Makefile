@@ -13,7 +13,7 @@ NODE_TESTS ?= test/*.test.ts test/chats/*.test.ts
         cassandra-image skaffold skaffold-check \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
-        openapi-lint chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
+        openapi-lint config-doc chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu test-faults faketime clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20
@@ -70,8 +70,13 @@ counts: build cassandra-up ## one chat counts pass and a full reconciliation aga
 reindex: build cassandra-up search-up ## rebuild the local search index from Cassandra (TOKEN=... for one application)
 	node dist/cli.js reindex $${TOKEN:+--token $$TOKEN}
 
-lint: deps ## eslint
+lint: deps ## eslint (floors), no import circle in src/, docs/configuration.md in step with src/config.ts
 	npx eslint .
+	node --import tsx scripts/check/import-cycles.ts
+	node --import tsx scripts/check/config-doc.ts --check
+
+config-doc: deps ## regenerate docs/configuration.md from the zod schema in src/config.ts
+	node --import tsx scripts/check/config-doc.ts
 
 typecheck: deps ## tsc --noEmit
 	npx tsc --noEmit

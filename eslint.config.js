@@ -29,13 +29,40 @@ export default tseslint.config(
       }] }],
     },
   },
+  // A product domain knows no transport, no worker and no entry point; and the two products know nothing of each
+  // other: what they share lives on a floor below them.
   {
-    files: ['src/inbox/**/*.ts', 'src/chats/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{
-        group: ['**/http/*', '**/workers/*'],
-        message: 'a product domain must not import http/ or workers/ (they import it).',
-      }] }],
-    },
+    files: ['src/inbox/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [
+      { group: ['**/http/*', '**/workers/*'], message: 'a product domain must not import http/ or workers/ (they import it).' },
+      { regex: '^\\.\\./(cli|server|cluster|banner)\\.js$', message: 'a product domain must not import an entry point.' },
+      { group: ['**/chats/*'], message: 'inbox/ must not import chats/ (products never import each other).' },
+    ] }] },
+  },
+  {
+    files: ['src/chats/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [
+      { group: ['**/http/*', '**/workers/*'], message: 'a product domain must not import http/ or workers/ (they import it).' },
+      { regex: '^\\.\\./(cli|server|cluster|banner)\\.js$', message: 'a product domain must not import an entry point.' },
+      { group: ['**/inbox/*'], message: 'chats/ must not import inbox/ (products never import each other).' },
+    ] }] },
+  },
+  // search/ serves the chats product (it indexes and queries its change events) and must not know it in return.
+  {
+    files: ['src/search/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{
+      group: ['**/inbox/*', '**/chats/*', '**/workers/*', '**/http/*'],
+      message: 'search/ must not import a product, workers/ or http/ (they import it).',
+    }] }] },
+  },
+  // The ground floor (configuration, errors, logging, identity): every floor imports it, so it imports none of them,
+  // only its own files and packages.
+  {
+    files: ['src/config.ts', 'src/errors.ts', 'src/logger.ts', 'src/log-format.ts', 'src/cpus.ts', 'src/process-identity.ts',
+      'src/async.ts', 'src/clock.ts', 'src/parse-object.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{
+      regex: '^\\.(\\.)?/([^/]+/|(cli|server|cluster|banner)\\.js$)',
+      message: 'a ground file (config, errors, logger, log-format, cpus, process-identity, async, clock, parse-object) imports only other ground files.',
+    }] }] },
   },
 );

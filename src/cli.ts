@@ -38,7 +38,7 @@ Commands:
 Options:
   -h, --help                          show this help
 
-Configuration comes from the environment (validated at start-up); see README.md#configuration.
+Configuration comes from the environment (validated at start-up); every variable in docs/configuration.md.
 Main variables: PORT, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, CASSANDRA_HOT_KEYSPACE,
 CASSANDRA_COLD_KEYSPACE, CASSANDRA_REPLICATION, CASSANDRA_CONSISTENCY, LOG_LEVEL, HOT_GRACE_SECONDS.
 `;

@@ -88,7 +88,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     limitCreates: routeRateLimit(config.RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE,
       config.RATE_LIMIT_APPLICATION_CREATES_BURST, 'application creates'),
   };
-  // The Rails/Go chat system's field names are accepted on its mount only (README "Chat applications").
+  // The Rails/Go chat system's field names are accepted on its mount only (docs/api.md, "Chat applications").
   const mounts = [{ prefix: '/applications', aliases: false }, { prefix: '/api/applications', aliases: true }];
   const app = createApp(log, [
     healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),

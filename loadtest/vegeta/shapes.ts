@@ -1,5 +1,5 @@
 /**
- * The response checks of the smoke: status and JSON shape per endpoint, as the API contract in the README
+ * The response checks of the smoke: status and JSON shape per endpoint, as the API contract in docs/api.md
  * states them. A check is a name and a predicate over (status, body text).
  */
 export type Endpoint = 'create' | 'get' | 'list' | 'chat_create' | 'chat_list' | 'chat_search';

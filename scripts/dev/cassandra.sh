@@ -63,18 +63,7 @@ EOF
 }
 
 # Prints the pid of our running daemon; cleans a stale pid file. Returns 1 if none.
-running_pid() {
-  [[ -f $PID_FILE ]] || return 1
-  local pid
-  pid=$(tr -dc '0-9' <"$PID_FILE" || true)
-  if [[ -n $pid ]] && pid_is_cassandra "$pid"; then
-    printf '%s\n' "$pid"
-    return 0
-  fi
-  say "removing stale pid file ($PID_FILE, pid '${pid:-?}' is not a running Cassandra)"
-  rm -f "$PID_FILE"
-  return 1
-}
+running_pid() { daemon_pid "$PID_FILE" "$CASSANDRA_MAIN" Cassandra; }
 
 # Exit status 0 if something listens on TCP port $1 on $HOST (or on every address): a private second node on
 # another loopback address (CASSANDRA_LISTEN_ADDRESS=127.0.0.9, own CASSANDRA_HOME_DIR, storage and JMX ports)
@@ -96,11 +85,7 @@ port_owner() {
 # Did the current start log "Starting listening for CQL clients"? (fallback without node)
 log_says_ready() {
   [[ -f $SYSTEM_LOG ]] || return 1
-  local offset=0 size
-  [[ -f $OFFSET_FILE ]] && offset=$(tr -dc '0-9' <"$OFFSET_FILE")
-  size=$(stat -c %s "$SYSTEM_LOG")
-  (( size >= ${offset:-0} )) || offset=0   # the log rolled over meanwhile
-  grep -q 'Starting listening for CQL clients' < <(tail -c "+$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG")
+  grep -q 'Starting listening for CQL clients' < <(log_since_start "$SYSTEM_LOG" "$OFFSET_FILE")
 }
 
 # 0 if the node answers (or, without node, its log says it listens)
@@ -114,12 +99,10 @@ node_ready() {
 
 # Tail of this start's logs only (system.log from the recorded offset, stdout.log from the last marker).
 show_log_tail() {
-  local n=${1:-40} offset=0
+  local n=${1:-40}
   if [[ -s $SYSTEM_LOG ]]; then
-    [[ -f $OFFSET_FILE ]] && offset=$(tr -dc '0-9' <"$OFFSET_FILE")
-    (( $(stat -c %s "$SYSTEM_LOG") >= ${offset:-0} )) || offset=0
     say "last $n lines of $SYSTEM_LOG:"
-    tail -c "+$(( ${offset:-0} + 1 ))" "$SYSTEM_LOG" | tail -n "$n" >&2
+    log_since_start "$SYSTEM_LOG" "$OFFSET_FILE" | tail -n "$n" >&2
   fi
   if [[ -s $STDOUT_LOG ]]; then
     say "JVM output ($STDOUT_LOG):"
@@ -128,12 +111,7 @@ show_log_tail() {
 }
 
 take_lock() {
-  mkdir -p "$RUN_DIR"
-  exec 9>"$LOCK_FILE"
-  if command -v flock >/dev/null 2>&1; then
-    flock -w $(( CASSANDRA_START_TIMEOUT + CASSANDRA_STOP_TIMEOUT + 120 )) 9 \
-      || die "another scripts/dev/cassandra.sh holds $LOCK_FILE for too long"
-  fi
+  hold_lock "$RUN_DIR" "$LOCK_FILE" $(( CASSANDRA_START_TIMEOUT + CASSANDRA_STOP_TIMEOUT + 120 )) scripts/dev/cassandra.sh
 }
 
 # ---------------------------------------------------------------- commands
@@ -215,27 +193,7 @@ cmd_up() {
   say "started in $(( SECONDS - t0 ))s (logs: scripts/dev/cassandra.sh logs)"
 }
 
-stop_node() {
-  local pid
-  if ! pid=$(running_pid); then
-    say "Cassandra is not running (no live pid in $PID_FILE)"
-    return 0
-  fi
-  say "stopping Cassandra (pid $pid, SIGTERM)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local t0=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    if (( SECONDS - t0 >= CASSANDRA_STOP_TIMEOUT )); then
-      warn "Cassandra (pid $pid) still running after ${CASSANDRA_STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 1
-      break
-    fi
-    sleep 1
-  done
-  rm -f "$PID_FILE"
-  say "stopped after $(( SECONDS - t0 ))s"
-}
+stop_node() { stop_daemon Cassandra "$PID_FILE" "$CASSANDRA_MAIN" "$CASSANDRA_STOP_TIMEOUT"; }
 
 # In the foreground, as a container's main process (scripts/dev/cassandra-image.sh): same config and JVM options
 # as `up`, no pid file, no readiness wait (the container's healthcheck does that); JVM_EXTRA_OPTS is appended
@@ -251,7 +209,7 @@ cmd_foreground() {
   cd "$RUN_DIR"
   # shellcheck disable=SC2086 # JVM_EXTRA_OPTS is a list of words, as in cassandra-env.sh
   exec "$JAVA_BIN" "${JVM_OPTS[@]}" ${JVM_EXTRA_OPTS:-} \
-    -cp "$CONF_DIR:$LIB_DIR/*" org.apache.cassandra.service.CassandraDaemon
+    -cp "$CONF_DIR:$LIB_DIR/*" "$CASSANDRA_MAIN"
 }
 
 cmd_down() {

@@ -88,14 +88,7 @@ select_node() {
   node_paths "$CLUSTER_DIR/node$n"
 }
 
-node_pid() {
-  [[ -f $PID_FILE ]] || return 1
-  local pid
-  pid=$(tr -dc '0-9' <"$PID_FILE" || true)
-  if [[ -n $pid ]] && pid_is_cassandra "$pid"; then printf '%s\n' "$pid"; return 0; fi
-  rm -f "$PID_FILE"
-  return 1
-}
+node_pid() { daemon_pid "$PID_FILE" "$CASSANDRA_MAIN"; }
 
 # Something listens on $HOST:$1 (this address exactly, or the wildcard)?
 addr_port_in_use() {
@@ -254,14 +247,10 @@ cmd_up() {
 stop_one() {
   local signal=$1
   select_node "$2"
-  local pid t0=$SECONDS
+  local pid
   if ! pid=$(node_pid); then say "node $NODE not running"; return 0; fi
   say "node $NODE ($HOST, pid $pid): SIG$signal"
-  kill "-$signal" "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
-    if (( SECONDS - t0 >= CASSANDRA_STOP_TIMEOUT )); then kill -KILL "$pid" 2>/dev/null || true; fi
-    sleep 0.5
-  done
+  stop_pids "$CASSANDRA_STOP_TIMEOUT" "$signal" "$pid"
   rm -f "$PID_FILE"
 }
 
@@ -309,15 +298,10 @@ cmd_down() {
   local n pid pids=() t0=$SECONDS
   for n in 1 2 3; do
     select_node "$n"
-    if pid=$(node_pid); then say "node $n ($HOST, pid $pid): SIGTERM"; kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+    if pid=$(node_pid); then say "node $n ($HOST, pid $pid): SIGTERM"; pids+=("$pid"); fi
     rm -f "$PID_FILE"
   done
-  for pid in ${pids[@]+"${pids[@]}"}; do
-    while kill -0 "$pid" 2>/dev/null; do
-      (( SECONDS - t0 < CASSANDRA_STOP_TIMEOUT )) || kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-    done
-  done
+  (( ${#pids[@]} == 0 )) || stop_pids "$CASSANDRA_STOP_TIMEOUT" TERM "${pids[@]}"
   say "cluster stopped in $(( SECONDS - t0 ))s"
 }
 

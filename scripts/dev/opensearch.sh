@@ -41,6 +41,8 @@ BASE_URL=http://$HOST:$OPENSEARCH_HTTP_PORT
 # ---------------------------------------------------------------- helpers
 # shellcheck source=lib/common.sh
 source "$REPO_ROOT/scripts/dev/lib/common.sh"
+# shellcheck source=lib/daemon.sh
+source "$REPO_ROOT/scripts/dev/lib/daemon.sh"
 
 usage() {
   cat <<EOF
@@ -72,27 +74,11 @@ Environment (defaults):
 EOF
 }
 
-pid_is_opensearch() {
-  local pid=$1
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  [[ -r /proc/$pid/cmdline ]] || return 0
-  grep -q 'org.opensearch.bootstrap.OpenSearch' < <(tr '\0' ' ' <"/proc/$pid/cmdline")  # no pipe: SIGPIPE + pipefail
-}
+# What an OpenSearch node's command line contains (lib/daemon.sh tells our node from another process by it).
+readonly OPENSEARCH_MAIN=org.opensearch.bootstrap.OpenSearch
 
 # Prints the pid of our running node; cleans a stale pid file. Returns 1 if none.
-running_pid() {
-  [[ -f $PID_FILE ]] || return 1
-  local pid
-  pid=$(tr -dc '0-9' <"$PID_FILE" || true)
-  if [[ -n $pid ]] && pid_is_opensearch "$pid"; then
-    printf '%s\n' "$pid"
-    return 0
-  fi
-  say "removing stale pid file ($PID_FILE, pid '${pid:-?}' is not a running OpenSearch)"
-  rm -f "$PID_FILE"
-  return 1
-}
+running_pid() { daemon_pid "$PID_FILE" "$OPENSEARCH_MAIN" OpenSearch; }
 
 port_in_use() {
   ss -Hltn 2>/dev/null | awk -v p=":$1" '{ if (substr($4, length($4) - length(p) + 1) == p) found = 1 } END { exit !found }'
@@ -125,19 +111,15 @@ healthy() {
 
 # The node log of this start only (from the offset recorded at start).
 show_log_tail() {
-  local n=${1:-40} offset=0
+  local n=${1:-40}
   [[ -s $NODE_LOG ]] || return 0
-  [[ -f $OFFSET_FILE ]] && offset=$(tr -dc '0-9' <"$OFFSET_FILE")
-  (( $(stat -c %s "$NODE_LOG") >= ${offset:-0} )) || offset=0
   say "last $n lines of $NODE_LOG:"
-  tail -c "+$(( ${offset:-0} + 1 ))" "$NODE_LOG" | tail -n "$n" >&2
+  log_since_start "$NODE_LOG" "$OFFSET_FILE" | tail -n "$n" >&2
 }
 
 take_lock() {
-  mkdir -p "$OPENSEARCH_RUN_DIR"
-  exec 9>"$LOCK_FILE"
-  flock -w $(( OPENSEARCH_START_TIMEOUT + OPENSEARCH_STOP_TIMEOUT + 300 )) 9 \
-    || die "another scripts/dev/opensearch.sh holds $LOCK_FILE for too long"
+  hold_lock "$OPENSEARCH_RUN_DIR" "$LOCK_FILE" $(( OPENSEARCH_START_TIMEOUT + OPENSEARCH_STOP_TIMEOUT + 300 )) \
+    scripts/dev/opensearch.sh
 }
 
 # ---------------------------------------------------------------- prerequisites
@@ -298,42 +280,19 @@ cmd_up() {
   write_config
   jvm_options
   rm -rf "${TMP_DIR:?}"/* 2>/dev/null || true
-  if [[ -f $NODE_LOG ]]; then stat -c %s "$NODE_LOG" >"$OFFSET_FILE"; else echo 0 >"$OFFSET_FILE"; fi
+  mark_log_start "$NODE_LOG" "$OFFSET_FILE"
   printf '\n===== start %s =====\n' "$(date -u +%FT%TZ)" >>"$NODE_LOG"
 
   say "starting OpenSearch $OPENSEARCH_VERSION (heap $OPENSEARCH_HEAP, HTTP $HOST:$OPENSEARCH_HTTP_PORT, transport $OPENSEARCH_TRANSPORT_PORT)"
-  cd "$OPENSEARCH_RUN_DIR"
-  # setsid + nohup: own session, so it outlives the calling make and ignores its Ctrl-C; fd 9 (our lock) stays here.
-  nohup setsid "$JAVA_BIN" "${JVM_OPTS[@]}" -cp "$DIST_DIR/lib/*" org.opensearch.bootstrap.OpenSearch \
-    </dev/null >>"$NODE_LOG" 2>&1 9>&- &
-  pid=$!
-  echo "$pid" >"$PID_FILE"
+  launch_detached "$OPENSEARCH_RUN_DIR" "$PID_FILE" "$NODE_LOG" \
+    "$JAVA_BIN" "${JVM_OPTS[@]}" -cp "$DIST_DIR/lib/*" "$OPENSEARCH_MAIN"
+  pid=$DAEMON_PID
   wait_until_ready "$pid"
   report_ready "$pid"
   say "started in $(( SECONDS - t0 ))s, RSS $(( $(awk '/VmRSS/ { print $2 }' "/proc/$pid/status") / 1024 )) MiB (logs: scripts/dev/opensearch.sh logs)"
 }
 
-stop_node() {
-  local pid
-  if ! pid=$(running_pid); then
-    say "OpenSearch is not running (no live pid in $PID_FILE)"
-    return 0
-  fi
-  say "stopping OpenSearch (pid $pid, SIGTERM)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local t0=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    if (( SECONDS - t0 >= OPENSEARCH_STOP_TIMEOUT )); then
-      warn "OpenSearch (pid $pid) still running after ${OPENSEARCH_STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 1
-      break
-    fi
-    sleep 0.5
-  done
-  rm -f "$PID_FILE"
-  say "stopped after $(( SECONDS - t0 ))s"
-}
+stop_node() { stop_daemon OpenSearch "$PID_FILE" "$OPENSEARCH_MAIN" "$OPENSEARCH_STOP_TIMEOUT"; }
 
 cmd_down() {
   take_lock

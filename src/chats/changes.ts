@@ -1,6 +1,7 @@
 import type { Db } from '../storage/cassandra.js';
 import { BucketedLog, type BucketedLogOptions } from '../storage/bucketed-log.js';
 import type { ChangeEntry } from './types.js';
+import type { Clock } from '../clock.js';
 
 /**
  * The chat change log: every create or update of a chat or message appends one entry. 10-second buckets × 8
@@ -28,6 +29,6 @@ export function changeLogOptions(retentionSeconds: number, maxClockSkewMs: numbe
   };
 }
 
-export function changeLog(db: Db, retentionSeconds: number, maxClockSkewMs: number, clock?: () => number): ChangeLog {
+export function changeLog(db: Db, retentionSeconds: number, maxClockSkewMs: number, clock?: Clock): ChangeLog {
   return new BucketedLog<ChangeEntry>(db, changeLogOptions(retentionSeconds, maxClockSkewMs), clock);
 }

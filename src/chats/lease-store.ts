@@ -35,7 +35,7 @@ export class LeaseStore {
     return casResult(rs.first());
   }
 
-  /** Ends the lease now, only if `token` holds it (two cell tombstones, see README Editing). */
+  /** Ends the lease now, only if `token` holds it (two cell tombstones, see docs/api.md, Editing). */
   async release(appId: string, chat: number, number: number, token: string): Promise<CasResult> {
     const rs = await this.db.execute('chat_lease_release',
       `UPDATE ${this.db.hot}.chat_messages SET lease_token = null, lease_expires_at = null WHERE ${KEY}

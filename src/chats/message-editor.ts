@@ -8,6 +8,7 @@ import type { CasResult, ChatMessageStore } from './message-store.js';
 import { decideByVersion } from './read-back.js';
 import { publicPart, type ChangeEntry, type ChatMessage, type StoredMessage } from './types.js';
 import type { Appended } from '../storage/bucketed-log.js';
+import { sleep } from '../async.js';
 
 /**
  * Rounds of read + conditional write one change may take before it gives up (409): each lost round means
@@ -152,4 +153,4 @@ class Intent {
  * rounds: ~17 % gave up; up to 2 ms × round: ~7 %; up to 5 ms × round (at most 50 ms), 40 rounds: 0.2 %.
  */
 const backOff = (round: number): Promise<void> =>
-  round === 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 5 * round)));
+  round === 0 ? Promise.resolve() : sleep(Math.random() * Math.min(50, 5 * round));

@@ -35,7 +35,7 @@ export const casResult = (row: Row): CasResult => row.get('[applied]') as boolea
 /**
  * Chat messages, partitioned by (application, chat, number range). Every write to a message row is conditional
  * (create IF NOT EXISTS; edit, delete and leases IF version/lease_token), never a plain write: Paxos and plain
- * writes on one row would race on timestamps. A delete keeps the row with `deleted_at` set (see README Editing).
+ * writes on one row would race on timestamps. A delete keeps the row with `deleted_at` set (see docs/api.md, Editing).
  */
 export class ChatMessageStore {
   constructor(private readonly db: Db) {}

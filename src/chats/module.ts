@@ -38,7 +38,7 @@ export function createChats(db: Db, settings: ChatsSettings, log: Logger, feed: 
   const changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
   const numbers = new NumberAllocator(counters, { coalesce: settings.coalesceNumbering, maxAttempts: 50 }, log);
   const creator = new NumberedCreator(numbers, new ChatIdempotencyStore(db), settings.idempotencyTtlSeconds, log,
-    settings.lateRowWindowMs);
+    settings.rowDeadlineMs);
   const applications = new ApplicationService(new ApplicationStore(db), counts, settings.requireIfMatch);
   const chats = new ChatService(applications, new ChatStore(db), counters, counts, creator, changes,
     settings.requireIfMatch, settings.lateRowWindowMs);

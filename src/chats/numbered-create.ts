@@ -43,14 +43,19 @@ const TAKEN_ATTEMPTS = 3;
 export class NumberedCreator {
   constructor(private readonly numbers: NumberAllocator, private readonly keys: ChatIdempotencyStore,
     private readonly keyTtlSeconds: number, private readonly log: Logger,
-    /** How long after its key was bound a number may still get its row (settings.lateRowWindowMs). */
-    private readonly lateRowWindowMs = Number.POSITIVE_INFINITY) {}
+    /**
+     * How long after its number was claimed a row may still be sent (settings.rowDeadlineMs): pages treat a hole as
+     * settled once the row after it is lateRowWindowMs old, which covers this deadline, the insert's own time and
+     * the clock skew. Past it the row is not sent (503, the number becomes a gap or, keyed, is fenced on retry).
+     */
+    private readonly rowDeadlineMs = Number.POSITIVE_INFINITY) {}
 
   async create<T>(appId: string, scope: number, spec: CreateSpec<T>, key?: string): Promise<Created<T>> {
     if (key === undefined) return this.fresh(appId, scope, spec);
     const fingerprint = createHash('sha256').update(JSON.stringify(spec.content)).digest('base64url');
     const known = await this.keys.find(appId, scope, key);
     if (known) return this.redrive(appId, scope, key, known, fingerprint, spec);
+    let claimedAt = Date.now();
     let number = await this.numbers.next(appId, scope);
     let claim;
     try {
@@ -64,7 +69,7 @@ export class NumberedCreator {
     // Lost the key race: our number becomes a gap, the winner's number is the answer.
     if (!claim.applied) return this.redrive(appId, scope, key, { ...claim, claimedAt: Date.now() }, fingerprint, spec);
     for (let attempt = 1; ; attempt++) {
-      const created = await this.write(number, spec);
+      const created = await this.write(number, claimedAt, spec);
       if (!created.replayed) return { item: created.item!, replayed: false };
       // A retry of this key, racing us, wrote our number first: that row is ours.
       if (created.item !== null && spec.matches(created.item)) return { item: created.item, replayed: true };
@@ -72,6 +77,7 @@ export class NumberedCreator {
       // take a new number and re-point the key to it (only while the key still names the taken one). A row of
       // another request with the very same content is taken as ours: indistinguishable, and no duplicate either.
       if (attempt >= TAKEN_ATTEMPTS) throw unavailable('could not allocate a number; retry');
+      claimedAt = Date.now();
       const next = await this.replace(appId, scope, number, spec);
       const moved = await this.keys.retarget(appId, scope, key, number, next, fingerprint, this.keyTtlSeconds);
       if (!moved) {
@@ -84,12 +90,15 @@ export class NumberedCreator {
   }
 
   private async fresh<T>(appId: string, scope: number, spec: CreateSpec<T>): Promise<Created<T>> {
+    // Taken before the claim is sent: the number may be ours (and the next one someone else's) from then on.
+    let claimedAt = Date.now();
     let number = await this.numbers.next(appId, scope);
     for (let attempt = 1; ; attempt++) {
-      const created = await this.write(number, spec);
+      const created = await this.write(number, claimedAt, spec);
       if (!created.replayed) return { item: created.item!, replayed: false };
       // A fresh number that is already taken means the counter went backwards: never overwrite, move on.
       if (attempt >= TAKEN_ATTEMPTS) throw unavailable('could not allocate a number; retry');
+      claimedAt = Date.now();
       number = await this.replace(appId, scope, number, spec);
     }
   }
@@ -108,19 +117,20 @@ export class NumberedCreator {
 
   /**
    * A key's number: write it (its first attempt died before its row) or find what the first attempt wrote.
-   * Past the late-row window a missing row is no longer written under the old number (lists have moved past
-   * that hole): the number is fenced, and the key re-pointed to a new number with a compare-and-set.
+   * Past the row deadline a missing row is no longer written under the old number (lists may move past that
+   * hole before the row would land): the number is fenced, and the key re-pointed to a new number with a
+   * compare-and-set.
    */
   private async redrive<T>(appId: string, scope: number, key: string, claim: StoredKey, fingerprint: string,
     spec: CreateSpec<T>): Promise<Created<T>> {
     if (claim.fingerprint !== fingerprint) {
       throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
-    if (spec.fence && Date.now() - claim.claimedAt > this.lateRowWindowMs) {
+    if (spec.fence && Date.now() - claim.claimedAt > this.rowDeadlineMs) {
       const fenced = await spec.fence(claim.number);
       if (fenced.applied || fenced.placeholder) {
         const number = await this.numbers.next(appId, scope);
-        this.log.info({ scope, from: claim.number, to: number }, 'keyed re-drive past the late-row window; new number');
+        this.log.info({ scope, from: claim.number, to: number }, 'keyed re-drive past the row deadline; new number');
         if (!await this.keys.retarget(appId, scope, key, claim.number, number, fingerprint, this.keyTtlSeconds)) {
           const now = await this.keys.find(appId, scope, key, true);
           if (!now) throw unavailable('the Idempotency-Key changed concurrently; retry');
@@ -131,7 +141,9 @@ export class NumberedCreator {
       if (fenced.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
       return { item: fenced.item, replayed: true };
     }
-    const created = await this.write(claim.number, spec);
+    // Without a fence (chats) a missing row is still written whenever the retry comes (docs/api.md, a documented
+    // limitation): the deadline then runs from now, or such a key would answer 503 until it expires.
+    const created = await this.write(claim.number, spec.fence ? claim.claimedAt : Date.now(), spec);
     // An Idempotency-Key replay of a create whose row was deleted since: the number stays taken.
     if (created.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
     return { item: created.item, replayed: created.replayed };
@@ -141,10 +153,15 @@ export class NumberedCreator {
    * Writes the row under `number`; `replayed`: a row was already there (`item` null: deleted since). The entry
    * goes first, so every row written has one, whatever happens after the insert (a lost answer, a crash, a keyed
    * replay of a first attempt that died between its row and its entry). An entry whose insert did not apply
-   * costs a consumer one re-read.
+   * costs a consumer one re-read. The insert is not sent past the row deadline: a create stalled that long (a
+   * paused process, a slow entry) would land its row where pages may already have passed the hole.
    */
-  private async write<T>(number: number, spec: CreateSpec<T>): Promise<{ item: T | null; replayed: boolean }> {
+  private async write<T>(number: number, claimedAt: number, spec: CreateSpec<T>): Promise<{ item: T | null; replayed: boolean }> {
     const intent = await spec.changed(number);
+    if (Date.now() - claimedAt > this.rowDeadlineMs) {
+      this.log.warn({ number, ms: Date.now() - claimedAt }, 'row past its deadline; not sent');
+      throw unavailable('write took too long; retry');
+    }
     let result;
     try {
       result = await spec.insert(number);

@@ -4,6 +4,7 @@ import { unavailable } from '../errors.js';
 import type { CounterStore } from './counter-store.js';
 import { BoundedMap } from './numbered.js';
 import { numberingCas, numberingClaimSize, numberingSkipped } from '../observability/chat-metrics.js';
+import { sleep } from '../async.js';
 
 export interface NumberingOptions {
   /** true: concurrent creates for one parent in this process share one counter write (claims a range). */
@@ -152,5 +153,3 @@ export class NumberAllocator {
     if (this.known.size > KNOWN_LIMIT) this.known.delete(this.known.keys().next().value!);
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -17,6 +17,11 @@ export interface ChatsSettings {
    * MAX_CLOCK_SKEW_MS between the writer's clock and ours (5 s × 2 + 2 s = 12 s by default).
    */
   lateRowWindowMs: number;
+  /**
+   * How long after its number was claimed a create may still send its row (REQUEST_TIMEOUT_MS): enforced before
+   * the insert, so the late-row window above really bounds when a row can land.
+   */
+  rowDeadlineMs: number;
 }
 
 export function chatsSettings(config: Config): ChatsSettings {
@@ -29,5 +34,6 @@ export function chatsSettings(config: Config): ChatsSettings {
     maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
     requireIfMatch: config.REQUIRE_IF_MATCH,
     lateRowWindowMs: 2 * config.REQUEST_TIMEOUT_MS + config.MAX_CLOCK_SKEW_MS,
+    rowDeadlineMs: config.REQUEST_TIMEOUT_MS,
   };
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { badRequest } from '../errors.js';
+import { parseObject } from '../parse-object.js';
 import { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS } from './lease-service.js';
 
 export interface ChatLimits { maxNameLength: number; maxBodyBytes: number }
 
-/** Domain rules for names and bodies; the limits are documented in the README (Chat applications). */
+/** Domain rules for names and bodies; the limits are documented in docs/api.md (Chat applications). */
 export function chatValidators(limits: ChatLimits) {
   const text = (field: string) => z.string({
     error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`),
@@ -17,17 +17,6 @@ export function chatValidators(limits: ChatLimits) {
     .refine((s) => Buffer.byteLength(s, 'utf8') <= limits.maxBodyBytes,
       `body must be at most ${limits.maxBodyBytes} bytes of UTF-8`);
 
-  const parse = <T>(schema: z.ZodType<T>, input: unknown): T => {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      throw badRequest('invalid_body', 'the body must be a JSON object');
-    }
-    const result = schema.safeParse(input);
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      throw badRequest(`invalid_${String(issue.path[0] ?? 'body')}`, issue.message);
-    }
-    return result.data;
-  };
   const application = z.object({ name });
   const chat = z.object({ name: name.nullable().optional() });
   const chatRename = z.object({ name: name.nullable() });
@@ -39,13 +28,13 @@ export function chatValidators(limits: ChatLimits) {
   const lease = z.object({ ttl_seconds: ttl.nullable().optional() });
 
   return {
-    application: (input: unknown): { name: string } => parse(application, input),
-    newChat: (input: unknown): { name: string | null } => ({ name: parse(chat, input ?? {}).name ?? null }),
-    chatRename: (input: unknown): { name: string | null } => parse(chatRename, input),
-    message: (input: unknown): { body: string } => parse(message, input),
+    application: (input: unknown): { name: string } => parseObject(application, input),
+    newChat: (input: unknown): { name: string | null } => ({ name: parseObject(chat, input ?? {}).name ?? null }),
+    chatRename: (input: unknown): { name: string | null } => parseObject(chatRename, input),
+    message: (input: unknown): { body: string } => parseObject(message, input),
     /** A lease request; the body is optional (no body = the default length). */
     lease: (input: unknown): { ttlSeconds: number } =>
-      ({ ttlSeconds: parse(lease, input ?? {}).ttl_seconds ?? DEFAULT_LEASE_SECONDS }),
+      ({ ttlSeconds: parseObject(lease, input ?? {}).ttl_seconds ?? DEFAULT_LEASE_SECONDS }),
   };
 }
 

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /**
- * An administrator's call (README "Chat applications": listing every application hands out every token):
+ * An administrator's call (docs/api.md, "Chat applications": listing every application hands out every token):
  * `Authorization: Bearer <ADMIN_TOKEN>`, else 401. With no ADMIN_TOKEN configured nobody is an administrator and
  * the answer is 401 always. Both sides are hashed first, so the comparison takes the same time whatever the
  * length or the first differing byte of what was sent (timingSafeEqual needs equal lengths: 32 bytes here).

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { badRequest, notFound } from '../errors.js';
+import { parseIdempotencyKey } from './request-parsing.js';
 import type { ApplicationView } from '../chats/application-service.js';
 import type { ChatView } from '../chats/chat-service.js';
 import type { ChatMessage } from '../chats/types.js';
@@ -51,11 +52,7 @@ export function cursor(query: Record<string, unknown>): string | null {
 
 export function idempotencyKey(ctx: Context): string | undefined {
   const key = ctx.get('idempotency-key');
-  if (!key) return undefined;
-  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
-    throw badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1-200 visible ASCII characters');
-  }
-  return key;
+  return key ? parseIdempotencyKey(key) : undefined;
 }
 
 /** RFC 8288 next link, relative to the path that was asked (so both mounts link to themselves). */

@@ -4,7 +4,7 @@ import { badRequest } from '../errors.js';
 
 /**
  * The field names of the Rails/Go implementation of the same chat system, accepted on the /api/applications mount
- * so its clients switch without changes (README "Chat applications"). The one table of them: which body (or query)
+ * so its clients switch without changes (docs/api.md, "Chat applications"). The one table of them: which body (or query)
  * field each alias stands for, per kind of request. Answers keep this API's names.
  */
 const BODY_ALIASES = {

@@ -15,7 +15,7 @@ const target = (ctx: Context) => ({
 });
 
 /**
- * Editing a chat message (README "Editing"): PUT/PATCH (edit), DELETE, and its edit lease (POST take, PUT renew,
+ * Editing a chat message (docs/api.md, "Editing"): PUT/PATCH (edit), DELETE, and its edit lease (POST take, PUT renew,
  * DELETE release). If-Match (412/428) and Lease-Token (423) are parsed here and ruled on in the domain.
  */
 export function messageEditRoutes(router: Router, chats: Chats, read: { json: Middleware; message: Middleware[] }): void {

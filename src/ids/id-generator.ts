@@ -1,5 +1,6 @@
 import { composeId, ID_EPOCH_MS, MAX_SEQUENCE } from './id-layout.js';
 import { unavailable } from '../errors.js';
+import type { Clock } from '../clock.js';
 
 /** How far ahead of the wall clock the generator may run (after a clock step back or a burst) before it refuses. */
 const MAX_BORROW_MS = 2_000;
@@ -12,7 +13,7 @@ export class IdGenerator {
   private lastMs = -1;
   private seq = 0;
 
-  constructor(readonly writer: number, floorUnixMs: number, private readonly now: () => number = Date.now) {
+  constructor(readonly writer: number, floorUnixMs: number, private readonly now: Clock = Date.now) {
     this.lastMs = Math.max(-1, floorUnixMs - ID_EPOCH_MS);
   }
 

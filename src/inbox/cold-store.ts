@@ -1,6 +1,7 @@
 import type { Db } from '../storage/cassandra.js';
-import { inWaves, sendGrouped, WRITES_IN_FLIGHT, type Statement } from '../storage/statement-batcher.js';
+import { sendGrouped, WRITES_IN_FLIGHT, type Statement } from '../storage/statement-batcher.js';
 import type { StoredMessage } from './message.js';
+import { inParallel } from '../async.js';
 
 /**
  * Cold rows are written `USING TIMESTAMP COLD_TS_BASE - expired_at(µs)`: the earliest expiry wins, whoever
@@ -16,7 +17,7 @@ export class ColdStore {
   constructor(private readonly db: Db) {}
 
   async writeCold(messages: StoredMessage[], reason: ColdReason, concurrency = WRITES_IN_FLIGHT): Promise<void> {
-    await inWaves(messages, concurrency, (m) => {
+    await inParallel(messages, concurrency, (m) => {
       const cold = this.coldInsert(m, reason);
       return this.db.execute(cold.name, cold.query, cold.params);
     });

@@ -6,12 +6,13 @@ import { firstIdAt, idTime } from '../ids/id-layout.js';
 import { messagesConsumed, messagesCreated } from '../observability/metrics.js';
 import type { InboxStores } from './stores.js';
 import type { NewMessage, StoredMessage } from './message.js';
-import { ackDeadlineMs } from './settle.js';
+import { ackDeadlineMs } from '../config.js';
 import { decidePage, type Cursor } from './delivery-decision.js';
+import { sleep } from '../async.js';
+import type { Clock } from '../clock.js';
 
 export interface IdSource { nextId(): number }
 export interface Delivered { id: number; text: string }
-export type Clock = () => number;
 
 /** The settings the inbox rules use (and nothing else of the configuration). */
 export type InboxSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'MAX_CLOCK_SKEW_MS' | 'HOT_GRACE_SECONDS'
@@ -141,7 +142,7 @@ export class MessageService {
         return;
       } catch (err) {
         if (attempt < CONSUMED_COPY_RETRIES) {
-          await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+          await sleep(100 * (attempt + 1));
           continue;
         }
         this.log.warn({ err: (err as Error).message, count: messages.length }, 'cold copy of consumed messages failed');

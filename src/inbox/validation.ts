@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { badRequest } from '../errors.js';
 import type { Config } from '../config.js';
 import type { NewMessage } from './message.js';
+import { parseObject } from '../parse-object.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 60;
 
@@ -31,16 +32,7 @@ export function createValidators(config: Config) {
 
   return {
     newMessage(input: unknown): NewMessage {
-      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-        throw badRequest('invalid_body', 'the body must be a JSON object');
-      }
-      const result = body.safeParse(input);
-      if (!result.success) {
-        const issue = result.error.issues[0]!;
-        const field = String(issue.path[0] ?? 'body');
-        throw badRequest(`invalid_${field}`, issue.message);
-      }
-      return result.data;
+      return parseObject(body, input);
     },
     username(input: string): string {
       const result = username.safeParse(input);

@@ -1,6 +1,6 @@
 import client from 'prom-client';
 
-/** One registry per process; every metric name is part of the documented contract (README, chart, alerts). */
+/** One registry per process; every metric name is part of the documented contract (docs/interfaces.md, chart, alerts). */
 export const registry = new client.Registry();
 
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5];

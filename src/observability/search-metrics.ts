@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import { registry } from './metrics.js';
 
-/** Search metrics, in the one registry; names are part of the documented contract (README, chart, alerts). */
+/** Search metrics, in the one registry; names are part of the documented contract (docs/interfaces.md, chart, alerts). */
 
 // Searches answer in ~2-20 ms on a warm node; a bulk of 500 documents takes ~50-500 ms.
 const SEARCH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -48,8 +48,8 @@ export interface WalkRun {
   /** Throws when the run no longer holds its lock. Called before every write: the handler's, progress, checkpoint. */
   assertHeld: () => void | Promise<void>;
   now: number;
-  /** The checkpoint of a consumer that has none yet. */
-  initial: number;
+  /** The checkpoint of a consumer that has none yet; a function is asked only then (it may read the database). */
+  initial: number | (() => Promise<number>);
   /** A consumer further behind than this skips ahead to it. Default: never skip. */
   maxBehindBuckets?: number;
   /** Told after each bucket's checkpoint was written. */
@@ -80,7 +80,9 @@ export class BucketWalk<E, P> {
 
   async walk(handler: SliceHandler<E>, run: WalkRun): Promise<WalkResult> {
     const last = lastSettledBucket(run.now, this.settings);
-    const start = startAfter(await this.state.checkpoint(), last, run.initial, run.maxBehindBuckets);
+    const checkpoint = await this.state.checkpoint();
+    const initial = checkpoint !== null || typeof run.initial === 'number' ? run.initial as number : await run.initial();
+    const start = startAfter(checkpoint, last, initial, run.maxBehindBuckets);
     let buckets = 0;
     let entries = 0;
     for (let bucket = start + 1; bucket <= last; bucket++) {

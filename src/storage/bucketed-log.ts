@@ -5,6 +5,7 @@ import { renewingGuard } from './lwt-guard.js';
 import { BucketWalk, lagSeconds, lastSettledBucket, type WalkSlice, type WalkSource } from './bucket-walk.js';
 import { BucketedLogState } from './bucketed-log-state.js';
 import { unavailable } from '../errors.js';
+import type { Clock } from '../clock.js';
 
 type TimeUuid = cassandra.types.TimeUuid;
 
@@ -63,7 +64,7 @@ export class BucketedLog<T> implements WalkSource<T, TimeUuid> {
   private readonly lateMarginMs: number;
 
   /** `clock`: this appender's clock (tests set one that runs behind a consumer's). */
-  constructor(private readonly db: Db, readonly opts: BucketedLogOptions, private readonly clock: () => number = Date.now) {
+  constructor(private readonly db: Db, readonly opts: BucketedLogOptions, private readonly clock: Clock = Date.now) {
     this.lateMarginMs = opts.lateMarginMs ?? defaultLateMarginMs(opts.settleMs);
     if (this.lateMarginMs >= opts.settleMs) throw new Error(`log ${opts.name}: the late margin must be below the settle time`);
   }

@@ -1,4 +1,5 @@
 import { CasOutcomeUnknown } from './cassandra.js';
+import { sleep } from '../async.js';
 
 /** SERIAL reads tried, with these pauses before each retry, before an open outcome is given up as unknown. */
 const SETTLE_PAUSES_MS = [0, 200, 500];
@@ -18,7 +19,7 @@ export async function decideCas(write: () => Promise<boolean>, readBack: () => P
   } catch (err) {
     if (!(err instanceof CasOutcomeUnknown)) throw err;
     for (const pause of SETTLE_PAUSES_MS) {
-      if (pause) await new Promise((r) => setTimeout(r, pause));
+      if (pause) await sleep(pause);
       let decided: boolean | null;
       try {
         decided = await readBack();

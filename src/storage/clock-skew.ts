@@ -1,6 +1,7 @@
 import type { Db } from './cassandra.js';
 import type { Logger } from '../logger.js';
 import { clockOffset } from '../observability/metrics.js';
+import type { Clock } from '../clock.js';
 
 /** How often the offset is measured again (NTP steps and VM pauses happen while a process runs). */
 const RECHECK_MS = 30_000;
@@ -17,7 +18,7 @@ export class ClockSkewCheck {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly db: Db, private readonly budgetMs: number, private readonly log: Logger,
-    private readonly now: () => number = Date.now) {}
+    private readonly now: Clock = Date.now) {}
 
   start(): void {
     void this.measure().catch(() => undefined);

@@ -1,4 +1,5 @@
 import type { LwtLock } from './lwt-lock.js';
+import type { Clock } from '../clock.js';
 
 export class LockLost extends Error {
   constructor(name: string) { super(`lock ${name} lost; stopping before the next write`); }
@@ -12,7 +13,7 @@ export class LockLost extends Error {
  * later call.
  */
 export function renewingGuard(lock: Pick<LwtLock, 'name' | 'renew'>, ttlSeconds: number, acquireSentAt: number,
-  clock: () => number = Date.now): () => Promise<void> {
+  clock: Clock = Date.now): () => Promise<void> {
   let sentAt = acquireSentAt;
   let lost = false;
   let renewing: Promise<void> | null = null;

@@ -4,7 +4,7 @@ import { processIdentity } from '../process-identity.js';
 import type { Logger } from '../logger.js';
 import { LwtLock } from './lwt-lock.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
-import { bucketOf } from './time-buckets.js';
+import { sleep } from '../async.js';
 
 const SCOPE = 'ephemera';
 
@@ -33,7 +33,7 @@ export async function migrate(db: Db, log: Logger, holder = processIdentity(os.h
   while (!(await lock.tryAcquire())) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the migration lock');
     log.info({ holder: await lock.currentHolder() }, 'another process is migrating; waiting');
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   try {
     const done = new Set((await appliedVersions(db)));
@@ -48,9 +48,6 @@ export async function migrate(db: Db, log: Logger, holder = processIdentity(os.h
         [SCOPE, m.version, m.name, new Date()]);
       applied.push(m.version);
     }
-    // The archiver starts at the schema's birth: nothing can have expired before it.
-    await db.raw(`INSERT INTO ${hot}.archiver_state (name, swept_until, updated_at) VALUES ('archiver', ?, ?) IF NOT EXISTS`,
-      [bucketOf(Date.now()) - 1, new Date()]);
     return { applied, version: SCHEMA_VERSION };
   } finally {
     await lock.release();
@@ -60,6 +57,17 @@ export async function migrate(db: Db, log: Logger, holder = processIdentity(os.h
 export async function appliedVersions(db: Db): Promise<number[]> {
   const rs = await db.raw(`SELECT version FROM ${db.hot}.schema_migrations WHERE scope = ?`, [SCOPE]);
   return rs.rows.map((r) => r.get('version') as number);
+}
+
+/**
+ * When this database's schema was born (migration 1 applied), in ms; null before that. Nothing written to the
+ * schema can be older, so a consumer of derived work without a checkpoint (the archiver) starts there.
+ */
+export async function schemaBirth(db: Db): Promise<number | null> {
+  const rs = await db.execute('schema_birth',
+    `SELECT applied_at FROM ${db.hot}.schema_migrations WHERE scope = ? AND version = 1`, [SCOPE]);
+  const at = rs.first()?.get('applied_at') as Date | null | undefined;
+  return at ? at.getTime() : null;
 }
 
 /** The schema version this database is at (0 when nothing is applied). */

@@ -1,4 +1,5 @@
 import type { Db } from './cassandra.js';
+import { inParallel } from '../async.js';
 
 /**
  * Small statements share an unlogged batch (one round trip) while the batch stays under BATCH_BYTES of payload and
@@ -12,11 +13,6 @@ export const WRITES_IN_FLIGHT = 64;
 
 /** A prepared statement with the bytes of payload (text) it carries, which is what batch limits are about. */
 export interface Statement { name: string; query: string; params: unknown[]; payloadBytes: number }
-
-/** Runs `work` over `items`, `width` at a time. */
-export async function inWaves<T>(items: T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
-}
 
 /**
  * Splits groups of statements (the statements of one logical write, kept together) into requests: whole groups
@@ -49,7 +45,7 @@ export function groupStatements(groups: Statement[][]): Statement[][] {
 
 /** Sends the groups in as few round trips as the batch limits allow; multi-statement requests go as `batchName`. */
 export async function sendGrouped(db: Db, batchName: string, groups: Statement[][]): Promise<void> {
-  await inWaves(groupStatements(groups), WRITES_IN_FLIGHT, (r) => (r.length === 1
+  await inParallel(groupStatements(groups), WRITES_IN_FLIGHT, (r) => (r.length === 1
     ? db.execute(r[0]!.name, r[0]!.query, r[0]!.params)
     : db.batch(batchName, r)));
 }

@@ -11,6 +11,7 @@ import { CounterStore } from '../chats/counter-store.js';
 import { APP_SCOPE, numberBucket, pageByNumber } from '../chats/numbered.js';
 import type { ChangeEntry } from '../chats/types.js';
 import { countsRecounted } from '../observability/chat-metrics.js';
+import { inParallel } from '../async.js';
 
 export interface CountsSettings {
   holder: string;
@@ -126,9 +127,3 @@ export class CountsWorker {
 const rangeBuckets = (last: number): number[] =>
   last < 1 ? [] : Array.from({ length: numberBucket(last) + 1 }, (_, i) => i);
 
-async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
-}

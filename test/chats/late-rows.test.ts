@@ -11,8 +11,12 @@ import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from '../../src/chats/client-page.js';
 import { call, pool, range, walk } from './support.js';
 
-/** A window of 200 ms (REQUEST_TIMEOUT_MS 100 × 2, no skew): holes settle within a test's patience. */
-const SHORT = { REQUEST_TIMEOUT_MS: '100', MAX_CLOCK_SKEW_MS: '0' };
+/**
+ * A window of 4 s (REQUEST_TIMEOUT_MS 2 s × 2, no skew): holes settle within a test's patience, and the 2 s row
+ * deadline still covers a claim and a change entry on a busy 2-core CI machine (100 ms did not).
+ */
+const SHORT = { REQUEST_TIMEOUT_MS: '2000', MAX_CLOCK_SKEW_MS: '0' };
+const PAST_WINDOW_MS = 4_400;
 
 /**
  * Paging by `?after=` and Link rel=next while rows land late: numbers are claimed before rows are written, so a
@@ -68,8 +72,42 @@ describe('chat message pages: late rows, deleted ranges, large bodies', () => {
     await assert.rejects(chats.messages.create(token, chat, 'never stored'));
     await chats.messages.create(token, chat, 'm3');
     assert.deepEqual((await chats.messages.list(token, chat, 0, 50)).items.map((m) => m.number), [1]);
-    await sleep(400);
+    await sleep(PAST_WINDOW_MS);
     assert.deepEqual((await chats.messages.list(token, chat, 0, 50)).items.map((m) => m.number), [1, 3]);
+  });
+
+  it('when a create stalls past the row deadline before its row is sent, then the row is never sent, the create answers 503, and pages pass its hole once it settles', async () => {
+    let stall = false;
+    const faulty = faultyDb(db, { beforeSend: async (st) => {
+      // The change entry goes first; a process paused there for longer than REQUEST_TIMEOUT_MS.
+      if (st === 'log_append' && stall) { stall = false; await sleep(2_500); }
+    } });
+    const chats = chatsOver(faulty.db, SHORT);
+    const { token, chat } = await newChat(chats);
+    await chats.messages.create(token, chat, 'm1');
+    const insertsBefore = faulty.count('chat_message_insert');
+    stall = true;
+    await assert.rejects(chats.messages.create(token, chat, 'too late'),
+      (err: unknown) => (err as { status?: number }).status === 503);
+    assert.equal(faulty.count('chat_message_insert'), insertsBefore, 'the stalled row was never sent');
+    assert.equal((await chats.messages.create(token, chat, 'm3')).item.number, 3);
+    await sleep(PAST_WINDOW_MS);
+    assert.deepEqual((await chats.messages.list(token, chat, 0, 50)).items.map((m) => m.body), ['m1', 'm3'],
+      'the hole at 2 is passed, and nothing can land there any more');
+  });
+
+  it('when a keyed chat create died before its row and is retried past the row deadline, then the retry still writes its number (chats have no fence) instead of answering 503 until the key expires', async () => {
+    let fail = false;
+    const faulty = faultyDb(db, { beforeSend: (st) => {
+      if (st === 'chat_insert' && fail) { fail = false; throw new Error('create died before its row'); }
+    } });
+    const chats = chatsOver(faulty.db, SHORT);
+    const app = await chats.applications.create('late-chat');
+    fail = true;
+    await assert.rejects(chats.chats.create(app.token, null, 'chat-key'));
+    await sleep(2_200);
+    const retry = await chats.chats.create(app.token, null, 'chat-key');
+    assert.equal(retry.item.number, 1, 'the key\'s number, written now');
   });
 
   it('when a keyed create is retried after the late-row window, then it gets a new number, and the old one is fenced so a stalled first attempt can never land there', async () => {
@@ -83,7 +121,7 @@ describe('chat message pages: late rows, deleted ranges, large bodies', () => {
     fail = true;
     await assert.rejects(chats.messages.create(token, chat, 'keyed', 'k-late'));
     await chats.messages.create(token, chat, 'm3');
-    await sleep(400);
+    await sleep(PAST_WINDOW_MS);
     const listed = await chats.messages.list(token, chat, 0, 50);
     assert.deepEqual(listed.items.map((m) => m.number), [1, 3], 'a client has walked past the hole at 2');
 

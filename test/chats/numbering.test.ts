@@ -78,7 +78,7 @@ describe('numbering when a process is SIGKILLed mid-way', () => {
     assert.deepEqual(twice, [], 'no number acknowledged to two creates');
 
     // The kill leaves holes (numbers claimed, rows never written); a page ends before a hole until it is older
-    // than the late-row window (README "Paging"), so the walk below waits that long once.
+    // than the late-row window (docs/api.md, "Paging"), so the walk below waits that long once.
     const c = testConfig();
     await new Promise((r) => setTimeout(r, 2 * c.REQUEST_TIMEOUT_MS + c.MAX_CLOCK_SKEW_MS));
 

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { ServiceProcess } from '../support/processes.js';
 import { requestId } from './history.js';
 
-/** Where a failed run's evidence goes: committed beside the old node-kill history (README, "Three-node cluster"). */
+/** Where a failed run's evidence goes: committed beside the old node-kill history (docs/design.md, "Measured on three nodes"). */
 export const EVIDENCE_DIR = join(import.meta.dirname, 'histories');
 
 const nodeLog = (n: number) => join(process.env.CLUSTER_DIR ?? join(process.env.EPHEMERA_CACHE ?? join(homedir(), '.cache', 'ephemera'), 'cluster'),

@@ -44,7 +44,7 @@ export async function list(h: History, url: string, user: string, timeoutMs: num
   const done = h.invoke(f, url, user);
   try {
     const res = await fetch(`${url}/chats/${user}`, { headers: done.headers, signal: AbortSignal.timeout(timeoutMs) });
-    // A stream cut before its closing bracket fails to parse: an unknown outcome, as the README promises.
+    // A stream cut before its closing bracket fails to parse: an unknown outcome, as docs/design.md promises.
     const text = await res.text();
     if (res.status !== 200) { done(res.status < 500 ? 'fail' : 'info', { status: res.status, error: text.slice(0, 200) }); return null; }
     const items = JSON.parse(text) as Array<{ id: number; text: string }>;

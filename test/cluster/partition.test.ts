@@ -11,7 +11,7 @@ import { publish } from './report.js';
 
 /**
  * A silent partition (dropped packets, no reset) costs a statement its full 2 s client timeout before the driver
- * gives the node up, and a list runs several statements in sequence: measured slowest, see README.
+ * gives the node up, and a list runs several statements in sequence: measured slowest, see docs/design.md.
  */
 const PARTITION_SLOWEST_MS = 10_000;
 

@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import { historyFile } from './cluster-control.js';
 import type { CheckReport } from './checker.js';
 
-/** Prints the checker's counts in the test output and keeps them in the cache (results.jsonl) for the README. */
+/** Prints the checker's counts in the test output and keeps them in the cache (results.jsonl) for docs/design.md. */
 export function publish(t: TestContext, scenario: string, report: CheckReport, extra: Record<string, unknown>): void {
   const line = { scenario, at: new Date().toISOString(), ...report.inbox, numbering: report.numbering, edits: report.edits, ...extra };
   t.diagnostic(`${scenario}: ${JSON.stringify(line)}`);

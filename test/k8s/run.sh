@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test-k8s: the chart, the CronJob controller and the archiver's Lease lock against a real
-# control plane (scripts/dev/k8s.sh). Builds it on first use (slow: see README), starts it unless it
+# control plane (scripts/dev/k8s.sh). Builds it on first use (slow: see docs/development.md), starts it unless it
 # already runs (and then leaves it running), runs test/k8s/*.test.ts, stops what it started.
 #
 #   K8S_KWOK=0    no kube-scheduler/kwok: installs use --no-hooks (the hook Job is still

@@ -19,6 +19,8 @@ source "$REPO_ROOT/scripts/dev/lib/render.sh"
 
 # shellcheck source=common.sh
 source "$REPO_ROOT/scripts/dev/lib/common.sh"
+# shellcheck source=daemon.sh
+source "$REPO_ROOT/scripts/dev/lib/daemon.sh"
 
 # Sets the per-node paths under run dir $1.
 node_paths() {
@@ -34,19 +36,8 @@ node_paths() {
   STDOUT_LOG=$LOG_DIR/stdout.log
 }
 
-# Is $1 a live process that is a Cassandra daemon?
-pid_is_cassandra() {
-  local pid=$1
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  if [[ -r /proc/$pid/cmdline ]]; then
-    # Read whole, not piped into `grep -q`: grep quits at the first match, the writer of a long command line gets
-    # SIGPIPE, and under pipefail a running node then looked dead (seen in the cluster suite's restart).
-    local cmd
-    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-    [[ $cmd == *org.apache.cassandra.service.CassandraDaemon* ]]
-  fi
-}
+# What a Cassandra daemon's command line contains (lib/daemon.sh tells our node from another process by it).
+readonly CASSANDRA_MAIN=org.apache.cassandra.service.CassandraDaemon
 
 
 have_node_driver() {
@@ -254,19 +245,11 @@ jvm_options() {
 launch_daemon() {
   rm -rf "${TMP_DIR:?}"/* 2>/dev/null || true
   mkdir -p "$TMP_DIR"
-  if [[ -f $SYSTEM_LOG ]]; then stat -c %s "$SYSTEM_LOG" >"$OFFSET_FILE"; else echo 0 >"$OFFSET_FILE"; fi
+  mark_log_start "$SYSTEM_LOG" "$OFFSET_FILE"
   printf '\n===== start %s =====\n' "$(date -u +%FT%TZ)" >>"$STDOUT_LOG"
-  (
-  cd "$RUN_DIR"
-  # setsid + nohup: own session, so it outlives the calling make and ignores its Ctrl-C / hang-up.
-  # fd 9 (our lock) must not be inherited.
   # Timer slack (inherited by every JVM thread): Cassandra's idle pool workers poll in ~10 µs naps, and on a small
   # machine those wake-ups cost more CPU than the requests; a coarser slack lets the kernel batch them.
-  nohup setsid bash -c 'echo "$0" >/proc/self/timerslack_ns 2>/dev/null; exec "$@"' "$CASSANDRA_TIMER_SLACK_NS" \
-    "$JAVA_BIN" "${JVM_OPTS[@]}" \
-    -cp "$CONF_DIR:$LIB_DIR/*" org.apache.cassandra.service.CassandraDaemon \
-    </dev/null >>"$STDOUT_LOG" 2>&1 9>&- &
-  echo $! >"$PID_FILE"
-  )
-  DAEMON_PID=$(tr -dc '0-9' <"$PID_FILE")
+  launch_detached "$RUN_DIR" "$PID_FILE" "$STDOUT_LOG" \
+    bash -c 'echo "$0" >/proc/self/timerslack_ns 2>/dev/null; exec "$@"' "$CASSANDRA_TIMER_SLACK_NS" \
+    "$JAVA_BIN" "${JVM_OPTS[@]}" -cp "$CONF_DIR:$LIB_DIR/*" "$CASSANDRA_MAIN"
 }

@@ -44,7 +44,7 @@ const guarded = (current: string, leased: boolean): Json => ({
 const op = (id: string, summary: string, description: string, rest: Json): Json =>
   ({ operationId: id, tags: [TAG], summary, description, ...rest });
 
-/** Every /applications route, under both mounts (README "Chat applications" and "Editing"). */
+/** Every /applications route, under both mounts (docs/api.md, "Chat applications" and "Editing"). */
 export function applicationsPaths(limits: ApplicationsLimits): PathModule {
   const paths: Record<string, Json> = {};
   for (const { prefix, suffix } of MOUNTS) {

@@ -1,4 +1,5 @@
 import { num, type Db } from '../../storage/cassandra.js';
+import { schemaBirth } from '../../storage/migrator.js';
 import type { WalkSlice, WalkSource, WalkState } from '../../storage/bucket-walk.js';
 import type { StoredMessage } from '../../inbox/message.js';
 
@@ -18,6 +19,11 @@ export class ArchiverStore implements WalkSource<StoredMessage, IndexPosition>, 
     const row = (await this.db.execute('archiver_state_read',
       `SELECT swept_until FROM ${this.db.hot}.archiver_state WHERE name = ?`, [STATE_KEY])).first();
     return row ? num(row.get('swept_until')) : null;
+  }
+
+  /** When the schema was born (ms): where a database without a checkpoint starts. */
+  schemaBirth(): Promise<number | null> {
+    return schemaBirth(this.db);
   }
 
   async setCheckpoint(bucket: number): Promise<void> {

@@ -51,12 +51,13 @@ export class Archiver {
   /**
    * `assertHeld` throws when the run lost its lock; it is called before every write that matters (each group of
    * cold writes, each progress record and each checkpoint move), so a run that lost its lock issues no further
-   * write. A new database (no checkpoint) starts at `now`: nothing can have expired before the schema existed.
+   * write. A database without a checkpoint starts at the schema's birth: nothing can have expired before it (a
+   * start at `now` would skip every message that expired between the migration and the archiver's first run).
    */
   async sweep(assertHeld: () => void, now = Date.now()): Promise<SweepResult> {
     const started = Date.now();
     const result = await this.walk.walk((messages, ctx) => this.archive(messages, ctx), {
-      assertHeld, now, initial: bucketOf(now) - 1,
+      assertHeld, now, initial: async () => bucketOf((await this.store.schemaBirth()) ?? now) - 1,
       onBucket: (bucket, swept) => { if (swept > 0) this.log.debug({ bucket, swept }, 'bucket archived'); },
     });
     // The lag is measured on the run's own clock (which tests may move), advanced by the time the run took.
