@@ -40,8 +40,9 @@ usage() {
   cat <<EOF
 Usage: scripts/dev/k8s.sh <command>
 
-  build       compile etcd $ETCD_VERSION, kube-apiserver, kube-controller-manager and kube-scheduler
-              $KUBE_VERSION (and kwok $KWOK_VERSION) into \$K8S_BIN once; later runs are no-ops.
+  build       compile etcd $ETCD_VERSION, kube-apiserver, kube-controller-manager, kube-scheduler, and
+              for scripts/dev/pods.sh kubelet, kube-proxy and kubectl, $KUBE_VERSION (and kwok
+              $KWOK_VERSION) into \$K8S_BIN once; later runs are no-ops.
               First build: ~23 CPU-minutes (~12-15 min on an idle 2-core machine, 49 min measured
               on a busy one), <= 3 GiB RAM, +3.4 GB Go build cache, +0.9 GB modules (see docs/development.md).
   up          build if needed, generate certificates/keys/kubeconfigs, start the control plane on
