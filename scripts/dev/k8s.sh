@@ -17,6 +17,7 @@ K8S_BIN=${K8S_BIN:-$EPHEMERA_CACHE/k8s-$KUBE_VERSION/bin}
 K8S_RUN=${K8S_RUN:-$EPHEMERA_CACHE/k8s-run}
 K8S_API_PORT=${K8S_API_PORT:-6443}        # taken? a free port is picked instead
 K8S_KWOK=${K8S_KWOK:-0}                   # 1: also start kube-scheduler + kwok with one fake node
+K8S_SCHEDULER=${K8S_SCHEDULER:-$K8S_KWOK} # 1: start kube-scheduler (without kwok: for the real node of pods.sh)
 K8S_START_TIMEOUT=${K8S_START_TIMEOUT:-120}
 
 readonly HOST=127.0.0.1
@@ -28,7 +29,8 @@ STAMP=$K8S_BIN/.built
 PKI=$K8S_RUN/pki
 LOGS=$K8S_RUN/logs
 KUBECONFIG_ADMIN=$K8S_RUN/admin.kubeconfig
-BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+# kubelet, kube-proxy and kubectl: for the node that runs real containers (scripts/dev/pods.sh).
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 say()  { printf '==> k8s: %s\n' "$*" >&2; }
@@ -38,8 +40,9 @@ usage() {
   cat <<EOF
 Usage: scripts/dev/k8s.sh <command>
 
-  build       compile etcd $ETCD_VERSION, kube-apiserver, kube-controller-manager and kube-scheduler
-              $KUBE_VERSION (and kwok $KWOK_VERSION) into \$K8S_BIN once; later runs are no-ops.
+  build       compile etcd $ETCD_VERSION, kube-apiserver, kube-controller-manager, kube-scheduler, and
+              for scripts/dev/pods.sh kubelet, kube-proxy and kubectl, $KUBE_VERSION (and kwok
+              $KWOK_VERSION) into \$K8S_BIN once; later runs are no-ops.
               First build: ~23 CPU-minutes (~12-15 min on an idle 2-core machine, 49 min measured
               on a busy one), <= 3 GiB RAM, +3.4 GB Go build cache, +0.9 GB modules (see docs/development.md).
   up          build if needed, generate certificates/keys/kubeconfigs, start the control plane on
@@ -57,6 +60,7 @@ Environment (defaults):
   K8S_RUN            $K8S_RUN   (pki, kubeconfigs, logs, pids, etcd data)
   K8S_API_PORT       $K8S_API_PORT
   K8S_KWOK           $K8S_KWOK
+  K8S_SCHEDULER      $K8S_SCHEDULER (defaults to K8S_KWOK)
   K8S_START_TIMEOUT  $K8S_START_TIMEOUT s
 EOF
 }
@@ -132,7 +136,7 @@ cmd_build() {
   (cd "$WRAPPER" && go mod download)
   say "modules ready in $((SECONDS - start))s"
   local target pkg
-  for target in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+  for target in "${BINARIES[@]}"; do
     case $target in
       etcd) pkg=./cmd/etcd ;;
       *) pkg=k8s.io/kubernetes/cmd/$target ;;
@@ -193,6 +197,18 @@ EXT
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     chmod 600 ./*.key
     touch .done
+  )
+}
+
+# Client certificates added after a $PKI was first generated: signed on demand with its CA.
+ensure_client_cert() { # name subject
+  [[ -f $PKI/$1.crt ]] && return 0
+  (
+    cd "$PKI"
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile client.ext -out "$1.crt" 2>/dev/null
+    rm -f "$1.csr"; chmod 600 "$1.key"
   )
 }
 
@@ -276,12 +292,16 @@ cmd_up() {
   mkdir -p "$K8S_RUN" "$LOGS"
   exec 9>"$K8S_RUN/.lock"
   flock 9
-  if ready && { [[ $K8S_KWOK != 1 ]] || { alive kube-scheduler && alive kwok; }; }; then
+  if ready && { [[ $K8S_KWOK != 1 ]] || { alive kube-scheduler && alive kwok; }; } &&
+    { [[ $K8S_SCHEDULER != 1 ]] || alive kube-scheduler; }; then
     say "already running: https://$HOST:$API_PORT (kubeconfig $KUBECONFIG_ADMIN)"
     return 0
   fi
   stop_all quiet
   gen_pki
+  # The API server's identity towards kubelets (logs, exec, port-forward): kubelets then keep Webhook
+  # authentication/authorization instead of allowing anonymous callers.
+  ensure_client_cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
   API_PORT=$K8S_API_PORT
   port_free "$API_PORT" || { API_PORT=$(free_port); say "port $K8S_API_PORT is taken: API server on $API_PORT"; }
   ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); KCM_PORT=$(free_port); SCHED_PORT=$(free_port)
@@ -294,6 +314,7 @@ KCM_PORT=$KCM_PORT
 SCHED_PORT=$SCHED_PORT
 KWOK_PORT=$KWOK_PORT
 KWOK=$K8S_KWOK
+SCHEDULER=$K8S_SCHEDULER
 EOF2
   write_kubeconfig "$KUBECONFIG_ADMIN" admin
   write_kubeconfig "$K8S_RUN/controller-manager.kubeconfig" controller-manager
@@ -323,6 +344,7 @@ EOF2
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC \
     --allow-privileged=true --endpoint-reconciler-type none --enable-priority-and-fairness=false \
+    --kubelet-client-certificate "$PKI/kubelet-client.crt" --kubelet-client-key "$PKI/kubelet-client.key" \
     --cert-dir "$K8S_RUN/apiserver-certs"
   wait_for "kube-apiserver /readyz" "$K8S_START_TIMEOUT" api_ready || fail_up kube-apiserver
 
@@ -337,13 +359,15 @@ EOF2
   wait_for kube-controller-manager "$K8S_START_TIMEOUT" \
     curl -fsk --max-time 2 "https://$HOST:$KCM_PORT/healthz" || fail_up kube-controller-manager
 
-  if [[ $K8S_KWOK == 1 ]]; then
+  if [[ $K8S_SCHEDULER == 1 || $K8S_KWOK == 1 ]]; then
     start kube-scheduler --kubeconfig "$K8S_RUN/scheduler.kubeconfig" \
       --authentication-kubeconfig "$K8S_RUN/scheduler.kubeconfig" \
       --authorization-kubeconfig "$K8S_RUN/scheduler.kubeconfig" \
       --bind-address "$HOST" --secure-port "$SCHED_PORT" --leader-elect=false
     wait_for kube-scheduler "$K8S_START_TIMEOUT" \
       curl -fsk --max-time 2 "https://$HOST:$SCHED_PORT/healthz" || fail_up kube-scheduler
+  fi
+  if [[ $K8S_KWOK == 1 ]]; then
     # kwok's default stages: nodes with the annotation become Ready and heartbeat; their Pods
     # become Running/Ready, and Pods owned by a Job complete (Succeeded) right away.
     start kwok --kubeconfig "$K8S_RUN/kwok.kubeconfig" --manage-all-nodes=false \
@@ -403,7 +427,8 @@ cmd_status() {
   local c up=0 n=0 rc
   load_env || true
   for c in "${COMPONENTS[@]}"; do
-    [[ $c == kube-scheduler || $c == kwok ]] && [[ ${KWOK:-0} != 1 ]] && continue
+    [[ $c == kwok ]] && [[ ${KWOK:-0} != 1 ]] && continue
+    [[ $c == kube-scheduler ]] && [[ ${KWOK:-0} != 1 && ${SCHEDULER:-0} != 1 ]] && continue
     n=$((n + 1))
     if alive "$c"; then up=$((up + 1)); printf '%-24s running (pid %s)\n' "$c" "$(pid_of "$c")"
     else printf '%-24s stopped\n' "$c"; fi

@@ -25,8 +25,11 @@ export async function call<T = any>(base: string, method: string, path: string, 
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-/** A server started with `{ ADMIN_TOKEN }` lists applications to callers sending `asAdmin`. */
-export const ADMIN_TOKEN = randomBytes(32).toString('base64url');
+/**
+ * A server started with `{ ADMIN_TOKEN }` lists applications to callers sending `asAdmin`. Taken from the environment
+ * when an external service (TEST_BASE_URL, make test-pods) was given the same one.
+ */
+export const ADMIN_TOKEN = process.env.ADMIN_TOKEN || randomBytes(32).toString('base64url');
 export const asAdmin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 export async function newApp(base: string, name = 'app'): Promise<string> {
