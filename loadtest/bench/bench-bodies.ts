@@ -8,25 +8,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { cpuSeconds, stats } from './measure.js';
+import { sleep } from '../../src/async.js';
+import { freePort } from './free-port.js';
 
 const N = Number(process.env.N ?? 200);
 const N_LARGE = Number(process.env.N_LARGE ?? 20);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
 const SIZES = [1024, 64 * 1024, 4 * 1024 * 1024];
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function start(backend: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();

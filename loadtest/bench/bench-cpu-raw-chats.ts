@@ -7,9 +7,9 @@
  */
 import { pacedRun, rawParts, type Measured } from './bench-cpu-raw.js';
 import { FRAGMENTS, sentence } from '../vegeta/chat-targets.js';
+import { sleep } from '../../src/async.js';
 
 const SEEDS = 600;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 
 export type ChatKind = 'chat-create' | 'chat-list' | 'chat-search';

@@ -17,6 +17,7 @@ import type { MessageSearcher } from '../../src/search/message-searcher.js';
 import { durationSeconds } from '../vegeta/config.js';
 import { zipfSampler } from '../vegeta/zipf.js';
 import { cpuSeconds } from './measure.js';
+import { sleep } from '../../src/async.js';
 
 /** Percent of creates and of gets; the rest are lists. */
 export interface Mix { create: number; get: number }
@@ -44,7 +45,6 @@ export async function rawParts(): Promise<RawParts> {
   return parts;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const q = (s: number[], p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? NaN;
 
 export async function rawRun(mix: Mix, rate: number, duration: string, cassandraPid: number | null) {

@@ -40,6 +40,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuSeconds, findCassandraPid, localOpenSearchPid, statementTotals, yardstickMs } from './measure.js';
 import { closeRaw, rawRun, type Mix } from './bench-cpu-raw.js';
 import { rawChatRun, type ChatKind } from './bench-cpu-raw-chats.js';
+import { sleep } from '../../src/async.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
@@ -61,7 +62,6 @@ const MIXES: Record<string, Mix> = {
   mix: { create: 50, get: 30 }, create: { create: 100, get: 0 }, get: { create: 0, get: 100 }, list: { create: 0, get: 0 },
 };
 const say = (msg: string) => process.stdout.write(`==> bench-cpu: ${msg}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const kv = (text = '') => Object.fromEntries(text.split(/\s+/).filter(Boolean).map((p) => p.split(/=(.*)/s).slice(0, 2)));
 const contact = (env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',')[0]!;
 const cassandraPid = findCassandraPid(Number(contact.split(':')[1] ?? 9042), contact.split(':')[0]);

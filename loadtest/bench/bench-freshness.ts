@@ -32,7 +32,6 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
@@ -43,6 +42,8 @@ import { containsPattern, foldText } from '../../src/search/fold.js';
 import { messagesAlias } from '../../src/search/index-schema.js';
 import { cpuSeconds, localOpenSearchPid, stats } from './measure.js';
 import { tcpProxy } from './tcp-proxy.js';
+import { sleep } from '../../src/async.js';
+import { freePort } from './free-port.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,7 +74,6 @@ const prefix = `bench_fresh_${randomUUID().slice(0, 8)}`;
 const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', OPENSEARCH_INDEX_PREFIX: prefix, LOG_LEVEL: 'warn',
   OPENSEARCH_REQUEST_TIMEOUT_MS: '30000' });
 const log = createLogger('warn', 'bench-freshness');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 /** node:http with keep-alive: at 500 writes/s fetch would cost this process half a core. */
@@ -95,13 +95,6 @@ function request(port: number, method: string, p: string, body?: unknown): Promi
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function startService(port: number, openSearchUrl: string): Promise<ChildProcess> {
   const out = openSync('/dev/null', 'w');

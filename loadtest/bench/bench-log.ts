@@ -5,11 +5,11 @@
  * written at the request rate, not in a burst: a burst would fill the buffer and flatter buffering).
  */
 import { createLogger } from '../../src/logger.js';
+import { sleep } from '../../src/async.js';
 
 const LINES = Number(process.env.LINES ?? 6000);
 const RATE = Number(process.env.RATE ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function run(bufferBytes: number, level = 'info'): Promise<number> {
   const log = createLogger(level, 'bench-log', { bufferBytes });

@@ -7,12 +7,12 @@ import http from 'node:http';
 import os from 'node:os';
 import type { MessageService } from '../../src/inbox/message-service.js';
 import { cpuSeconds, cpuStallMicros, stats, type Stats } from './measure.js';
+import { sleep } from '../../src/async.js';
 
 /** How big a phase is: OPS operations per phase, the run's tag in user names, operations in flight. */
 export interface PhaseShape { ops: number; run: string; concurrency: number }
 
 const USERS = 10_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Share of wall time in which some task was runnable but waiting for a CPU: how contended the machine was. */
 export const stallShare = (t0: number | null, ms: number) => {

@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORKER_STATEMENTS } from './measure.js';
+import { sleep } from '../../src/async.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
@@ -35,7 +36,6 @@ const IDLE_MS = 12_000;
 const NAME = env.BENCH_NAME ?? `bench-statements-${new Date().toISOString().slice(0, 10)}`;
 const BASE = `http://127.0.0.1:${PORT}`;
 const say = (msg: string) => process.stdout.write(`==> bench-statements: ${msg}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Counters = Map<string, number>; // `${metric}|${statement}` -> value
 

@@ -36,6 +36,7 @@ import { inboxStores } from '../../src/inbox/stores.js';
 import { MessageService } from '../../src/inbox/message-service.js';
 import { cpuStallMicros, findCassandraPid, type Stats } from './measure.js';
 import { closedLoop, httpSide, phase, rawSide, stallShare, type Cpu, type PhaseShape } from './bench-phases.js';
+import { sleep } from '../../src/async.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
@@ -58,7 +59,6 @@ const NAME = env.BENCH_NAME ?? `bench-${today}${WORKERS > 1 ? `-w${WORKERS}` : '
 const RESULTS = path.join(ROOT, 'loadtest', 'results');
 
 const say = (msg: string) => process.stdout.write(`==> bench: ${msg}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- the service under test -------------------------------------------------------------------------------
 
