@@ -16,14 +16,19 @@ export interface Search {
   migrate(): ReturnType<typeof migrateSearch>;
 }
 
-export function createSearch(config: Config, log: Logger): Search {
-  const client = new OpenSearchClient({
+/** One OpenSearch client from the configuration: the searcher's and indexer's, and the fast path's own. */
+function openSearchClient(config: Config): OpenSearchClient {
+  return new OpenSearchClient({
     url: config.OPENSEARCH_URL,
     username: config.OPENSEARCH_USERNAME,
     password: config.OPENSEARCH_PASSWORD,
     timeoutMs: config.OPENSEARCH_REQUEST_TIMEOUT_MS,
     bulkTimeoutMs: config.OPENSEARCH_BULK_TIMEOUT_MS,
   });
+}
+
+export function createSearch(config: Config, log: Logger): Search {
+  const client = openSearchClient(config);
   const alias = messagesAlias(config.OPENSEARCH_INDEX_PREFIX);
   return {
     client,
@@ -44,13 +49,7 @@ export function createSearch(config: Config, log: Logger): Search {
  */
 export function createFastIndexer(config: Config, log: Logger): FastIndexer | null {
   if (!config.SEARCH_FAST_INDEX) return null;
-  const client = new OpenSearchClient({
-    url: config.OPENSEARCH_URL,
-    username: config.OPENSEARCH_USERNAME,
-    password: config.OPENSEARCH_PASSWORD,
-    timeoutMs: config.OPENSEARCH_REQUEST_TIMEOUT_MS,
-    bulkTimeoutMs: config.OPENSEARCH_BULK_TIMEOUT_MS,
-  });
+  const client = openSearchClient(config);
   const alias = messagesAlias(config.OPENSEARCH_INDEX_PREFIX);
   return new FastIndexer(new MessageIndexer(client, alias, log, config.OPENSEARCH_REQUEST_TIMEOUT_MS), {
     maxQueue: config.SEARCH_FAST_INDEX_QUEUE, lingerMs: config.SEARCH_FAST_INDEX_LINGER_MS,

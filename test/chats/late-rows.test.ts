@@ -34,6 +34,15 @@ describe('chat message pages: late rows, deleted ranges, large bodies', () => {
   const chatsOver = (client: Db, env: Record<string, string> = {}): Chats =>
     createChats(client, chatsSettings(testConfig(env)), log);
 
+  /** A Db whose next `statement`, once armed, fails before it is sent: a create that died before its row. */
+  function failingOnce(statement: string): { db: Db; arm(): void } {
+    let armed = false;
+    const faulty = faultyDb(db, { beforeSend: (st) => {
+      if (st === statement && armed) { armed = false; throw new Error('create died before its row'); }
+    } });
+    return { db: faulty.db, arm: () => { armed = true; } };
+  }
+
   async function newChat(chats: Chats): Promise<{ token: string; chat: number }> {
     const app = await chats.applications.create('late');
     return { token: app.token, chat: (await chats.chats.create(app.token, null)).item.number };
@@ -64,14 +73,11 @@ describe('chat message pages: late rows, deleted ranges, large bodies', () => {
   });
 
   it('when a hole is older than the late-row window, then pages pass it', async () => {
-    let fail = false;
-    const faulty = faultyDb(db, { beforeSend: (st) => {
-      if (st === 'chat_message_insert' && fail) { fail = false; throw new Error('create died before its row'); }
-    } });
-    const chats = chatsOver(faulty.db, SHORT);
+    const failing = failingOnce('chat_message_insert');
+    const chats = chatsOver(failing.db, SHORT);
     const { token, chat } = await newChat(chats);
     await chats.messages.create(token, chat, 'm1');
-    fail = true;
+    failing.arm();
     await assert.rejects(chats.messages.create(token, chat, 'never stored'));
     await chats.messages.create(token, chat, 'm3');
     assert.deepEqual((await chats.messages.list(token, chat, 0, 50)).items.map((m) => m.number), [1]);
@@ -100,13 +106,10 @@ describe('chat message pages: late rows, deleted ranges, large bodies', () => {
   });
 
   it('when a keyed chat create died before its row and is retried past the row deadline, then the retry still writes its number (chats have no fence) instead of answering 503 until the key expires', async () => {
-    let fail = false;
-    const faulty = faultyDb(db, { beforeSend: (st) => {
-      if (st === 'chat_insert' && fail) { fail = false; throw new Error('create died before its row'); }
-    } });
-    const chats = chatsOver(faulty.db, SHORT);
+    const failing = failingOnce('chat_insert');
+    const chats = chatsOver(failing.db, SHORT);
     const app = await chats.applications.create('late-chat');
-    fail = true;
+    failing.arm();
     await assert.rejects(chats.chats.create(app.token, null, 'chat-key'));
     await sleep(2_200);
     const retry = await chats.chats.create(app.token, null, 'chat-key');
@@ -114,14 +117,11 @@ describe('chat message pages: late rows, deleted ranges, large bodies', () => {
   });
 
   it('when a keyed create is retried after the late-row window, then it gets a new number, and the old one is fenced so a stalled first attempt can never land there', async () => {
-    let fail = false;
-    const faulty = faultyDb(db, { beforeSend: (st) => {
-      if (st === 'chat_message_insert' && fail) { fail = false; throw new Error('create died before its row'); }
-    } });
-    const chats = chatsOver(faulty.db, SHORT);
+    const failing = failingOnce('chat_message_insert');
+    const chats = chatsOver(failing.db, SHORT);
     const { token, chat } = await newChat(chats);
     await chats.messages.create(token, chat, 'm1');
-    fail = true;
+    failing.arm();
     await assert.rejects(chats.messages.create(token, chat, 'keyed', 'k-late'));
     await chats.messages.create(token, chat, 'm3');
     await sleep(PAST_WINDOW_MS);

@@ -1,14 +1,12 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { log, testConfig, uniqueUser } from '../support/harness.js';
+import { log, uniqueUser } from '../support/harness.js';
 import { Db } from '../../src/storage/cassandra.js';
-import { migrate } from '../../src/storage/migrator.js';
 import { inboxStores } from '../../src/inbox/stores.js';
 import { MessageService } from '../../src/inbox/message-service.js';
 import type { Clock } from '../../src/clock.js';
 import { CursorCache } from '../../src/inbox/cursor-cache.js';
-import { WriterLease } from '../../src/ids/writer-lease.js';
-import type { Config } from '../../src/config.js';
+import { config, db, drain, faultSuite, lease } from './fault-suite.js';
 
 /**
  * A list that finds nothing skips the cursor read when this process knows the user's cursor (src/inbox/
@@ -16,22 +14,8 @@ import type { Config } from '../../src/config.js';
  * Cassandra are two service processes: each has its own cache, and the other one moves the cursor under it.
  */
 describe('the delivery cursor a process remembers', () => {
-  let config: Config;
-  let db: Db;
-  let lease: WriterLease;
-
-  before(async () => {
-    config = testConfig();
-    db = new Db(config, log);
-    await db.connect();
-    await migrate(db, log);
-    lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
-    await lease.start();
-  });
-  after(async () => {
-    await lease?.stop();
-    await db?.shutdown();
-  });
+  // One Cassandra, the default test configuration (the fault suites' short windows do not apply here).
+  faultSuite({});
 
   /** A "process": its own service (and cache) over a client that notes every statement it sends. */
   function proc(now: Clock = Date.now): { service: MessageService; sent: string[] } {
@@ -40,12 +24,6 @@ describe('the delivery cursor a process remembers', () => {
     spy.execute = (statement, cql, params, opts) => { sent.push(statement); return db.execute(statement, cql, params, opts); };
     spy.batch = (statement, queries) => { sent.push(statement); return db.batch(statement, queries); };
     return { service: new MessageService(inboxStores(spy), lease, config, log, now), sent };
-  }
-
-  async function drain(s: MessageService, user: string): Promise<number[]> {
-    const out: number[] = [];
-    for await (const batch of s.consume(user)) out.push(...batch.map((m) => m.id));
-    return out;
   }
 
   it('when the same process lists a user again and nothing is pending, then it reads one page and no cursor', async () => {

@@ -23,9 +23,10 @@ export let config: Config;
 export let db: Db;
 export let lease: WriterLease;
 
-export function faultSuite(): void {
+/** Registers the suite's hooks; `env` overrides the test configuration (the fault suites' SETTINGS by default). */
+export function faultSuite(env: Record<string, string> = SETTINGS): void {
   before(async () => {
-    config = testConfig(SETTINGS);
+    config = testConfig(env);
     db = new Db(config, log);
     await db.connect();
     await migrate(db, log);
