@@ -8,7 +8,7 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 
 NODE_TESTS ?= test/*.test.ts test/inbox/*.test.ts test/chats/*.test.ts test/archiver/*.test.ts
 
-.PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node \
+.PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node prometheus \
         k8s-build k8s-up k8s-down k8s-status test-k8s pods-up pods-down pods-status test-pods test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
         s3-up s3-down s3-status s3-reset sweep-bodies test-files bench-bodies \
@@ -104,10 +104,13 @@ openapi-lint: deps ## lint the OpenAPI document (default and CHAT_PATH_USERNAMES
 chromium: ## install Debian's chromium for the /docs page test (once; no-op when /usr/bin/chromium exists)
 	scripts/dev/chromium.sh
 
+prometheus: ## install Debian's prometheus for the metrics and dashboard tests (once, with the promtool checks; no-op when present)
+	@command -v prometheus >/dev/null || scripts/check/promtool-test.sh
+
 docs-screenshot: deps cassandra-up chromium ## refresh docs/api-docs.png from the /docs page test
 	DOCS_SCREENSHOT=$(CURDIR)/docs/api-docs.png node --import tsx --test --test-reporter=spec test/docs-page.test.ts
 
-test-node: deps cassandra-up s3-up chromium ## node:test suites against the real Cassandra
+test-node: deps cassandra-up s3-up chromium prometheus ## node:test suites against the real Cassandra
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec $(NODE_TESTS)
 
 # The chat and editing suites again with the other object backend (s3 is the default in every suite), plus the
@@ -158,12 +161,10 @@ prometheus-down: ## stop it
 	scripts/dev/prometheus.sh stop
 
 # Debian's prometheus comes with promtool-test.sh's install step (as in make test, where it runs before test-node).
-dashboard: deps ## the chart's dashboard drawn live on DASHBOARD_PORT (3000) from a local Prometheus scraping TARGET (make run); ARGS=--help
-	@command -v prometheus >/dev/null || scripts/check/promtool-test.sh
+dashboard: deps prometheus ## the chart's dashboard drawn live on DASHBOARD_PORT (3000) from a local Prometheus scraping TARGET (make run); ARGS=--help
 	npx tsx scripts/dev/dashboard/main.ts $${ARGS:-}
 
-dashboard-screenshot: deps cassandra-up chromium ## refresh docs/dashboard.png from the dashboard page test (DASHBOARD_TRAFFIC_SECONDS=90 of traffic)
-	@command -v prometheus >/dev/null || scripts/check/promtool-test.sh
+dashboard-screenshot: deps cassandra-up chromium prometheus ## refresh docs/dashboard.png (shown in the README) from the dashboard page test (DASHBOARD_TRAFFIC_SECONDS=90 of traffic)
 	DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png DASHBOARD_TRAFFIC_SECONDS=$${DASHBOARD_TRAFFIC_SECONDS:-90} \
 	  node --import tsx --test --test-reporter=spec test/dashboard-page.test.ts
 
