@@ -139,6 +139,9 @@ export class NumberedCreator {
         return this.redrive(appId, scope, key, { number, fingerprint, claimedAt: Date.now() }, fingerprint, spec);
       }
       if (fenced.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
+      // The first attempt's row is there, but maybe without an entry covering when it landed (its insert outlived
+      // its intent's bucket and the entry after it failed): one more entry makes the consumers read the row.
+      await spec.changed(claim.number);
       return { item: fenced.item, replayed: true };
     }
     // Without a fence (chats) a missing row is still written whenever the retry comes (docs/api.md, a documented
