@@ -11,7 +11,7 @@ import type { Chat, ListPage } from './types.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 import { decideCas } from '../storage/cas.js';
-import { decideByVersion } from './read-back.js';
+import { EarlierSends } from './earlier-sends.js';
 
 export type ChatView = Chat & { messagesCount: number };
 
@@ -82,22 +82,24 @@ export class ChatService {
   async rename(token: string, number: number, name: string | null, cond: WriteConditions = NO_CONDITIONS): Promise<ChatView> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.apps.resolve(token);
+    // A row an earlier attempt wrote is ours, even one that landed after its read-back found the row untouched.
+    const sends = new EarlierSends<Chat, { version: number; at: Date }>((c, s) =>
+      c.name === name && c.updatedAt.getTime() === s.at.getTime(), 'chat_rename');
+    const renamed = async (chat: Chat) => {
+      await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,
+        version: chat.version, at: chat.updatedAt.getTime() });
+      return { ...chat, messagesCount: await this.counts.total(appId, number) };
+    };
     for (let attempt = 0; attempt < 10; attempt++) {
       const chat = await this.find(appId, number);
+      if (sends.find(chat)) return renamed(chat);
       if (cond.ifMatch !== null && !matches(cond.ifMatch, chat.version)) {
         throw new Stale({ ...chat, messagesCount: await this.counts.total(appId, number) });
       }
-      const at = new Date();
-      const applied = await decideCas(() => this.store.rename(appId, number, name, chat.version, at), async () => {
-        const now = await this.store.find(appId, number, true);
-        return decideByVersion(now, chat.version,
-          now?.version === chat.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime(), 'chat_rename');
-      });
-      if (applied) {
-        await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,
-          version: chat.version + 1, at: at.getTime() });
-        return { ...chat, name, version: chat.version + 1, updatedAt: at, messagesCount: await this.counts.total(appId, number) };
-      }
+      const mine = sends.sent({ version: chat.version, at: new Date() });
+      const applied = await decideCas(() => this.store.rename(appId, number, name, chat.version, mine.at),
+        async () => sends.settle(await this.store.find(appId, number, true), mine));
+      if (applied) return renamed({ ...chat, name, version: chat.version + 1, updatedAt: mine.at });
     }
     throw new AppError(409, 'conflict', 'the chat is being changed concurrently; retry');
   }
