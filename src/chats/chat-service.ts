@@ -1,7 +1,7 @@
 import { AppError, notFound } from '../errors.js';
 import type { ApplicationService } from './application-service.js';
 import type { ChangeLog } from './changes.js';
-import type { ChatStore } from './chat-store.js';
+import { isPlaceholder, type ChatStore } from './chat-store.js';
 import type { CountStore } from './count-store.js';
 import type { CounterStore } from './counter-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
@@ -36,9 +36,20 @@ export class ChatService {
       matches: (c: Chat) => c.name === name,
       insert: async (number) => {
         const r = await this.store.insert(appId, { number, name, version: 1, createdAt: now, updatedAt: now });
-        return { applied: r.applied, item: r.chat };
+        return { applied: r.applied, item: isPlaceholder(r.chat) ? null : r.chat };
       },
       highest: (from) => highestStored(from, (bucket) => this.store.top(appId, bucket)),
+      fence: async (number) => {
+        // An unknown outcome settles by a SERIAL read: any row there now is either our placeholder or the first
+        // attempt's chat, and both answers below are right for it.
+        const r = await this.store.fence(appId, number, new Date()).catch(async (err: unknown) => {
+          const c = await this.store.find(appId, number, true);
+          if (!c) throw err;
+          return { applied: false, chat: c };
+        });
+        const placeholder = isPlaceholder(r.chat);
+        return { applied: r.applied, placeholder, item: placeholder ? null : r.chat };
+      },
       changed: (number) => this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number,
         message: 0, version: 1, at: now.getTime() }),
     }, key);
@@ -69,7 +80,7 @@ export class ChatService {
       maxBytes: MAX_PAGE_BYTES, maxRowBytes: CHAT_ROW_BYTES };
     const page = await clientPage(after, last, bounds, async (bucket, from, n) =>
       (await this.store.slice(appId, bucket, from, n)).map((c) =>
-        ({ number: c.number, createdAt: c.createdAt, item: c, bytes: CHAT_ROW_BYTES })));
+        ({ number: c.number, createdAt: c.createdAt, item: isPlaceholder(c) ? null : c, bytes: CHAT_ROW_BYTES })));
     const totals = new Map<number, number>();
     for (const bucket of new Set(page.items.map((c) => numberBucket(c.number)))) {
       const inBucket = page.items.filter((c) => numberBucket(c.number) === bucket);
@@ -106,7 +117,7 @@ export class ChatService {
 
   private async find(appId: string, number: number): Promise<Chat> {
     const chat = await this.store.find(appId, number);
-    if (!chat) throw notFound(`no chat number ${number} in this application`);
+    if (!chat || isPlaceholder(chat)) throw notFound(`no chat number ${number} in this application`);
     this.existing.set(`${appId}/${number}`, true);
     return chat;
   }
