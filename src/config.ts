@@ -67,7 +67,7 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
     .describe('on SIGTERM, how long in-flight requests may finish'),
   REQUEST_TIMEOUT_MS: int(100).default(5_000)
-    .describe('the HTTP server\'s header timeout (its request timeout is twice this); a chat or message create sends its row at most this long after its number was claimed (503 otherwise); chat pages\' young-hole window is 2 x this + MAX_CLOCK_SKEW_MS'),
+    .describe('the HTTP server\'s header timeout (its request timeout is twice this); a chat or message create sends its row at most this long (+ S3_REQUEST_TIMEOUT_MS with CHAT_BODY_STORE=s3: the row deadline) after its number was claimed (503 otherwise); chat pages\' young-hole window is 2 x the row deadline + MAX_CLOCK_SKEW_MS (2 x (5 + 2) + 2 = 16 s by default, 12 s without s3)'),
   MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024)
     .describe('largest request body (after decoding); 413 beyond'),
   MAX_USERNAME_LENGTH: int(1, 1024).default(128)
@@ -114,7 +114,7 @@ export const configSchema = z.object({
   LIST_PAGE_SIZE: int(10, 10_000).default(500)
     .describe('rows a list read takes per page'),
   LIST_PAGE_BYTES: int(64 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024)
-    .describe('text bytes a list page holds at most'),
+    .describe('text bytes a list page aims at: its rows are sized from the previous page\'s average row, so large texts after small ones overshoot (at most LIST_PAGE_SIZE x MAX_TEXT_BYTES, docs/design.md)'),
   WRITER_LEASE_TTL_MS: int(5_000).default(30_000)
     .describe('lease of this process\'s id-writer slot'),
   ARCHIVER_LOCK: z.enum(['auto', 'kubernetes', 'cassandra']).default('auto')
@@ -124,7 +124,7 @@ export const configSchema = z.object({
   ARCHIVE_BATCH_CONCURRENCY: int(1, 512).default(8)
     .describe('cold writes in flight per shard (16 shards: 128 in all with 8)'),
   ARCHIVE_SLICE_BYTES: int(64 * 1024, 64 * 1024 * 1024).default(1024 * 1024)
-    .describe('text one shard holds at a time (16 shards)'),
+    .describe('text one shard aims to hold at a time (16 shards): a slice is sized from the previous one\'s average row and at most 2 x its rows, so large texts after small ones overshoot (docs/design.md)'),
   LEASE_NAME: z.string().default('ephemera-archiver')
     .describe('name of the archiver\'s Kubernetes Lease (coordination.k8s.io/v1)'),
   POD_NAMESPACE: z.string().default('default')

@@ -7,7 +7,7 @@ import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } f
 import type { Application, NumberedPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 import { decideCas } from '../storage/cas.js';
-import { decideByVersion } from './read-back.js';
+import { EarlierSends } from './earlier-sends.js';
 
 export type ApplicationView = Application & { chatsCount: number };
 
@@ -59,22 +59,19 @@ export class ApplicationService {
    */
   async rename(token: string, name: string, cond: WriteConditions = NO_CONDITIONS): Promise<ApplicationView> {
     requireIfMatch(this.ifMatchRequired, cond);
+    // A row an earlier attempt wrote is ours (version, name, time), even one that landed after its read-back
+    // found the row untouched; an unknown outcome is settled by a SERIAL read that looks for it.
+    const sends = new EarlierSends<Application, { version: number; at: Date }>((a, s) =>
+      a.name === name && a.updatedAt.getTime() === s.at.getTime(), 'chat_app_rename');
+    const renamed = async (app: Application) => ({ ...app, chatsCount: await this.counts.total(app.appId, APP_SCOPE) });
     for (let attempt = 0; attempt < 10; attempt++) {
       const app = await this.find(token);
-      if (cond.ifMatch !== null) {
-        const view = async () => ({ ...app, chatsCount: await this.counts.total(app.appId, APP_SCOPE) });
-        if (!matches(cond.ifMatch, app.version)) throw new Stale(await view());
-      }
-      const at = new Date();
-      // An unknown outcome is settled by a SERIAL read that looks for our own write (version, name, time).
-      const applied = await decideCas(() => this.store.rename(token, name, app.version, at), async () => {
-        const now = await this.store.find(token, true);
-        return decideByVersion(now, app.version,
-          now?.version === app.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime(), 'chat_app_rename');
-      });
-      if (applied) {
-        return { ...app, name, version: app.version + 1, updatedAt: at, chatsCount: await this.counts.total(app.appId, APP_SCOPE) };
-      }
+      if (sends.find(app)) return renamed(app);
+      if (cond.ifMatch !== null && !matches(cond.ifMatch, app.version)) throw new Stale(await renamed(app));
+      const mine = sends.sent({ version: app.version, at: new Date() });
+      const applied = await decideCas(() => this.store.rename(token, name, app.version, mine.at),
+        async () => sends.settle(await this.store.find(token, true), mine));
+      if (applied) return renamed({ ...app, name, version: app.version + 1, updatedAt: mine.at });
     }
     throw new AppError(409, 'conflict', 'the application is being changed concurrently; retry');
   }

@@ -1,7 +1,7 @@
 import { AppError, notFound } from '../errors.js';
 import type { ApplicationService } from './application-service.js';
 import type { ChangeLog } from './changes.js';
-import type { ChatStore } from './chat-store.js';
+import { isPlaceholder, type ChatStore } from './chat-store.js';
 import type { CountStore } from './count-store.js';
 import type { CounterStore } from './counter-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
@@ -11,7 +11,7 @@ import type { Chat, ListPage } from './types.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 import { decideCas } from '../storage/cas.js';
-import { decideByVersion } from './read-back.js';
+import { EarlierSends } from './earlier-sends.js';
 
 export type ChatView = Chat & { messagesCount: number };
 
@@ -36,9 +36,20 @@ export class ChatService {
       matches: (c: Chat) => c.name === name,
       insert: async (number) => {
         const r = await this.store.insert(appId, { number, name, version: 1, createdAt: now, updatedAt: now });
-        return { applied: r.applied, item: r.chat };
+        return { applied: r.applied, item: isPlaceholder(r.chat) ? null : r.chat };
       },
       highest: (from) => highestStored(from, (bucket) => this.store.top(appId, bucket)),
+      fence: async (number) => {
+        // An unknown outcome settles by a SERIAL read: any row there now is either our placeholder or the first
+        // attempt's chat, and both answers below are right for it.
+        const r = await this.store.fence(appId, number, new Date()).catch(async (err: unknown) => {
+          const c = await this.store.find(appId, number, true);
+          if (!c) throw err;
+          return { applied: false, chat: c };
+        });
+        const placeholder = isPlaceholder(r.chat);
+        return { applied: r.applied, placeholder, item: placeholder ? null : r.chat };
+      },
       changed: (number) => this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number,
         message: 0, version: 1, at: now.getTime() }),
     }, key);
@@ -69,7 +80,7 @@ export class ChatService {
       maxBytes: MAX_PAGE_BYTES, maxRowBytes: CHAT_ROW_BYTES };
     const page = await clientPage(after, last, bounds, async (bucket, from, n) =>
       (await this.store.slice(appId, bucket, from, n)).map((c) =>
-        ({ number: c.number, createdAt: c.createdAt, item: c, bytes: CHAT_ROW_BYTES })));
+        ({ number: c.number, createdAt: c.createdAt, item: isPlaceholder(c) ? null : c, bytes: CHAT_ROW_BYTES })));
     const totals = new Map<number, number>();
     for (const bucket of new Set(page.items.map((c) => numberBucket(c.number)))) {
       const inBucket = page.items.filter((c) => numberBucket(c.number) === bucket);
@@ -82,29 +93,31 @@ export class ChatService {
   async rename(token: string, number: number, name: string | null, cond: WriteConditions = NO_CONDITIONS): Promise<ChatView> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.apps.resolve(token);
+    // A row an earlier attempt wrote is ours, even one that landed after its read-back found the row untouched.
+    const sends = new EarlierSends<Chat, { version: number; at: Date }>((c, s) =>
+      c.name === name && c.updatedAt.getTime() === s.at.getTime(), 'chat_rename');
+    const renamed = async (chat: Chat) => {
+      await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,
+        version: chat.version, at: chat.updatedAt.getTime() });
+      return { ...chat, messagesCount: await this.counts.total(appId, number) };
+    };
     for (let attempt = 0; attempt < 10; attempt++) {
       const chat = await this.find(appId, number);
+      if (sends.find(chat)) return renamed(chat);
       if (cond.ifMatch !== null && !matches(cond.ifMatch, chat.version)) {
         throw new Stale({ ...chat, messagesCount: await this.counts.total(appId, number) });
       }
-      const at = new Date();
-      const applied = await decideCas(() => this.store.rename(appId, number, name, chat.version, at), async () => {
-        const now = await this.store.find(appId, number, true);
-        return decideByVersion(now, chat.version,
-          now?.version === chat.version + 1 && now.name === name && now.updatedAt.getTime() === at.getTime(), 'chat_rename');
-      });
-      if (applied) {
-        await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,
-          version: chat.version + 1, at: at.getTime() });
-        return { ...chat, name, version: chat.version + 1, updatedAt: at, messagesCount: await this.counts.total(appId, number) };
-      }
+      const mine = sends.sent({ version: chat.version, at: new Date() });
+      const applied = await decideCas(() => this.store.rename(appId, number, name, chat.version, mine.at),
+        async () => sends.settle(await this.store.find(appId, number, true), mine));
+      if (applied) return renamed({ ...chat, name, version: chat.version + 1, updatedAt: mine.at });
     }
     throw new AppError(409, 'conflict', 'the chat is being changed concurrently; retry');
   }
 
   private async find(appId: string, number: number): Promise<Chat> {
     const chat = await this.store.find(appId, number);
-    if (!chat) throw notFound(`no chat number ${number} in this application`);
+    if (!chat || isPlaceholder(chat)) throw notFound(`no chat number ${number} in this application`);
     this.existing.set(`${appId}/${number}`, true);
     return chat;
   }

@@ -10,6 +10,13 @@ const toChat = (r: Row): Chat => ({
   createdAt: r.get('created_at') as Date, updatedAt: r.get('updated_at') as Date,
 });
 
+/**
+ * A number taken by a fence (version 0, which no create writes): a keyed re-drive past the row deadline fences
+ * the old number so its stalled first attempt can never land where lists have passed. Gets, renames, messages
+ * and counts treat it as no chat; lists skip it like a deleted row (its number is not a hole).
+ */
+export const isPlaceholder = (c: Chat): boolean => c.version === 0;
+
 /** Chats, partitioned by (application, number range). Every write is conditional. */
 export class ChatStore {
   constructor(private readonly db: Db) {}
@@ -23,7 +30,16 @@ export class ChatStore {
     return rs.wasApplied() ? { applied: true, chat } : { applied: false, chat: toChat(rs.first()) };
   }
 
-  /** `serial` reads through Paxos (settles a conditional write in flight). */
+  /** Takes `number` with a placeholder row unless a chat is stored there; either way returns the row stored now. */
+  async fence(appId: string, number: number, at: Date): Promise<{ applied: boolean; chat: Chat }> {
+    const placeholder: Chat = { number, name: null, version: 0, createdAt: at, updatedAt: at };
+    const rs = await this.db.execute('chat_fence',
+      `INSERT INTO ${this.db.hot}.chats (app_id, bucket, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+      [appId, numberBucket(number), number, null, 0, at, at], { idempotent: false });
+    return rs.wasApplied() ? { applied: true, chat: placeholder } : { applied: false, chat: toChat(rs.first()) };
+  }
+
+  /** `serial` reads through Paxos (settles a conditional write in flight); a placeholder row is returned as is. */
   async find(appId: string, number: number, serial = false): Promise<Chat | null> {
     const row = (await this.db.execute(serial ? 'chat_select_serial' : 'chat_select',
       `SELECT ${COLUMNS} FROM ${this.db.hot}.chats WHERE app_id = ? AND bucket = ? AND number = ?`,

@@ -7,7 +7,7 @@ import type { MessageBodies } from './message-bodies.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
 import { appendRetained, leaseHolder } from './message-history.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
-import { decideByVersion } from './read-back.js';
+import { EarlierSends } from './earlier-sends.js';
 import { publicPart, type BodyRef, type ChangeEntry, type ChatMessage, type StoredMessage } from './types.js';
 import type { Appended } from '../storage/bucketed-log.js';
 import { sleep } from '../async.js';
@@ -37,15 +37,15 @@ export class ChatMessageEditor {
     const appId = await this.chats.resolve(token, chat);
     const intent = new Intent(this.changes, (version) => ({ entity: 'message', op: 'upsert', app: appId, token, chat,
       message: number, version, at: Date.now() }));
-    // The row our previous round wrote if its "not applied" was really a re-sent applied write: it is ours. Each
-    // round's object key is new (keys.ts), so the key alone says so; without an object store, body and time do.
-    const isOurs = (m: StoredMessage | null, s: { version: number; at: Date; ref: BodyRef }) => m !== null
-      && m.deletedAt === null && m.version === s.version + 1 && m.updatedAt.getTime() === s.at.getTime()
-      && m.ref?.digest === s.ref.digest && m.ref.key === s.ref.key;
-    let sent: { version: number; at: Date; ref: BodyRef } | null = null;
+    // A row an earlier round wrote is ours: a "not applied" that was a re-sent applied write, or a send that
+    // landed after its read-back found the row untouched. Each round's object key is new (keys.ts), so the key
+    // alone says so; without an object store, body and time do.
+    const sends = new EarlierSends<StoredMessage, { version: number; at: Date; ref: BodyRef }>((m, s) =>
+      m.deletedAt === null && m.version === s.version + 1 && m.updatedAt.getTime() === s.at.getTime()
+      && m.ref?.digest === s.ref.digest && m.ref.key === s.ref.key, 'chat_message_edit');
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const row = await this.store.find(appId, chat, number);
-      if (sent && isOurs(row, sent)) return this.edited(intent, token, chat, row!, body);
+      if (sends.find(row)) return this.edited(intent, token, chat, row!, body);
       const current = this.changeable(row, number, cond);
       // The object before the change entry and the row: a store that is down answers 503 having changed nothing.
       // A round that loses leaves its object to the sweeper.
@@ -56,19 +56,15 @@ export class ChatMessageEditor {
       const change = { body: saved.inline, ref: saved.ref, version: current.version, at,
         history: appendRetained(current.history,
           this.bodies.entry(current.version + 1, saved, at, leaseHolder(lease)), this.bodies.settings.retention) };
-      const mine = { version: current.version, at, ref: saved.ref };
+      const mine = sends.sent({ version: current.version, at, ref: saved.ref });
       this.bodies.fresh(saved);
       const applied = await intent.write(() => decideCas(
         () => this.store.edit(appId, chat, number, change, lease).then(applied_),
-        async () => {
-          const now = await this.store.find(appId, chat, number, true);
-          return decideByVersion(now, current.version, isOurs(now, mine), 'chat_message_edit');
-        }));
+        async () => sends.settle(await this.store.find(appId, chat, number, true), mine)));
       if (applied) {
         return this.edited(intent, token, chat, { ...current, body: saved.inline, ref: saved.ref,
           history: change.history, version: current.version + 1, updatedAt: at }, body);
       }
-      sent = mine;
       await backOff(round);
     }
     throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
@@ -90,24 +86,25 @@ export class ChatMessageEditor {
     // row anyway, so an entry whose delete did not apply hides nothing.
     const intent = new Intent(this.changes, (version) => ({ entity: 'message', op: 'delete', app: appId, token, chat,
       message: number, version, at: Date.now() }));
-    let sent: { version: number; at: Date } | null = null;
+    // An earlier round's delete, re-sent and so answered "not applied", or landed after its read-back: it is
+    // ours (its entry went first).
+    const sends = new EarlierSends<StoredMessage, { version: number; at: Date }>((m, s) =>
+      m.deletedAt?.getTime() === s.at.getTime(), 'chat_message_delete', true);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const row = await this.store.find(appId, chat, number);
-      // Our previous round's delete, re-sent and so answered "not applied": it is ours (its entry went first).
-      let deleted = sent !== null && row?.deletedAt?.getTime() === sent.at.getTime() ? sent.version : null;
-      if (deleted === null) {
+      let done = sends.find(row);
+      if (done === null) {
         const current = this.changeable(row, number, cond);
         await intent.before(current.version + 1);
-        sent = { version: current.version, at: new Date() };
-        const change = sent;
+        const change = sends.sent({ version: current.version, at: new Date() });
         const applied = await intent.write(() => decideCas(
           () => this.store.delete(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
-          async () => (await this.store.find(appId, chat, number, true))?.deletedAt?.getTime() === change.at.getTime()));
-        if (applied) deleted = current.version;
+          async () => sends.settle(await this.store.find(appId, chat, number, true), change)));
+        if (applied) done = change;
       }
-      if (deleted === null) await backOff(round);
-      if (deleted !== null) {
-        this.feed({ kind: 'delete', token, chat, number, version: deleted + 1, updated_at: sent!.at });
+      if (done === null) await backOff(round);
+      if (done !== null) {
+        this.feed({ kind: 'delete', token, chat, number, version: done.version + 1, updated_at: done.at });
         await intent.after();
         return;
       }

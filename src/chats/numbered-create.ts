@@ -18,7 +18,7 @@ export interface CreateSpec<T> {
   /**
    * Takes `number` for good without a row a client could see (a deleted placeholder, IF NOT EXISTS), so a
    * stalled first attempt can no longer land there; not applied: the row already there (item null: deleted).
-   * Absent: a keyed re-drive fills its old number whenever it comes.
+   * Absent: a keyed re-drive fills its old number whenever it comes (chats and messages both have one).
    */
   fence?(number: number): Promise<{ applied: boolean; item: T | null; placeholder: boolean }>;
   /**
@@ -139,10 +139,13 @@ export class NumberedCreator {
         return this.redrive(appId, scope, key, { number, fingerprint, claimedAt: Date.now() }, fingerprint, spec);
       }
       if (fenced.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
+      // The first attempt's row is there, but maybe without an entry covering when it landed (its insert outlived
+      // its intent's bucket and the entry after it failed): one more entry makes the consumers read the row.
+      await spec.changed(claim.number);
       return { item: fenced.item, replayed: true };
     }
-    // Without a fence (chats) a missing row is still written whenever the retry comes (docs/api.md, a documented
-    // limitation): the deadline then runs from now, or such a key would answer 503 until it expires.
+    // Without a fence a missing row is still written whenever the retry comes: the deadline then runs from now,
+    // or such a key would answer 503 until it expires. (Chats and messages both have one.)
     const created = await this.write(claim.number, spec.fence ? claim.claimedAt : Date.now(), spec);
     // An Idempotency-Key replay of a create whose row was deleted since: the number stays taken.
     if (created.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);

@@ -31,8 +31,17 @@ export function startAfter(checkpoint: number | null, last: number, initial: num
   return maxBehind === undefined ? from : Math.max(from, last - maxBehind);
 }
 
-/** Rows for the next slice: as many as fit in `sliceBytes` at the bytes per row of the slice just read. */
+/** A slice asks for at most this many times the rows of the slice just read. */
+export const SLICE_GROWTH = 2;
+
+/**
+ * Rows for the next slice: as many as fit in `sliceBytes` at the bytes per row of the slice just read, and at most
+ * SLICE_GROWTH times its rows. The size is a guess from rows already read, so a slice of large rows after small
+ * ones overshoots the budget; the growth cap bounds that overshoot to 2 × the previous rows × the largest row
+ * (a shard's second slice: 128 × 64 KiB = 8 MiB, instead of 1,000 × 64 KiB = 64 MiB after one slice of tiny rows).
+ */
 export function nextSliceRows(bytes: number, rows: number, sliceBytes: number): number {
   const perRow = Math.max(1, bytes / Math.max(1, rows));
-  return Math.max(1, Math.min(MAX_SLICE_ROWS, Math.floor(sliceBytes / perRow)));
+  const fit = Math.floor(sliceBytes / perRow);
+  return Math.max(1, Math.min(MAX_SLICE_ROWS, SLICE_GROWTH * Math.max(1, rows), fit));
 }

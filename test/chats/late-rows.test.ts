@@ -8,6 +8,9 @@ import { createChats, type Chats } from '../../src/chats/module.js';
 import { chatsSettings } from '../../src/chats/settings.js';
 import { ApplicationStore } from '../../src/chats/application-store.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
+import { ChatStore } from '../../src/chats/chat-store.js';
+import { CountStore } from '../../src/chats/count-store.js';
+import { APP_SCOPE } from '../../src/chats/numbered.js';
 import { MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from '../../src/chats/client-page.js';
 import { call, pool, range, walk } from './support.js';
 
@@ -105,15 +108,33 @@ describe('chat message pages: late rows, deleted ranges, large bodies', () => {
       'the hole at 2 is passed, and nothing can land there any more');
   });
 
-  it('when a keyed chat create died before its row and is retried past the row deadline, then the retry still writes its number (chats have no fence) instead of answering 503 until the key expires', async () => {
+  it('when a keyed chat create died before its row and is retried after the late-row window, then it gets a new number, and the old one is fenced so a stalled first attempt can never land there', async () => {
     const failing = failingOnce('chat_insert');
     const chats = chatsOver(failing.db, SHORT);
     const app = await chats.applications.create('late-chat');
+    assert.equal((await chats.chats.create(app.token, null)).item.number, 1);
     failing.arm();
-    await assert.rejects(chats.chats.create(app.token, null, 'chat-key'));
-    await sleep(2_200);
-    const retry = await chats.chats.create(app.token, null, 'chat-key');
-    assert.equal(retry.item.number, 1, 'the key\'s number, written now');
+    await assert.rejects(chats.chats.create(app.token, 'keyed', 'chat-key'));
+    assert.equal((await chats.chats.create(app.token, null)).item.number, 3);
+    await sleep(PAST_WINDOW_MS);
+    const listed = await chats.chats.list(app.token, 0, 50);
+    assert.deepEqual(listed.items.map((c) => c.number), [1, 3], 'a client has walked past the hole at 2');
+
+    const retry = await chats.chats.create(app.token, 'keyed', 'chat-key');
+    assert.equal(retry.replayed, false);
+    assert.ok(retry.item.number > 3, `not filled in below the client's cursor (got ${retry.item.number})`);
+    const again = await chats.chats.create(app.token, 'keyed', 'chat-key');
+    assert.deepEqual([again.replayed, again.item.number], [true, retry.item.number], 'the key follows the new number');
+    const appId = (await new ApplicationStore(db).find(app.token))!.appId;
+    const now = new Date();
+    const stalledFirst = await new ChatStore(db).insert(appId, { number: 2, name: 'keyed', version: 1, createdAt: now, updatedAt: now });
+    assert.equal(stalledFirst.applied, false, 'the old number is taken by the fence');
+    await assert.rejects(chats.chats.get(app.token, 2), (err: unknown) => (err as { status?: number }).status === 404);
+    await assert.rejects(chats.messages.create(app.token, 2, 'into the fence'),
+      (err: unknown) => (err as { status?: number }).status === 404);
+    assert.deepEqual((await chats.chats.list(app.token, 0, 50)).items.map((c) => c.number), [1, 3, retry.item.number],
+      'the fence is never listed, and its number is no hole');
+    assert.equal(await new CountStore(db).countRange(appId, APP_SCOPE, 0), 3, 'the fence is not counted as a chat');
   });
 
   it('when a keyed create is retried after the late-row window, then it gets a new number, and the old one is fenced so a stalled first attempt can never land there', async () => {

@@ -133,6 +133,38 @@ describe('search under change-log faults', () => {
     assert.deepEqual([doc.body._version, doc.body._source.deleted], [2, true], 'a tombstone at the delete\'s version');
   });
 
+  it('when a keyed message create\'s row lands after its entry\'s bucket was walked and the key is retried past the row deadline, then the replay leaves an entry and search finds the message', async () => {
+    // A 1 s row deadline (bodies in the row, no S3 upload), so the retry after one walk takes the fence path.
+    let holdInsert = false;
+    let failAppends = false;
+    const stalled = faultyDb(db, {
+      // The insert reaches its coordinator only when released: the caller meanwhile sees an open outcome.
+      defer: (st) => {
+        if (st !== 'chat_message_insert' || !holdInsert) return false;
+        holdInsert = false;
+        failAppends = true;
+        return true;
+      },
+      // The entry appended after the open outcome fails too: only the intent, written before the row, is left.
+      beforeSend: (st) => { if (st === 'log_append' && failAppends) throw unavailable('injected append failure'); },
+    });
+    const keyed = createChats(stalled.db, chatsSettings(testConfig({ ...indexerEnv(prefix), REQUEST_TIMEOUT_MS: '1000',
+      CHAT_BODY_STORE: 'cassandra' })), log);
+    const app = await keyed.applications.create('keyed replay');
+    const chat = (await keyed.chats.create(app.token, null)).item.number;
+    holdInsert = true;
+    await assert.rejects(keyed.messages.create(app.token, chat, 'stalled keyed words', 'key-1'));
+    failAppends = false;
+    await indexThrough();
+    await stalled.releaseDeferred();
+    assert.deepEqual(await bodies(app.token, chat, 'stalled'), [], 'the walk came before the row landed');
+
+    const retry = await keyed.messages.create(app.token, chat, 'stalled keyed words', 'key-1');
+    assert.deepEqual([retry.replayed, retry.item.number], [true, 1], 'the retry found the first attempt\'s row');
+    await indexThrough();
+    assert.deepEqual(await bodies(app.token, chat, 'stalled'), ['stalled keyed words']);
+  });
+
   it('when an entry is acknowledged by a writer whose clock is 1.5 s behind the indexer\'s, then it is still indexed', async () => {
     // Its own consumer (index prefix), so the walks below at pretended times leave the other tests' consumer alone.
     const skewPrefix = indexerPrefix();

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FIRST_SLICE_ROWS, MAX_SLICE_ROWS, lagSeconds, lastSettledBucket, nextSliceRows, startAfter,
+  FIRST_SLICE_ROWS, MAX_SLICE_ROWS, SLICE_GROWTH, lagSeconds, lastSettledBucket, nextSliceRows, startAfter,
 } from '../../src/storage/walk-arithmetic.js';
 
 /** Minute buckets settling 5 s after their end (the archiver's geometry with DELIVERY_SETTLE_MS = 5000). */
@@ -67,8 +67,22 @@ describe('how many rows the next slice asks for', () => {
     assert.equal(nextSliceRows(FIRST_SLICE_ROWS * 64 * 1024, FIRST_SLICE_ROWS, MiB), 16);
   });
 
-  it('when rows are tiny, then a slice is capped at one page of rows', () => {
-    assert.equal(nextSliceRows(64 * 100, 64, MiB), MAX_SLICE_ROWS);
+  it('when rows are tiny, then a slice grows by at most SLICE_GROWTH times the rows just read', () => {
+    // 100-byte rows would fit 10,485 in 1 MiB; after the first slice of 64 rows the next asks for 128.
+    assert.equal(nextSliceRows(FIRST_SLICE_ROWS * 100, FIRST_SLICE_ROWS, MiB), SLICE_GROWTH * FIRST_SLICE_ROWS);
+    assert.equal(SLICE_GROWTH, 2);
+  });
+
+  it('when tiny rows keep coming, then a slice reaches one page of rows and stays there', () => {
+    let rows = FIRST_SLICE_ROWS;
+    const asked: number[] = [];
+    for (let i = 0; i < 6; i++) asked.push(rows = nextSliceRows(rows * 100, rows, MiB));
+    assert.deepEqual(asked, [128, 256, 512, MAX_SLICE_ROWS, MAX_SLICE_ROWS, MAX_SLICE_ROWS]);
+  });
+
+  it('when 64 KiB rows follow a slice of tiny rows, then that slice carries at most 2 x its rows of them', () => {
+    const next = nextSliceRows(FIRST_SLICE_ROWS * 100, FIRST_SLICE_ROWS, MiB);
+    assert.ok(next * 64 * 1024 <= 8 * MiB, `${next} rows of 64 KiB`);
   });
 
   it('when one row alone is larger than the budget, then the next slice still asks for one row', () => {

@@ -8,7 +8,7 @@ import { createArchiverLock } from './lock-factory.js';
 import type { Lease } from '../../storage/lease.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { pushArchiverMetrics } from './pushgateway.js';
-import { skewGate } from '../skew-gate.js';
+import { skewGate, type SkewGate } from '../skew-gate.js';
 
 import {
   archiverLag, archiverLastSuccess, archiverRunDuration, archiverRuns,
@@ -21,11 +21,13 @@ export interface RunOptions {
   /** Pretend the clock reads this (tests sweep "the future" instead of waiting for minute buckets). */
   now?: number;
   lock?: Lease;
+  /** The skew check a run waits on (tests give one a clock of their own); by default one on this process's clock. */
+  gate?: SkewGate;
 }
 
 /** The archiver decides which minute buckets have settled by its own clock: a run waits while it is out of bounds. */
-const clockOk = (db: Db, config: Config, log: Logger) =>
-  skewGate(db, config.MAX_CLOCK_SKEW_MS, 'archiver', log).open();
+const clockOk = (db: Db, config: Config, log: Logger, gate?: SkewGate) =>
+  (gate ?? skewGate(db, config.MAX_CLOCK_SKEW_MS, 'archiver', log)).open();
 
 /**
  * One archiver run: take the cluster-wide lock, sweep, record the result. The lock is renewed in the
@@ -39,7 +41,7 @@ export async function runArchiver(db: Db, config: Config, log: Logger, opts: Run
   let lock: Lease | null = null;
   let keeper: LeaseKeeper | null = null;
   try {
-    if (!(await clockOk(db, config, log))) {
+    if (!(await clockOk(db, config, log, opts.gate))) {
       outcome = 'paused';
       return outcome;
     }
