@@ -221,6 +221,13 @@ state = "$PODS_RUN/containerd/state"
   address = "$CTR_SOCK.ttrpc"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
+  # Never ask runc for an oom_score_adj below containerd's own (0): the CRI plugin gives every pod
+  # sandbox -998 (and kubelet gives a Guaranteed pod's containers -997), and lowering a score needs
+  # CAP_SYS_RESOURCE, which this machine's bounding set lacks (CapBnd 000001fffeffffff: bit 24). runc
+  # init then dies writing /proc/self/oom_score_adj before it reports its child, and all containerd
+  # shows is "can't get final child's PID from pipe: EOF" (docs/pods.md). Right on any machine too:
+  # a pod must not become less killable than the host's own services.
+  restrict_oom_score_adj = true
   disable_apparmor = true
   netns_mounts_under_state_dir = true
   enable_cdi = false
