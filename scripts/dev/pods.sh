@@ -618,6 +618,9 @@ stop_node() {
     stop_proc "$p" TERM 2
   done
   for p in $(seq 1 50); do [[ -z $(cgroup_pids) ]] && break; sleep 0.1; done
+  # Killed shims linger as zombies of PID 1 for a second or two (it reaps them, we cannot): wait, so
+  # a snapshot right after down does not list them.
+  for p in $(seq 1 50); do ps -eo ppid=,stat=,comm= | grep -qE '^ *1 Z.* containerd-shim' || break; sleep 0.1; done
   sleep 0.3
   remove_cgroups
   rm -f "$PODS_RUN"/*.pid "$HOLDER_PID" "$PODS_RUN/service.target" "$SOCKS"/* "$CTR_SOCK" "$CTR_SOCK.ttrpc" 2>/dev/null || true
