@@ -40,6 +40,7 @@ CASSANDRA_PORT=${CASSANDRA_PORT:-9042}
 OPENSEARCH_PORT=${OPENSEARCH_PORT:-9200}
 
 readonly POD_CIDR=10.244.0.0/24 GATEWAY=10.244.0.1 BRIDGE=cni0
+readonly SERVICE_CIDR=10.0.0.0/24   # k8s.sh's --service-cluster-ip-range
 readonly PAUSE_IMAGE=localhost/pause:ephemera
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$REPO_ROOT/scripts/dev/pods
@@ -392,6 +393,10 @@ start_holder() {
     ip link add $BRIDGE type bridge
     ip addr add $GATEWAY/24 dev $BRIDGE
     ip link set $BRIDGE up
+    # The namespace has no default route: without this one a connect() from the node itself (the
+    # Service relay of url, kubelet) to a ClusterIP fails at once (ENETUNREACH) before kube-proxy's
+    # OUTPUT DNAT is reached. Pods have their default route via $GATEWAY and do not need it.
+    ip route add $SERVICE_CIDR dev $BRIDGE
     sysctl -qw net.ipv4.ip_forward=1
   "
 }
