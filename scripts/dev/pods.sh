@@ -676,7 +676,9 @@ cmd_snapshot() {
     echo '## links'; ip -o link show | awk '{print $2}' | sort
     echo '## addresses'; ip -o addr show | awk '{print $2, $4}' | sort
     echo '## routes'; ip route show table all | sort
-    echo '## iptables'; { iptables-save 2>/dev/null; iptables-legacy-save 2>/dev/null || true; } | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//' || true
+    # scripts/dev/cluster.sh's partition chain comes and goes with the cluster tests that may run meanwhile.
+    echo '## iptables'; { iptables-save 2>/dev/null; iptables-legacy-save 2>/dev/null || true; } | grep -v '^#' |
+      grep -v EPHEMERA_PARTITION | sed -E 's/\[[0-9]+:[0-9]+\]//' || true
     echo '## sysctls'
     sysctl -e vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward \
       net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.netfilter.nf_conntrack_max \
