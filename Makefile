@@ -9,7 +9,7 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 NODE_TESTS ?= test/*.test.ts test/inbox/*.test.ts test/chats/*.test.ts test/archiver/*.test.ts
 
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node prometheus \
-        k8s-build k8s-up k8s-down k8s-status test-k8s pods-up pods-down pods-status test-pods test-image compose-config test-compose compose-up compose-down \
+        k8s-build k8s-up k8s-down k8s-status test-k8s pods-up pods-down pods-status pods-check test-pods test-image compose-config test-compose compose-up compose-down \
         cassandra-image skaffold skaffold-check \
         s3-up s3-down s3-status s3-reset sweep-bodies test-files bench-bodies \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
@@ -235,7 +235,7 @@ k8s-status: ## what runs where
 test-k8s: deps ## chart install/upgrade/uninstall, CronJob -> Job, archiver Lease on a real API server
 	test/k8s/run.sh
 
-pods-up: cassandra-up search-up ## EXPERIMENTAL (pod sandboxes fail in runc here, docs/pods.md): control plane + a node running real containers, the chart installed from make image; ends with the Service's loopback URL (PODS_INSTALL=0: node only)
+pods-up: cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): control plane + a node running real containers, the chart installed from make image; ends with the Service's loopback URL (PODS_INSTALL=0: node only)
 	scripts/dev/pods.sh up
 	@if [ "$${PODS_INSTALL:-1}" = 1 ]; then scripts/dev/image.sh build && scripts/dev/pods.sh import && scripts/dev/pods.sh install; fi
 
@@ -245,7 +245,10 @@ pods-down: ## stop the node and the control plane; leaves nothing on the host (t
 pods-status: ## node daemons with their memory, the node, every pod
 	scripts/dev/pods.sh status
 
-test-pods: deps cassandra-up search-up ## EXPERIMENTAL, not in CI (never passed: docs/pods.md): the chart on real pods: hook Job, Ready pods, API suites THROUGH the Service, archiver CronJob pod, clean teardown
+pods-check: ## no control plane needed: the node's namespaces + containerd, one pod sandbox and container via CRI (crictl), then all stopped (~2 s once built)
+	scripts/dev/pods.sh check
+
+test-pods: deps cassandra-up search-up ## EXPERIMENTAL, not in CI (passed once end to end: docs/pods.md): the chart on real pods: hook Job, Ready pods, API suites THROUGH the Service, archiver CronJob pod, clean teardown
 	test/pods/run.sh
 
 image: ## build the container image offline with buildah (as root; base image built locally once)

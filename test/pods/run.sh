@@ -44,7 +44,7 @@ ADMIN_TOKEN=$(openssl rand -hex 24)
 $PODS install --set-string "admin.token=$ADMIN_TOKEN"
 export TEST_BASE_URL
 TEST_BASE_URL=$($PODS url)
-export EPHEMERA_K8S_KUBECONFIG=$EPHEMERA_CACHE/k8s-run/admin.kubeconfig EPHEMERA_K8S_KWOK=0
+export EPHEMERA_K8S_KUBECONFIG=${K8S_RUN:-$EPHEMERA_CACHE/k8s-run}/admin.kubeconfig EPHEMERA_K8S_KWOK=0
 say "API suites through the Service: TEST_BASE_URL=$TEST_BASE_URL"
 node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-  test/api.test.ts test/chats/api.test.ts test/pods/node.test.ts test/pods/archiver.test.ts || rc=1
+  test/inbox/api.test.ts test/chats/api.test.ts test/pods/node.test.ts test/pods/archiver.test.ts || rc=1
