@@ -52,16 +52,5 @@ export async function searchAll(url: string, token: string, chat: number, q: str
   return out;
 }
 
-/**
- * Polls until `done` holds (indexing is asynchronous: a change is walked once its 10 s bucket settled, 5 s later).
- * Fails with the last value after `timeoutMs`.
- */
-export async function eventually<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms; last: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** Polls until `done` holds (indexing is asynchronous: a change is walked once its 10 s bucket settled, 5 s later). */
+export { eventually } from '../support/eventually.js';
