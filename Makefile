@@ -248,7 +248,7 @@ pods-status: ## node daemons with their memory, the node, every pod
 pods-check: ## no control plane needed: the node's namespaces + containerd, one pod sandbox and container via CRI (crictl), then all stopped (~2 s once built)
 	scripts/dev/pods.sh check
 
-test-pods: deps cassandra-up search-up ## EXPERIMENTAL, not in CI (passed once end to end: docs/pods.md): the chart on real pods: hook Job, Ready pods, API suites THROUGH the Service, archiver CronJob pod, clean teardown
+test-pods: deps cassandra-up search-up ## EXPERIMENTAL (docs/pods.md; .ci/run runs it where the control plane is built): the chart on real pods: hook Job, Ready pods, API suites THROUGH the Service, archiver CronJob pod, clean teardown
 	test/pods/run.sh
 
 image: ## build the container image offline with buildah (as root; base image built locally once)
