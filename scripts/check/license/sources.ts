@@ -13,8 +13,14 @@ export const CACHE = process.env.EPHEMERA_CACHE ?? path.join(os.homedir(), '.cac
 export const GO_TOOLS = ['helm', 'kubeconform', 'helm-unittest', 'vegeta', 'versitygw'];
 /** Built on request (docker-compose by `make compose-config`, skaffold by `make skaffold`): checked where built. */
 export const OPTIONAL_GO_TOOLS = ['docker-compose', 'skaffold'];
-/** scripts/dev/k8s.sh's control plane, checked where it was built (`make k8s-build`; CI runs test-k8s only then). */
-export const K8S_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
+/**
+ * scripts/dev/k8s.sh's control plane and the pods node's kubelet, kube-proxy and kubectl, checked where they were
+ * built (`make k8s-build`; CI runs test-k8s and test-pods only then).
+ */
+export const K8S_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok',
+  'kubelet', 'kube-proxy', 'kubectl'];
+/** scripts/dev/pods.sh's CNI plugins and crictl (Go, from the module proxy), checked where built. */
+export const POD_BINARIES = ['bridge', 'host-local', 'loopback', 'crictl'];
 
 /** Jar directories under the cache, relative glob-free prefixes: `<prefix>-<version>/lib`. */
 export const MAVEN_LIB_DIRS = ['cassandra', 'opensearch'];
@@ -26,6 +32,9 @@ export function goBinaries(): { present: string[]; missing: string[] } {
   for (const t of OPTIONAL_GO_TOOLS) if (existsSync(path.join(CACHE, 'bin', t))) present.push(path.join(CACHE, 'bin', t));
   for (const d of readdirSync(CACHE).filter((f) => /^k8s-v[\d.]+$/.test(f))) {
     for (const b of K8S_BINARIES) if (existsSync(path.join(CACHE, d, 'bin', b))) present.push(path.join(CACHE, d, 'bin', b));
+  }
+  for (const d of readdirSync(CACHE).filter((f) => /^pods-cni-v[\d.]+$/.test(f))) {
+    for (const b of POD_BINARIES) if (existsSync(path.join(CACHE, d, 'bin', b))) present.push(path.join(CACHE, d, 'bin', b));
   }
   return { present, missing };
 }
