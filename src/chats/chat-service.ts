@@ -1,12 +1,12 @@
 import { AppError, notFound } from '../errors.js';
 import type { ApplicationService } from './application-service.js';
 import type { ChangeLog } from './changes.js';
-import { isPlaceholder, type ChatStore } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
 import type { CountStore } from './count-store.js';
 import type { CounterStore } from './counter-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { clientPage, MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from './client-page.js';
-import { APP_SCOPE, BoundedMap, highestStored, numberBucket } from './numbered.js';
+import { APP_SCOPE, BoundedMap, highestStored, isPlaceholder, numberBucket, settleFence } from './numbered.js';
 import type { Chat, ListPage } from './types.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
@@ -40,15 +40,10 @@ export class ChatService {
       },
       highest: (from) => highestStored(from, (bucket) => this.store.top(appId, bucket)),
       fence: async (number) => {
-        // An unknown outcome settles by a SERIAL read: any row there now is either our placeholder or the first
-        // attempt's chat, and both answers below are right for it.
-        const r = await this.store.fence(appId, number, new Date()).catch(async (err: unknown) => {
-          const c = await this.store.find(appId, number, true);
-          if (!c) throw err;
-          return { applied: false, chat: c };
-        });
-        const placeholder = isPlaceholder(r.chat);
-        return { applied: r.applied, placeholder, item: placeholder ? null : r.chat };
+        const r = await settleFence(() => this.store.fence(appId, number, new Date()),
+          () => this.store.find(appId, number, true));
+        const placeholder = isPlaceholder(r.row);
+        return { applied: r.applied, placeholder, item: placeholder ? null : r.row };
       },
       changed: (number) => this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number,
         message: 0, version: 1, at: now.getTime() }),

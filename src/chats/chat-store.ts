@@ -10,13 +10,6 @@ const toChat = (r: Row): Chat => ({
   createdAt: r.get('created_at') as Date, updatedAt: r.get('updated_at') as Date,
 });
 
-/**
- * A number taken by a fence (version 0, which no create writes): a keyed re-drive past the row deadline fences
- * the old number so its stalled first attempt can never land where lists have passed. Gets, renames, messages
- * and counts treat it as no chat; lists skip it like a deleted row (its number is not a hole).
- */
-export const isPlaceholder = (c: Chat): boolean => c.version === 0;
-
 /** Chats, partitioned by (application, number range). Every write is conditional. */
 export class ChatStore {
   constructor(private readonly db: Db) {}
@@ -30,13 +23,16 @@ export class ChatStore {
     return rs.wasApplied() ? { applied: true, chat } : { applied: false, chat: toChat(rs.first()) };
   }
 
-  /** Takes `number` with a placeholder row unless a chat is stored there; either way returns the row stored now. */
-  async fence(appId: string, number: number, at: Date): Promise<{ applied: boolean; chat: Chat }> {
+  /**
+   * Takes `number` with a placeholder row (isPlaceholder) unless a chat is stored there, so a keyed re-drive past
+   * the row deadline keeps a stalled first attempt from landing where lists have passed; returns the row stored now.
+   */
+  async fence(appId: string, number: number, at: Date): Promise<{ applied: boolean; row: Chat }> {
     const placeholder: Chat = { number, name: null, version: 0, createdAt: at, updatedAt: at };
     const rs = await this.db.execute('chat_fence',
       `INSERT INTO ${this.db.hot}.chats (app_id, bucket, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
       [appId, numberBucket(number), number, null, 0, at, at], { idempotent: false });
-    return rs.wasApplied() ? { applied: true, chat: placeholder } : { applied: false, chat: toChat(rs.first()) };
+    return rs.wasApplied() ? { applied: true, row: placeholder } : { applied: false, row: toChat(rs.first()) };
   }
 
   /** `serial` reads through Paxos (settles a conditional write in flight); a placeholder row is returned as is. */

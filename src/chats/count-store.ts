@@ -1,5 +1,5 @@
-import { num, type Db } from '../storage/cassandra.js';
-import { APP_SCOPE, BUCKET_SIZE, numberBucket } from './numbered.js';
+import { num, type Db, type Row } from '../storage/cassandra.js';
+import { APP_SCOPE, BUCKET_SIZE, isPlaceholder, numberBucket } from './numbered.js';
 
 /** Cassandra write timestamps are µs; a count computed later always wins over one computed earlier. */
 const micros = (at: Date) => at.getTime() * 1000;
@@ -19,28 +19,25 @@ export class CountStore {
    * so the range's `deleted_at` cells are read (one page of at most 1,000 small cells) and counted here.
    */
   async countRange(appId: string, scope: number, bucket: number): Promise<number> {
-    let live = 0;
-    if (scope === APP_SCOPE) {
-      // Not COUNT(*): a fenced number's placeholder row (version 0, chat-store.ts) is no chat.
-      let chatPage: string | undefined;
-      do {
-        const rs = await this.db.execute('count_chats_range',
-          `SELECT version FROM ${this.db.hot}.chats WHERE app_id = ? AND bucket = ?`,
-          [appId, bucket], { fetchSize: BUCKET_SIZE, pageState: chatPage });
-        chatPage = rs.pageState ?? undefined;
-        for (const r of rs.rows) if ((r.get('version') as number) > 0) live += 1;
-      } while (chatPage);
-      return live;
-    }
+    // Chats: not COUNT(*), since a fenced number's placeholder row (numbered.ts, isPlaceholder) is no chat.
+    return scope === APP_SCOPE
+      ? this.countLive('count_chats_range', `SELECT version FROM ${this.db.hot}.chats WHERE app_id = ? AND bucket = ?`,
+        [appId, bucket], (r) => !isPlaceholder({ version: r.get('version') as number }))
+      : this.countLive('count_messages_range',
+        `SELECT deleted_at FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ?`,
+        [appId, scope, bucket], (r) => r.get('deleted_at') == null);
+  }
+
+  /** Rows of one range partition (≤ BUCKET_SIZE) for which `live` holds, read a page at a time. */
+  private async countLive(statement: string, cql: string, params: unknown[], live: (r: Row) => boolean): Promise<number> {
+    let n = 0;
     let pageState: string | undefined;
     do {
-      const rs = await this.db.execute('count_messages_range',
-        `SELECT deleted_at FROM ${this.db.hot}.chat_messages WHERE app_id = ? AND chat_number = ? AND bucket = ?`,
-        [appId, scope, bucket], { fetchSize: BUCKET_SIZE, pageState });
+      const rs = await this.db.execute(statement, cql, params, { fetchSize: BUCKET_SIZE, pageState });
       pageState = rs.pageState ?? undefined;
-      for (const r of rs.rows) if (r.get('deleted_at') == null) live += 1;
+      for (const r of rs.rows) if (live(r)) n += 1;
     } while (pageState);
-    return live;
+    return n;
   }
 
   async writeRange(appId: string, scope: number, bucket: number, rows: number, countedAt: Date): Promise<void> {

@@ -7,7 +7,7 @@ import type { MessageBodies } from './message-bodies.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { clientPage, MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from './client-page.js';
-import { highestStored } from './numbered.js';
+import { highestStored, isPlaceholder, settleFence } from './numbered.js';
 import { publicPart, type ChatMessage, type ListPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 
@@ -44,15 +44,10 @@ export class ChatMessageService {
       },
       highest: (from) => highestStored(from, (bucket) => this.store.top(appId, chat, bucket)),
       fence: async (number) => {
-        // An unknown outcome settles by a SERIAL read: any row there now is either our placeholder or the
-        // first attempt's message, and both answers below are right for it.
-        const r = await this.store.fence(appId, chat, number, new Date()).catch(async (err: unknown) => {
-          const m = await this.store.find(appId, chat, number, true);
-          if (!m) throw err;
-          return { applied: false, message: m };
-        });
-        return { applied: r.applied, placeholder: r.message.version === 0,
-          item: r.message.deletedAt ? null : await this.bodies.full(r.message) };
+        const r = await settleFence(() => this.store.fence(appId, chat, number, new Date()),
+          () => this.store.find(appId, chat, number, true));
+        return { applied: r.applied, placeholder: isPlaceholder(r.row),
+          item: r.row.deletedAt ? null : await this.bodies.full(r.row) };
       },
       changed: (number) => this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat,
         message: number, version: 1, at: now.getTime() }),

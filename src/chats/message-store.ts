@@ -66,15 +66,15 @@ export class ChatMessageStore {
    * leases treat it as deleted, and a create's IF NOT EXISTS under that number is refused. Either way returns the
    * row stored under it afterwards.
    */
-  async fence(appId: string, chat: number, number: number, at: Date): Promise<{ applied: boolean; message: StoredMessage }> {
+  async fence(appId: string, chat: number, number: number, at: Date): Promise<{ applied: boolean; row: StoredMessage }> {
     const rs = await this.db.execute('chat_message_fence',
       `INSERT INTO ${this.db.hot}.chat_messages (app_id, chat_number, bucket, number, body, version, created_at,
        updated_at, deleted_at) VALUES (?, ?, ?, ?, '', 0, ?, ?, ?) IF NOT EXISTS`,
       [appId, chat, numberBucket(number), number, at, at, at], { idempotent: false });
     return rs.wasApplied()
-      ? { applied: true, message: { number, body: '', version: 0, createdAt: at, updatedAt: at, deletedAt: at, lease: null,
+      ? { applied: true, row: { number, body: '', version: 0, createdAt: at, updatedAt: at, deletedAt: at, lease: null,
         ref: null, history: [] } }
-      : { applied: false, message: toMessage(rs.first()) };
+      : { applied: false, row: toMessage(rs.first()) };
   }
 
   /** The row, deleted or not; `serial` reads through Paxos (settles a conditional write in flight). */

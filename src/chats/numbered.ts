@@ -51,3 +51,24 @@ export async function highestStored(from: number, top: (bucket: number) => Promi
     highest = Math.max(highest, found);
   }
 }
+
+/**
+ * A number taken by a fence: a placeholder row at version 0, which no create writes (chats and messages alike).
+ * Gets, renames and edits treat it as no row; lists skip it without a hole.
+ */
+export const isPlaceholder = (row: { version: number }): boolean => row.version === 0;
+
+/**
+ * A fence (IF NOT EXISTS) whose answer was lost, settled by a SERIAL read of the number: any row there now is
+ * either our placeholder or the first attempt's row, and "not applied" with that row is right for both.
+ */
+export async function settleFence<R>(fence: () => Promise<{ applied: boolean; row: R }>,
+  serialFind: () => Promise<R | null>): Promise<{ applied: boolean; row: R }> {
+  try {
+    return await fence();
+  } catch (err) {
+    const row = await serialFind();
+    if (row === null) throw err;
+    return { applied: false, row };
+  }
+}
