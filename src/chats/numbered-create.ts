@@ -18,9 +18,8 @@ export interface CreateSpec<T> {
   /**
    * Takes `number` for good without a row a client could see (a deleted placeholder, IF NOT EXISTS), so a
    * stalled first attempt can no longer land there; not applied: the row already there (item null: deleted).
-   * Absent: a keyed re-drive fills its old number whenever it comes (chats and messages both have one).
    */
-  fence?(number: number): Promise<{ applied: boolean; item: T | null; placeholder: boolean }>;
+  fence(number: number): Promise<{ applied: boolean; item: T | null; placeholder: boolean }>;
   /**
    * Appends the change entry: before the row is written (an intent; consumers re-read the row), and again when
    * the write ended too late for that entry's bucket or failed (its outcome may still land).
@@ -126,7 +125,7 @@ export class NumberedCreator {
     if (claim.fingerprint !== fingerprint) {
       throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
-    if (spec.fence && Date.now() - claim.claimedAt > this.rowDeadlineMs) {
+    if (Date.now() - claim.claimedAt > this.rowDeadlineMs) {
       const fenced = await spec.fence(claim.number);
       if (fenced.applied || fenced.placeholder) {
         const number = await this.numbers.next(appId, scope);
@@ -144,9 +143,7 @@ export class NumberedCreator {
       await spec.changed(claim.number);
       return { item: fenced.item, replayed: true };
     }
-    // Without a fence a missing row is still written whenever the retry comes: the deadline then runs from now,
-    // or such a key would answer 503 until it expires. (Chats and messages both have one.)
-    const created = await this.write(claim.number, spec.fence ? claim.claimedAt : Date.now(), spec);
+    const created = await this.write(claim.number, claim.claimedAt, spec);
     // An Idempotency-Key replay of a create whose row was deleted since: the number stays taken.
     if (created.item === null) throw notFound(`number ${claim.number}, created with this key, was deleted`);
     return { item: created.item, replayed: created.replayed };
