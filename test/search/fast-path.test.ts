@@ -124,8 +124,11 @@ describe('search fast path: the API process indexes a change right after its row
       for (let i = 1; i <= 10; i++) fast.offer({ kind: 'upsert', token, chat: 1, number: i, body: `full ${i}`, version: 1 });
       assert.equal(await fastMetric('shed_full') - full, 8, 'two queued, eight shed');
       assert.deepEqual(fast.waiting, { fresh: 2, backlog: 0 });
+      const written = await fastMetric('written');
       await proxy.start();
       await eventually(async () => fast.waiting, (w) => w.fresh + w.backlog === 0, 15_000);
+      // Waiting 0 means the bulk left, not that OpenSearch took it: wait for its answer before searching.
+      await eventually(async () => await fastMetric('written') - written, (n) => n === 2, 15_000);
       await search.client.request('refresh', 'POST', `/${prefix}-messages/_refresh`);
       const page = await search.searcher.searchMessages({ token, chat: 1, q: 'full', limit: 20 });
       assert.deepEqual(page.messages.map((m) => m.number), [9, 10], 'the newest two; the change log has the older eight');
