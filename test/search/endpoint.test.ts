@@ -135,7 +135,8 @@ describe('GET .../chats/:number/messages/search, fed by the indexer from the cha
     const other = indexerPrefix();
     const rebuilt = testSearch({}, other);
     try {
-      const run = await spawnCli(['reindex', '--token', tokenA], indexerEnv(other));
+      // --token=VALUE: a token is base64url, and one that starts with '-' (1 in 64) would be read as an option.
+      const run = await spawnCli(['reindex', `--token=${tokenA}`], indexerEnv(other));
       assert.equal(await run.exited, 0, run.logs.join('\n'));
       await rebuilt.client.request('refresh', 'POST', `/${other}-messages/_refresh`);
       const page = await rebuilt.searcher.searchMessages({ token: tokenA, chat: 1, q: 'ell', limit: 100 });
