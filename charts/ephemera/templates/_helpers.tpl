@@ -210,7 +210,11 @@ NODE_OPTIONS: {{ . | quote }}
       fieldPath: metadata.namespace
 {{- end }}
 
-{{/* Credentials as secretKeyRef env entries. Call with (dict "ctx" $ "secretName" NAME). */}}
+{{/*
+Credentials as secretKeyRef env entries. Call with (dict "ctx" $ "secretName" NAME), plus "bodies" true for the
+processes that read or write message bodies (the server and the sweeper): only they get the S3 keys. (The
+migration hook must not: it runs before a chart-made versitygw Secret exists.)
+*/}}
 {{- define "ephemera.secretEnv" -}}
 {{- if include "ephemera.cassandraAuth" .ctx }}
 - name: CASSANDRA_USERNAME
@@ -226,7 +230,7 @@ NODE_OPTIONS: {{ . | quote }}
 {{- end }}
 {{- $b := .ctx.Values.bodyStore }}
 {{- $s3secret := include "ephemera.s3SecretName" .ctx }}
-{{- if and (eq $b.kind "s3") $s3secret }}
+{{- if and .bodies (eq $b.kind "s3") $s3secret }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
