@@ -10,7 +10,7 @@ NODE_TESTS ?= test/*.test.ts test/inbox/*.test.ts test/chats/*.test.ts test/arch
 
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node prometheus \
         k8s-build k8s-up k8s-down k8s-status test-k8s pods-up pods-down pods-status pods-check test-pods test-image compose-config test-compose compose-up compose-down \
-        cassandra-image skaffold skaffold-check \
+        cassandra-image opensearch-image versitygw-image skaffold skaffold-check \
         s3-up s3-down s3-status s3-reset sweep-bodies test-files bench-bodies \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
         search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
@@ -260,10 +260,16 @@ test-image: deps cassandra-up image ## the image under podman (runc, read-only, 
 cassandra-image: ## local stand-in for cassandra:5.0 from the cached Maven jars (for compose without a registry)
 	scripts/dev/cassandra-image.sh
 
-compose-config: ## validate compose.yaml (+ compose.hostnet.yaml, + profile search) with docker-compose config -q
+opensearch-image: ## local stand-in for opensearchproject/opensearch from the jars search-up resolved (for compose without a registry)
+	scripts/dev/opensearch-image.sh
+
+versitygw-image: ## local stand-in for the versitygw image from the binary s3-up runs (compose, the chart's versitygw.image)
+	scripts/dev/versitygw-image.sh
+
+compose-config: ## validate compose.yaml (+ compose.hostnet.yaml) with docker-compose config -q, and its rules (whole stack, no profile)
 	scripts/dev/compose.sh config
 
-test-compose: deps ## compose stack under podman's Docker API: up --wait, API conformance + archiver, down -v
+test-compose: deps ## whole compose stack under podman's Docker API: up --wait, API conformance, archiver, search + S3 bodies + sweeper, down -v
 	scripts/dev/compose.sh test
 
 compose-up: ## the compose stack on this machine (host network; API on 127.0.0.1:18180), left running

@@ -27,8 +27,8 @@ RELEASE=ephemera
 NAMESPACE=ephemera
 # Kubernetes versions the chart supports and is validated against.
 KUBE_VERSIONS=${KUBE_VERSIONS:-"1.31.0 1.32.0 1.33.0 1.34.0"}
-# Secrets the production-like value set expects to exist (cassandra.existingSecret, opensearch.existingSecret).
-export EXTERNAL_SECRETS=ephemera-superuser,ephemera-search-admin
+# Secrets the production-like value set expects to exist (cassandra, opensearch, bodyStore.s3 existingSecret).
+export EXTERNAL_SECRETS=ephemera-superuser,ephemera-search-admin,ephemera-bodies-hmac
 
 [[ -d $SCHEMAS/crds && -f $SCHEMAS/skaffold/v4beta14.json ]] || {
   echo "chart-test: shared schemas not found at $SCHEMAS (set EPHEMERA_SHARED)" >&2

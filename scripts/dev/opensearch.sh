@@ -15,6 +15,9 @@ OPENSEARCH_RUN_DIR=${OPENSEARCH_RUN_DIR:-$EPHEMERA_CACHE/opensearch-run}
 OPENSEARCH_HTTP_PORT=${OPENSEARCH_HTTP_PORT:-9200}
 OPENSEARCH_TRANSPORT_PORT=${OPENSEARCH_TRANSPORT_PORT:-9300}
 OPENSEARCH_HEAP=${OPENSEARCH_HEAP:-512m}
+# Where the node binds (network.host). Only the image's `foreground` changes it (0.0.0.0 on a bridge network);
+# the local node, its checks and curl stay on 127.0.0.1.
+OPENSEARCH_NETWORK_HOST=${OPENSEARCH_NETWORK_HOST:-127.0.0.1}
 OPENSEARCH_START_TIMEOUT=${OPENSEARCH_START_TIMEOUT:-180}
 OPENSEARCH_STOP_TIMEOUT=${OPENSEARCH_STOP_TIMEOUT:-30}
 MAVEN_REPO_LOCAL=${MAVEN_REPO_LOCAL:-}
@@ -53,6 +56,7 @@ Runs a single-node OpenSearch $OPENSEARCH_VERSION on $HOST for local development
 Commands:
   up       resolve the jars once (Maven Central), lay out the home, start the node in the background and
            wait until /_cluster/health is green or yellow. Reuses a healthy running node.
+  foreground  run it in the foreground (a container's entry point; exec java)
   down     stop it (SIGTERM, SIGKILL after \$OPENSEARCH_STOP_TIMEOUT s)
   status   running or not, pid, health, version, ports, dirs, disk use
            (exit 0: running and healthy, 1: process up but not answering, 3: stopped)
@@ -136,7 +140,9 @@ check_java() {
   ver=$("$JAVA_BIN" -version 2>&1 | sed -nE '1s/.*version "([0-9]+).*/\1/p')
   # 2.19 runs under the security manager, which JDK 18+ refuses without extra flags and JDK 24 removed.
   [[ $ver == 17 ]] || die "$JAVA_BIN is Java '${ver:-unknown}': OpenSearch $OPENSEARCH_VERSION is run here on JDK 17. Point JAVA_HOME at a JDK 17."
-  command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl): it is how readiness is checked"
+  # (Not in the image's `foreground`: there the container's healthcheck asks, not this script.)
+  [[ ${1:-} == --no-curl ]] || command -v curl >/dev/null 2>&1 \
+    || die "curl not found (apt-get install curl): it is how readiness is checked"
 }
 
 # ---------------------------------------------------------------- the distribution
@@ -196,6 +202,7 @@ resolve_dist() {
 write_config() {
   mkdir -p "$CONF_DIR" "$DATA_DIR" "$LOG_DIR" "$TMP_DIR"
   sed -e "s|@HTTP_PORT@|$OPENSEARCH_HTTP_PORT|" -e "s|@TRANSPORT_PORT@|$OPENSEARCH_TRANSPORT_PORT|" \
+      -e "s|@NETWORK_HOST@|$OPENSEARCH_NETWORK_HOST|" \
       -e "s|@DATA_DIR@|$DATA_DIR|" -e "s|@LOG_DIR@|$LOG_DIR|" \
       "$TEMPLATES/opensearch.yml.tmpl" >"$CONF_DIR/opensearch.yml.tmp"
   mv "$CONF_DIR/opensearch.yml.tmp" "$CONF_DIR/opensearch.yml"
@@ -277,6 +284,21 @@ cmd_up() {
   say "started in $(( SECONDS - t0 ))s, RSS $(( $(awk '/VmRSS/ { print $2 }' "/proc/$pid/status") / 1024 )) MiB (logs: scripts/dev/opensearch.sh logs)"
 }
 
+# In the foreground, as a container's main process (scripts/dev/opensearch-image.sh): same config and JVM options
+# as `up`, no pid file, no readiness wait (the container's healthcheck does that). OPENSEARCH_JAVA_OPTS is
+# appended as in the official image (a later -Xmx wins). exec: the JVM is PID 1 and gets the runtime's SIGTERM.
+cmd_foreground() {
+  check_java --no-curl
+  [[ -f $DIST_MARKER ]] || die "the distribution is not in $DIST_DIR (the image carries it resolved)"
+  write_config
+  jvm_options
+  rm -rf "${TMP_DIR:?}"/* 2>/dev/null || true
+  say "OpenSearch $OPENSEARCH_VERSION in the foreground (heap $OPENSEARCH_HEAP, $OPENSEARCH_NETWORK_HOST HTTP $OPENSEARCH_HTTP_PORT, transport $OPENSEARCH_TRANSPORT_PORT; data $DATA_DIR)"
+  cd "$OPENSEARCH_RUN_DIR"
+  # shellcheck disable=SC2086 # OPENSEARCH_JAVA_OPTS is a list of words, as in the official image
+  exec "$JAVA_BIN" "${JVM_OPTS[@]}" ${OPENSEARCH_JAVA_OPTS:-} -cp "$DIST_DIR/lib/*" "$OPENSEARCH_MAIN"
+}
+
 stop_node() { stop_daemon OpenSearch "$PID_FILE" "$OPENSEARCH_MAIN" "$OPENSEARCH_STOP_TIMEOUT"; }
 
 cmd_down() {
@@ -337,6 +359,7 @@ main() {
   [[ $# -gt 0 ]] && shift
   case $cmd in
     up)     cmd_up ;;
+    foreground) cmd_foreground ;;
     down)   cmd_down ;;
     status) cmd_status ;;
     reset)  cmd_reset ;;

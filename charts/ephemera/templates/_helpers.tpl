@@ -162,11 +162,13 @@ CHAT_HISTORY_MAX_VERSIONS: {{ $b.historyMaxVersions | quote }}
 CHAT_HISTORY_MAX_AGE_SECONDS: {{ $b.historyMaxAgeSeconds | quote }}
 BODY_ORPHAN_GRACE_SECONDS: {{ $b.orphanGraceSeconds | quote }}
 {{- if eq $b.kind "s3" }}
-S3_ENDPOINT: {{ $b.s3.endpoint | quote }}
+S3_ENDPOINT: {{ include "ephemera.s3Endpoint" . | quote }}
 S3_REGION: {{ $b.s3.region | quote }}
 S3_BUCKET: {{ $b.s3.bucket | quote }}
-S3_PATH_STYLE: {{ $b.s3.pathStyle | toString | quote }}
+S3_PATH_STYLE: {{ or $b.s3.pathStyle .Values.versitygw.enabled | toString | quote }}
 S3_REQUEST_TIMEOUT_MS: {{ $b.s3.requestTimeoutMs | quote }}
+{{- else if eq $b.kind "fs" }}
+BODY_STORE_DIR: {{ $b.fs.dir | quote }}
 {{- end }}
 RATE_LIMIT_APPLICATION_CREATES_PER_MINUTE: {{ $cfg.applicationCreates.perMinute | quote }}
 RATE_LIMIT_APPLICATION_CREATES_BURST: {{ $cfg.applicationCreates.burst | quote }}
@@ -208,7 +210,11 @@ NODE_OPTIONS: {{ . | quote }}
       fieldPath: metadata.namespace
 {{- end }}
 
-{{/* Credentials as secretKeyRef env entries. Call with (dict "ctx" $ "secretName" NAME). */}}
+{{/*
+Credentials as secretKeyRef env entries. Call with (dict "ctx" $ "secretName" NAME), plus "bodies" true for the
+processes that read or write message bodies (the server and the sweeper): only they get the S3 keys. (The
+migration hook must not: it runs before a chart-made versitygw Secret exists.)
+*/}}
 {{- define "ephemera.secretEnv" -}}
 {{- if include "ephemera.cassandraAuth" .ctx }}
 - name: CASSANDRA_USERNAME
@@ -223,20 +229,26 @@ NODE_OPTIONS: {{ . | quote }}
       key: {{ .ctx.Values.cassandra.existingSecretPasswordKey }}
 {{- end }}
 {{- $b := .ctx.Values.bodyStore }}
-{{- if and (eq $b.kind "s3") $b.s3.existingSecret }}
-{{- range $key := list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY" }}
-- name: {{ $key }}
+{{- $s3secret := include "ephemera.s3SecretName" .ctx }}
+{{- if and .bodies (eq $b.kind "s3") $s3secret }}
+- name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
-      name: {{ $b.s3.existingSecret }}
-      key: {{ $key }}
-{{- end }}
+      name: {{ $s3secret }}
+      key: {{ $b.s3.accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s3secret }}
+      key: {{ $b.s3.secretAccessKeyKey }}
+{{- with $b.s3.sessionTokenKey }}
 - name: AWS_SESSION_TOKEN
   valueFrom:
     secretKeyRef:
-      name: {{ $b.s3.existingSecret }}
-      key: AWS_SESSION_TOKEN
+      name: {{ $s3secret }}
+      key: {{ . }}
       optional: true
+{{- end }}
 {{- end }}
 {{- if include "ephemera.opensearchAuth" .ctx }}
 {{- $os := .ctx.Values.opensearch }}
@@ -276,6 +288,47 @@ NODE_OPTIONS: {{ . | quote }}
   mountPath: /tmp
 {{- end }}
 
+{{/*
+Message bodies (docs/file-storage.md). The S3 endpoint: the in-cluster versitygw's Service when it is enabled,
+else bodyStore.s3.endpoint.
+*/}}
+{{- define "ephemera.versitygwName" -}}
+{{- printf "%s-versitygw" (include "ephemera.fullname" .) }}
+{{- end }}
+
+{{- define "ephemera.s3Endpoint" -}}
+{{- if .Values.versitygw.enabled }}
+{{- printf "http://%s.%s.svc:%v" (include "ephemera.versitygwName" .) .Release.Namespace .Values.versitygw.port }}
+{{- else }}
+{{- .Values.bodyStore.s3.endpoint }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret with the S3 keys: bodyStore.s3.existingSecret, else the versitygw one the chart makes, else none. */}}
+{{- define "ephemera.s3SecretName" -}}
+{{- if .Values.bodyStore.s3.existingSecret }}
+{{- .Values.bodyStore.s3.existingSecret }}
+{{- else if .Values.versitygw.enabled }}
+{{- include "ephemera.versitygwName" . }}
+{{- end }}
+{{- end }}
+
+{{/* The fs backend's directory, from bodyStore.fs.existingClaim: server pods and the sweeper mount it. */}}
+{{- define "ephemera.bodiesVolume" -}}
+{{- if eq .Values.bodyStore.kind "fs" }}
+- name: bodies
+  persistentVolumeClaim:
+    claimName: {{ .Values.bodyStore.fs.existingClaim }}
+{{- end }}
+{{- end }}
+
+{{- define "ephemera.bodiesVolumeMount" -}}
+{{- if eq .Values.bodyStore.kind "fs" }}
+- name: bodies
+  mountPath: {{ .Values.bodyStore.fs.dir }}
+{{- end }}
+{{- end }}
+
 {{/* Pod placement shared by every workload. */}}
 {{- define "ephemera.scheduling" -}}
 {{- with .Values.nodeSelector }}
@@ -308,6 +361,12 @@ imagePullSecrets:
 {{- end }}
 {{- if and (eq .Values.auth.mode "jwt") (not .Values.auth.existingSecret) (lt (len .Values.auth.jwtSecret) 32) }}
 {{- fail "auth.jwtSecret (at least 32 characters) or auth.existingSecret is required when auth.mode is jwt" }}
+{{- end }}
+{{- if and (eq .Values.bodyStore.kind "fs") (not .Values.bodyStore.fs.existingClaim) }}
+{{- fail "bodyStore.fs.existingClaim is required when bodyStore.kind is fs (every server pod and the sweeper mount it)" }}
+{{- end }}
+{{- if and .Values.versitygw.enabled (ne .Values.bodyStore.kind "s3") }}
+{{- fail "versitygw.enabled runs an S3 server for bodyStore.kind s3 (it is not s3)" }}
 {{- end }}
 {{- range $k, $_ := .Values.config.extraEnv }}
 {{- if regexMatch "(SECRET|PASSWORD|TOKEN|USERNAME)" $k }}
