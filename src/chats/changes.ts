@@ -32,3 +32,29 @@ export function changeLogOptions(retentionSeconds: number, maxClockSkewMs: numbe
 export function changeLog(db: Db, retentionSeconds: number, maxClockSkewMs: number, clock?: Clock): ChangeLog {
   return new BucketedLog<ChangeEntry>(db, changeLogOptions(retentionSeconds, maxClockSkewMs), clock);
 }
+
+/** Where a change happened: the application (its id and token) and the chat. */
+export interface ChatRef { app: string; token: string; chat: number }
+
+/** A chat created (version 1) or renamed (its new version); `at` is the change's Unix ms. */
+export const chatUpserted = (app: string, token: string, chat: number, version: number, at: number): ChangeEntry =>
+  ({ entity: 'chat', op: 'upsert', app, token, chat, message: 0, version, at });
+
+/** A message created (version 1) or edited (its new version). */
+export const messageUpserted = (where: ChatRef, message: number, version: number, at: number): ChangeEntry =>
+  ({ entity: 'message', op: 'upsert', app: where.app, token: where.token, chat: where.chat, message, version, at });
+
+/**
+ * A delete's version is the deleted row's: its conditional write, like an edit's, sets the last live version + 1,
+ * so in the index (external versioning) the tombstone orders after every edit. The change entry and the search
+ * feed's delete event both carry it.
+ */
+export const deletedVersion = (liveVersion: number): number => liveVersion + 1;
+
+/**
+ * A message deleted, `liveVersion` being the version the delete was decided on. The indexer re-reads the row
+ * anyway, so an entry whose delete did not apply hides nothing.
+ */
+export const messageDeleted = (where: ChatRef, message: number, liveVersion: number, at: number): ChangeEntry =>
+  ({ entity: 'message', op: 'delete', app: where.app, token: where.token, chat: where.chat, message,
+    version: deletedVersion(liveVersion), at });

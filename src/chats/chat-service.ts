@@ -1,6 +1,6 @@
 import { AppError, notFound } from '../errors.js';
 import type { ApplicationService } from './application-service.js';
-import type { ChangeLog } from './changes.js';
+import { chatUpserted, type ChangeLog } from './changes.js';
 import type { ChatStore } from './chat-store.js';
 import type { CountStore } from './count-store.js';
 import type { CounterStore } from './counter-store.js';
@@ -45,8 +45,7 @@ export class ChatService {
         const placeholder = isPlaceholder(r.row);
         return { applied: r.applied, placeholder, item: placeholder ? null : r.row };
       },
-      changed: (number) => this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number,
-        message: 0, version: 1, at: now.getTime() }),
+      changed: (number) => this.changes.append(chatUpserted(appId, token, number, 1, now.getTime())),
     }, key);
     if (!created.replayed) chatEntitiesCreated.inc({ entity: 'chat' });
     this.existing.set(`${appId}/${created.item.number}`, true);
@@ -70,7 +69,7 @@ export class ChatService {
   /** A page for a client (see clientPage): ends before a young hole (a chat whose row has not landed yet). */
   async list(token: string, after: number, limit: number): Promise<ListPage<ChatView>> {
     const appId = await this.apps.resolve(token);
-    const last = ((await this.counters.read(appId, APP_SCOPE)) ?? 1) - 1;
+    const last = await this.counters.lastNumber(appId, APP_SCOPE);
     const bounds = { limit, settledBefore: Date.now() - this.lateRowWindowMs, maxScanned: MAX_SCANNED_ROWS,
       maxBytes: MAX_PAGE_BYTES, maxRowBytes: CHAT_ROW_BYTES };
     const page = await clientPage(after, last, bounds, async (bucket, from, n) =>
@@ -92,8 +91,7 @@ export class ChatService {
     const sends = new EarlierSends<Chat, { version: number; at: Date }>((c, s) =>
       c.name === name && c.updatedAt.getTime() === s.at.getTime(), 'chat_rename');
     const renamed = async (chat: Chat) => {
-      await this.changes.append({ entity: 'chat', op: 'upsert', app: appId, token, chat: number, message: 0,
-        version: chat.version, at: chat.updatedAt.getTime() });
+      await this.changes.append(chatUpserted(appId, token, number, chat.version, chat.updatedAt.getTime()));
       return { ...chat, messagesCount: await this.counts.total(appId, number) };
     };
     for (let attempt = 0; attempt < 10; attempt++) {

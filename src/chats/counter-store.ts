@@ -22,6 +22,14 @@ export class CounterStore {
     return row ? num(row.get('next')) : null;
   }
 
+  /**
+   * The last number claimed under a parent (0 before the first claim): `next` is the first number not yet
+   * claimed, and a parent without a counter row has claimed nothing. Where lists and walks stop.
+   */
+  async lastNumber(appId: string, scope: number): Promise<number> {
+    return ((await this.read(appId, scope)) ?? 1) - 1;
+  }
+
   /** Reads through Paxos: it finishes any round in flight, so the value (and whose write set it) is settled. */
   async settle(appId: string, scope: number): Promise<SettledCounter> {
     const row = (await this.db.execute('counter_read_serial',

@@ -1,11 +1,13 @@
 import { CasOutcomeUnknown } from '../storage/cassandra.js';
-import { decideByVersion } from './read-back.js';
+import { outOfSight } from '../storage/cas.js';
+import { decideByVersion, ROW_REMEMBERS } from './read-back.js';
 
 interface Versioned { version: number }
 
 /**
  * Every conditional write (`IF version = send.version`, writing `send.version + 1`) that one edit, delete or
- * rename has sent so far, like the inbox cursor's last claims (src/inbox/cursor-store.ts). A send whose
+ * rename has sent so far, like the inbox cursor's last claims (src/inbox/cursor-store.ts; both give up by the one
+ * rule `outOfSight` in storage/cas.ts, a row here remembering one write and a cursor 16). A send whose
  * read-back found the row untouched is not settled: its coordinator may still be working on it and apply it after
  * the read, while a later round has already sent again. Remembering only the last send then answers that row,
  * ours, as someone else's: a false 412 with If-Match (review B12), a false 404 for a delete, or our change applied
@@ -52,7 +54,7 @@ export class EarlierSends<R extends Versioned, S extends Versioned> {
     for (const s of this.sends) {
       if (!s.open) continue;
       if (row.version === s.send.version + 1 || (this.final && row.version > s.send.version)) s.open = false;
-      else if (row.version > s.send.version + 1) throw new CasOutcomeUnknown(this.statement);
+      else if (outOfSight(row.version, s.send.version, ROW_REMEMBERS)) throw new CasOutcomeUnknown(this.statement);
     }
     return null;
   }

@@ -1,6 +1,6 @@
 import { AppError, notFound } from '../errors.js';
 import { decideCas } from '../storage/cas.js';
-import type { ChangeLog } from './changes.js';
+import { deletedVersion, messageDeleted, messageUpserted, type ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import { checkIfMatch, leaseExpired, locked, requireIfMatch, type WriteConditions } from './conditions.js';
 import type { MessageBodies } from './message-bodies.js';
@@ -35,8 +35,8 @@ export class ChatMessageEditor {
   async edit(token: string, chat: number, number: number, body: string, cond: WriteConditions): Promise<ChatMessage> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.chats.resolve(token, chat);
-    const intent = new Intent(this.changes, (version) => ({ entity: 'message', op: 'upsert', app: appId, token, chat,
-      message: number, version, at: Date.now() }));
+    const intent = new Intent(this.changes, (read) =>
+      messageUpserted({ app: appId, token, chat }, number, read + 1, Date.now()));
     // A row an earlier round wrote is ours: a "not applied" that was a re-sent applied write, or a send that
     // landed after its read-back found the row untouched. Each round's object key is new (keys.ts), so the key
     // alone says so; without an object store, body and time do.
@@ -50,7 +50,7 @@ export class ChatMessageEditor {
       // The object before the change entry and the row: a store that is down answers 503 having changed nothing.
       // A round that loses leaves its object to the sweeper.
       const saved = await this.bodies.save(appId, chat, number, current.version + 1, body);
-      await intent.before(current.version + 1);
+      await intent.before(current.version);
       const at = new Date();
       const lease = current.lease?.token ?? null;
       const change = { body: saved.inline, ref: saved.ref, version: current.version, at,
@@ -82,10 +82,8 @@ export class ChatMessageEditor {
   async delete(token: string, chat: number, number: number, cond: WriteConditions): Promise<void> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.chats.resolve(token, chat);
-    // A delete entry's version is the deleted row's version (last live version + 1); the indexer re-reads the
-    // row anyway, so an entry whose delete did not apply hides nothing.
-    const intent = new Intent(this.changes, (version) => ({ entity: 'message', op: 'delete', app: appId, token, chat,
-      message: number, version, at: Date.now() }));
+    const intent = new Intent(this.changes, (read) =>
+      messageDeleted({ app: appId, token, chat }, number, read, Date.now()));
     // An earlier round's delete, re-sent and so answered "not applied", or landed after its read-back: it is
     // ours (its entry went first).
     const sends = new EarlierSends<StoredMessage, { version: number; at: Date }>((m, s) =>
@@ -95,7 +93,7 @@ export class ChatMessageEditor {
       let done = sends.find(row);
       if (done === null) {
         const current = this.changeable(row, number, cond);
-        await intent.before(current.version + 1);
+        await intent.before(current.version);
         const change = sends.sent({ version: current.version, at: new Date() });
         const applied = await intent.write(() => decideCas(
           () => this.store.delete(appId, chat, number, change, current.lease?.token ?? null).then(applied_),
@@ -104,7 +102,7 @@ export class ChatMessageEditor {
       }
       if (done === null) await backOff(round);
       if (done !== null) {
-        this.feed({ kind: 'delete', token, chat, number, version: done.version + 1, updated_at: done.at });
+        this.feed({ kind: 'delete', token, chat, number, version: deletedVersion(done.version), updated_at: done.at });
         await intent.after();
         return;
       }
@@ -138,11 +136,12 @@ const applied_ = (r: CasResult): boolean => r.applied;
  */
 class Intent {
   private appended: { entry: ChangeEntry; receipt: Appended } | null = null;
-  constructor(private readonly changes: ChangeLog, private readonly entry: (version: number) => ChangeEntry) {}
+  /** `entry(read)`: the change's entry, decided on the row read at version `read`. */
+  constructor(private readonly changes: ChangeLog, private readonly entry: (read: number) => ChangeEntry) {}
 
-  async before(version: number): Promise<void> {
+  async before(read: number): Promise<void> {
     if (this.appended !== null) return;
-    const entry = this.entry(version);
+    const entry = this.entry(read);
     this.appended = { entry, receipt: await this.changes.append(entry) };
   }
 

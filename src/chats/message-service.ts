@@ -1,5 +1,5 @@
 import { notFound } from '../errors.js';
-import type { ChangeLog } from './changes.js';
+import { messageUpserted, type ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import type { CounterStore } from './counter-store.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
@@ -49,8 +49,7 @@ export class ChatMessageService {
         return { applied: r.applied, placeholder: isPlaceholder(r.row),
           item: r.row.deletedAt ? null : await this.bodies.full(r.row) };
       },
-      changed: (number) => this.changes.append({ entity: 'message', op: 'upsert', app: appId, token, chat,
-        message: number, version: 1, at: now.getTime() }),
+      changed: (number) => this.changes.append(messageUpserted({ app: appId, token, chat }, number, 1, now.getTime())),
     }, key);
     if (!created.replayed) chatEntitiesCreated.inc({ entity: 'message' });
     return created;
@@ -66,7 +65,7 @@ export class ChatMessageService {
   /** A page for a client (see clientPage): ends before a young hole, and after bounded rows and bytes. */
   async list(token: string, chat: number, after: number, limit: number): Promise<ListPage<ChatMessage>> {
     const appId = await this.chats.resolve(token, chat);
-    const last = ((await this.counters.read(appId, chat)) ?? 1) - 1;
+    const last = await this.counters.lastNumber(appId, chat);
     // A row costs at most 64 KiB of a page's byte budget when sizing a read (bodies larger than that end the
     // page after one row anyway): 8 MiB bodies must not turn every read into a one-row read.
     const bounds = { limit, settledBefore: Date.now() - this.lateRowWindowMs, maxScanned: MAX_SCANNED_ROWS,

@@ -1,21 +1,14 @@
 import type { Db } from '../storage/cassandra.js';
 import type { Logger } from '../logger.js';
 import { ApplicationService } from './application-service.js';
-import { ApplicationStore } from './application-store.js';
-import { changeLog } from './changes.js';
 import { ChatService } from './chat-service.js';
-import { ChatStore } from './chat-store.js';
-import { CountStore } from './count-store.js';
-import { CounterStore } from './counter-store.js';
-import { ChatIdempotencyStore } from './idempotency-store.js';
+import { chatsData } from './data.js';
 import { ChatMessageService } from './message-service.js';
-import { ChatMessageStore } from './message-store.js';
 import { ChatMessageEditor } from './message-editor.js';
 import { createBodyStore } from '../bodies/create.js';
 import { MessageHistoryService } from './history-service.js';
 import { LeaseService } from './lease-service.js';
 import { MessageBodies } from './message-bodies.js';
-import { LeaseStore } from './lease-store.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
 import { NumberedCreator } from './numbered-create.js';
 import { NumberAllocator } from './numbering.js';
@@ -35,25 +28,22 @@ export interface Chats {
 }
 
 /**
- * Wires the chat-applications product: stores over one Db, one number allocator per process, services.
+ * Wires the chat-applications product: its data (chatsData: stores and change log over one Db), one number allocator per process, services.
  * `feed` receives every message version once its row write is acknowledged (the search fast path).
  */
 export function createChats(db: Db, settings: ChatsSettings, log: Logger, feed: MessageFeed = noFeed): Chats {
-  const counters = new CounterStore(db);
-  const counts = new CountStore(db);
-  const changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
-  const numbers = new NumberAllocator(counters, { coalesce: settings.coalesceNumbering, maxAttempts: 50 }, log);
-  const creator = new NumberedCreator(numbers, new ChatIdempotencyStore(db), settings.idempotencyTtlSeconds, log,
+  const data = chatsData(db, settings);
+  const numbers = new NumberAllocator(data.counters, { coalesce: settings.coalesceNumbering, maxAttempts: 50 }, log);
+  const creator = new NumberedCreator(numbers, data.idempotency, settings.idempotencyTtlSeconds, log,
     settings.rowDeadlineMs);
-  const applications = new ApplicationService(new ApplicationStore(db), counts, settings.requireIfMatch);
-  const chats = new ChatService(applications, new ChatStore(db), counters, counts, creator, changes,
+  const applications = new ApplicationService(data.applications, data.counts, settings.requireIfMatch);
+  const chats = new ChatService(applications, data.chats, data.counters, data.counts, creator, data.changes,
     settings.requireIfMatch, settings.lateRowWindowMs);
-  const messageStore = new ChatMessageStore(db);
   const bodies = new MessageBodies(createBodyStore(settings.bodyStore), settings.bodies, log);
-  const messages = new ChatMessageService(chats, messageStore, counters, creator, changes, settings.lateRowWindowMs,
-    settings.maxBodyBytes, bodies, feed);
-  const editor = new ChatMessageEditor(chats, messageStore, changes, settings.requireIfMatch, bodies, feed);
-  const leases = new LeaseService(chats, new LeaseStore(db), messageStore);
-  const history = new MessageHistoryService(chats, messageStore, bodies);
+  const messages = new ChatMessageService(chats, data.messages, data.counters, creator, data.changes,
+    settings.lateRowWindowMs, settings.maxBodyBytes, bodies, feed);
+  const editor = new ChatMessageEditor(chats, data.messages, data.changes, settings.requireIfMatch, bodies, feed);
+  const leases = new LeaseService(chats, data.leases, data.messages);
+  const history = new MessageHistoryService(chats, data.messages, bodies);
   return { applications, chats, messages, editor, leases, history, bodies, validate: chatValidators(settings) };
 }

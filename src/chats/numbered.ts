@@ -10,7 +10,11 @@ export const numberBucket = (n: number): number => Math.floor(n / BUCKET_SIZE);
 /** The chat counter lives under chat number 0 (chat numbers start at 1). */
 export const APP_SCOPE = 0;
 
-/** A small bounded map (insertion order = age): caches of facts that never change once true. */
+/**
+ * A small bounded map (insertion order = age; setting a key again makes it the youngest): the oldest entry goes
+ * once there are more than `limit`. For caches a miss only makes slower: facts that never change once true, or
+ * last-known values re-read when missing (the number allocator's counters).
+ */
 export class BoundedMap<K, V> extends Map<K, V> {
   constructor(private readonly limit: number) { super(); }
   override set(key: K, value: V): this {

@@ -33,7 +33,7 @@ const KNOWN_LIMIT = 10_000;
  */
 export class NumberAllocator {
   private readonly parents = new Map<string, Parent>();
-  private readonly known = new Map<string, number | null>();
+  private readonly known = new BoundedMap<string, number | null>(KNOWN_LIMIT);
   /** Highest `next` seen per parent (bounded like `known`): a counter found below it went backwards. */
   private readonly floors = new BoundedMap<string, number>(KNOWN_LIMIT);
 
@@ -119,7 +119,7 @@ export class NumberAllocator {
           this.log.warn({ scope, from, count }, 'counter write outcome unknown; its range is skipped');
         }
         expected = settled.next;
-        this.remember(key, expected);
+        this.known.set(key, expected);
         continue;
       }
       if (outcome.applied) return this.claimed(key, from, count);
@@ -127,7 +127,7 @@ export class NumberAllocator {
       // A re-sent applied write answers "not applied" showing our own claim id: the range is ours.
       if (outcome.claim === claim) return this.claimed(key, from, count);
       expected = outcome.current;
-      this.remember(key, expected);
+      this.known.set(key, expected);
       // Lost races across processes: a little jitter after a few keeps them from marching in lock step.
       if (attempt > 2) await sleep(Math.random() * 2 * attempt);
     }
@@ -137,7 +137,7 @@ export class NumberAllocator {
   private claimed(key: string, from: number, count: number): number {
     numberingCas.inc({ result: 'applied' });
     numberingClaimSize.observe(count);
-    this.remember(key, from + count);
+    this.known.set(key, from + count);
     this.observe(key, from + count);
     return from;
   }
@@ -145,11 +145,5 @@ export class NumberAllocator {
   /** Keeps the highest counter value seen for a parent: the floor no later claim goes below. */
   private observe(key: string, next: number | null): void {
     if (next !== null && next > (this.floors.get(key) ?? 0)) this.floors.set(key, next);
-  }
-
-  private remember(key: string, next: number | null): void {
-    this.known.delete(key);
-    this.known.set(key, next);
-    if (this.known.size > KNOWN_LIMIT) this.known.delete(this.known.keys().next().value!);
   }
 }

@@ -1,4 +1,8 @@
 import { CasOutcomeUnknown } from '../storage/cassandra.js';
+import { outOfSight } from '../storage/cas.js';
+
+/** A chat or message row shows only the write that set its version (its body, object key, time). */
+export const ROW_REMEMBERS = 1;
 
 /**
  * Decides a versioned compare-and-set (`IF version = from`, writing `from + 1`) whose answer was lost, from the
@@ -10,6 +14,6 @@ import { CasOutcomeUnknown } from '../storage/cassandra.js';
  */
 export function decideByVersion(now: { version: number } | null, from: number, ours: boolean, statement: string): boolean {
   if (now !== null && now.version === from + 1) return ours;
-  if (now !== null && now.version > from + 1) throw new CasOutcomeUnknown(statement);
+  if (now !== null && outOfSight(now.version, from, ROW_REMEMBERS)) throw new CasOutcomeUnknown(statement);
   return false;
 }

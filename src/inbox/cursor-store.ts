@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CasOutcomeUnknown, num, type Db } from '../storage/cassandra.js';
-import { decideCas } from '../storage/cas.js';
+import { decideCas, outOfSight } from '../storage/cas.js';
 import type { Cursor } from './delivery-decision.js';
 
 /**
@@ -72,7 +72,7 @@ export class CursorStore {
         found = mine.find((c) => now.claims.includes(c));
         if (found) return true;
         // Had one of ours applied (as version from + 1), it would sit at index (now.version - from.version - 1).
-        if (now.version - from.version > CURSOR_CLAIM_HISTORY) return null;
+        if (outOfSight(now.version, from.version, CURSOR_CLAIM_HISTORY)) return null;
         untouched = now.version === from.version;
         return false;
       });

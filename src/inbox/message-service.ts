@@ -10,6 +10,7 @@ import { ackDeadlineMs } from '../config.js';
 import { decidePage, type Cursor } from './delivery-decision.js';
 import { CursorCache } from './cursor-cache.js';
 import { sleep } from '../async.js';
+import { rowsForBudget } from '../storage/walk-arithmetic.js';
 import type { Clock } from '../clock.js';
 
 export interface IdSource { nextId(): number }
@@ -188,10 +189,7 @@ export class MessageService {
         const settled = firstIdAt(pageNow - settle) - 1;
         const page = await this.store.messages.readPending(username, scanFrom, fetchRows, pageState);
         pageState = page.pageState;
-        if (page.rows.length > 0) {
-          const perRow = Math.max(1, page.bytes / page.rows.length);
-          fetchRows = Math.max(1, Math.min(maxRows, Math.floor(maxBytes / perRow)));
-        }
+        if (page.rows.length > 0) fetchRows = rowsForBudget(page.bytes, page.rows.length, maxBytes, maxRows);
         // Only rows above the cursor's watermark are candidates: a no-op for a scan that started there, the rule
         // for one that started from a remembered watermark which the stored cursor has passed since.
         const above = (c: Cursor) => page.rows.filter((r) => r.id > c.watermark);

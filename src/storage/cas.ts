@@ -34,3 +34,12 @@ export async function decideCas(write: () => Promise<boolean>, readBack: () => P
     throw err;
   }
 }
+
+/**
+ * Whether a conditional write sent on version `from` (writing `from + 1`) is out of sight in a row now at version
+ * `now` that remembers its last `remembered` writes: had ours applied, more writes than that landed on top of it,
+ * so the row cannot tell any more whether it did, and the outcome stays unknown (never "not applied"). A chat or
+ * message row remembers 1 (its own version's body, key and time: src/chats/read-back.ts, earlier-sends.ts); an
+ * inbox delivery cursor CURSOR_CLAIM_HISTORY claims (src/inbox/cursor-store.ts).
+ */
+export const outOfSight = (now: number, from: number, remembered: number): boolean => now - from > remembered;

@@ -41,7 +41,15 @@ export const SLICE_GROWTH = 2;
  * (a shard's second slice: 128 × 64 KiB = 8 MiB, instead of 1,000 × 64 KiB = 64 MiB after one slice of tiny rows).
  */
 export function nextSliceRows(bytes: number, rows: number, sliceBytes: number): number {
+  return rowsForBudget(bytes, rows, sliceBytes, Math.min(MAX_SLICE_ROWS, SLICE_GROWTH * Math.max(1, rows)));
+}
+
+/**
+ * Rows for the next read of a source whose row sizes vary: as many as fit in `budgetBytes` at the bytes per row of
+ * the `rows` rows just read (`bytes` in all), at least 1 (a row larger than the budget is still read, alone) and
+ * at most `maxRows`. The log walks (nextSliceRows) and the inbox's pages (inbox/message-service.ts) size by it.
+ */
+export function rowsForBudget(bytes: number, rows: number, budgetBytes: number, maxRows: number): number {
   const perRow = Math.max(1, bytes / Math.max(1, rows));
-  const fit = Math.floor(sliceBytes / perRow);
-  return Math.max(1, Math.min(MAX_SLICE_ROWS, SLICE_GROWTH * Math.max(1, rows), fit));
+  return Math.max(1, Math.min(maxRows, Math.floor(budgetBytes / perRow)));
 }

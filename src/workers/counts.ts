@@ -3,12 +3,10 @@ import type { Logger } from '../logger.js';
 import { LwtLock } from '../storage/lwt-lock.js';
 import { renewingGuard } from '../storage/lwt-guard.js';
 import type { ConsumeResult } from '../storage/bucketed-log.js';
-import { ApplicationStore } from '../chats/application-store.js';
-import { changeLog, type ChangeLog } from '../chats/changes.js';
-import { ChatStore } from '../chats/chat-store.js';
-import { CountStore } from '../chats/count-store.js';
-import { CounterStore } from '../chats/counter-store.js';
-import { APP_SCOPE, numberBucket, pageByNumber } from '../chats/numbered.js';
+import type { ChangeLog } from '../chats/changes.js';
+import { chatsData, type ChatsData } from '../chats/data.js';
+import { APP_SCOPE, numberBucket } from '../chats/numbered.js';
+import { allApplications, chatPages } from '../chats/walk-all.js';
 import type { ChangeEntry } from '../chats/types.js';
 import { countsRecounted } from '../observability/chat-metrics.js';
 import { inParallel } from '../async.js';
@@ -39,17 +37,11 @@ interface Target { app: string; scope: number; buckets: Set<number> }
  */
 export class CountsWorker {
   readonly changes: ChangeLog;
-  private readonly counts: CountStore;
-  private readonly counters: CounterStore;
-  private readonly apps: ApplicationStore;
-  private readonly chats: ChatStore;
+  private readonly data: ChatsData;
 
   constructor(private readonly db: Db, private readonly settings: CountsSettings, private readonly log: Logger) {
-    this.changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
-    this.counts = new CountStore(db);
-    this.counters = new CounterStore(db);
-    this.apps = new ApplicationStore(db);
-    this.chats = new ChatStore(db);
+    this.data = chatsData(db, settings);
+    this.changes = this.data.changes;
   }
 
   consumeLog(now?: number): Promise<ConsumeResult | null> {
@@ -77,21 +69,17 @@ export class CountsWorker {
     let applications = 0;
     let chats = 0;
     try {
-      for await (const app of this.apps.all()) {
+      for await (const app of allApplications(this.data)) {
         await held();
-        const lastChat = ((await this.counters.read(app.appId, APP_SCOPE)) ?? 1) - 1;
+        const lastChat = await this.data.counters.lastNumber(app.appId, APP_SCOPE);
         await this.recount('reconcile', app.appId, APP_SCOPE, rangeBuckets(lastChat));
-        let after = 0;
-        for (;;) {
-          const page = await pageByNumber(after, 500, lastChat, (b, from, n) => this.chats.slice(app.appId, b, from, n));
-          await inParallel(page.items, WIDTH, async (chat) => {
+        for await (const page of chatPages(this.data, app.appId, lastChat)) {
+          await inParallel(page, WIDTH, async (chat) => {
             await held();
-            const lastMessage = ((await this.counters.read(app.appId, chat.number)) ?? 1) - 1;
+            const lastMessage = await this.data.counters.lastNumber(app.appId, chat.number);
             await this.recount('reconcile', app.appId, chat.number, rangeBuckets(lastMessage));
           });
-          chats += page.items.length;
-          if (!page.more || page.items.length === 0) break;
-          after = page.items.at(-1)!.number;
+          chats += page.length;
         }
         applications += 1;
       }
@@ -117,10 +105,10 @@ export class CountsWorker {
   private async recount(kind: string, app: string, scope: number, buckets: number[]): Promise<void> {
     const at = new Date();
     await inParallel(buckets, WIDTH, async (bucket) => {
-      await this.counts.writeRange(app, scope, bucket, await this.counts.countRange(app, scope, bucket), at);
+      await this.data.counts.writeRange(app, scope, bucket, await this.data.counts.countRange(app, scope, bucket), at);
     });
     countsRecounted.inc({ kind }, buckets.length);
-    await this.counts.writeTotal(app, scope, await this.counts.sumRanges(app, scope), at);
+    await this.data.counts.writeTotal(app, scope, await this.data.counts.sumRanges(app, scope), at);
   }
 }
 

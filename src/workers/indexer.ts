@@ -1,8 +1,9 @@
 import type { Db } from '../storage/cassandra.js';
 import type { Logger } from '../logger.js';
 import type { ConsumeResult } from '../storage/bucketed-log.js';
-import { changeLog, type ChangeLog } from '../chats/changes.js';
-import { ChatMessageStore } from '../chats/message-store.js';
+import type { ChangeLog } from '../chats/changes.js';
+import { chatsData } from '../chats/data.js';
+import type { ChatMessageStore } from '../chats/message-store.js';
 import type { ChangeEntry } from '../chats/types.js';
 import { orderedReads } from './ordered-reads.js';
 import { rowEvent } from './row-event.js';
@@ -50,8 +51,9 @@ export class SearchIndexerWorker {
    */
   constructor(db: Db, private readonly indexer: MessageIndexer, private readonly settings: IndexerSettings,
     private readonly log: Logger, private readonly prepare: () => Promise<unknown> = async () => undefined) {
-    this.changes = changeLog(db, settings.logRetentionSeconds, settings.maxClockSkewMs);
-    this.messages = new ChatMessageStore(db);
+    const data = chatsData(db, settings);
+    this.changes = data.changes;
+    this.messages = data.messages;
   }
 
   async consumeLog(now?: number): Promise<ConsumeResult | null> {

@@ -2,17 +2,14 @@ import type { Db } from '../storage/cassandra.js';
 import type { Logger } from '../logger.js';
 import { LwtLock } from '../storage/lwt-lock.js';
 import { renewingGuard } from '../storage/lwt-guard.js';
-import { ApplicationStore } from '../chats/application-store.js';
-import { ChatStore } from '../chats/chat-store.js';
-import { CounterStore } from '../chats/counter-store.js';
-import { ChatMessageStore } from '../chats/message-store.js';
-import { APP_SCOPE, BUCKET_SIZE, numberBucket, pageByNumber } from '../chats/numbered.js';
+import { chatsStores, type ChatsStores } from '../chats/data.js';
+import { BUCKET_SIZE, numberBucket } from '../chats/numbered.js';
 import type { Application } from '../chats/types.js';
+import { allApplications, allChats } from '../chats/walk-all.js';
 import type { ChangeEvent } from '../search/documents.js';
 import { indexedVersions } from '../search/indexed-versions.js';
 import { messagesAlias } from '../search/index-schema.js';
 import type { Search } from '../search/search.js';
-import { notFound } from '../errors.js';
 import { searchReconcileRepaired } from '../observability/search-metrics.js';
 import { orderedReads } from './ordered-reads.js';
 import { rowEvent } from './row-event.js';
@@ -38,18 +35,12 @@ const READ_WIDTH = 16;
  * body. Under one LWT lock per index, renewed as it goes (per range, not per application).
  */
 export class SearchReconciler {
-  private readonly apps: ApplicationStore;
-  private readonly chats: ChatStore;
-  private readonly counters: CounterStore;
-  private readonly messages: ChatMessageStore;
+  private readonly stores: ChatsStores;
   private readonly alias: string;
 
   constructor(private readonly db: Db, private readonly search: Search, private readonly settings: SearchReconcileSettings,
     private readonly log: Logger) {
-    this.apps = new ApplicationStore(db);
-    this.chats = new ChatStore(db);
-    this.counters = new CounterStore(db);
-    this.messages = new ChatMessageStore(db);
+    this.stores = chatsStores(db);
     this.alias = messagesAlias(settings.indexPrefix);
   }
 
@@ -65,18 +56,11 @@ export class SearchReconciler {
     const assertHeld = renewingGuard(lock, this.settings.lockTtlSeconds, acquireSentAt);
     const result: ReconcileResult = { applications: 0, chats: 0, repaired: 0 };
     try {
-      const source: AsyncIterable<Application> = token === undefined ? this.apps.all() : this.one(token);
-      for await (const app of source) {
-        const lastChat = await this.last(app.appId, APP_SCOPE);
-        for (let after = 0; ;) {
-          const page = await pageByNumber(after, 500, lastChat, (b, from, n) => this.chats.slice(app.appId, b, from, n));
-          for (const chat of page.items) {
-            if (stop?.aborted) return result;
-            result.repaired += await this.reconcileChat(app, chat.number, assertHeld);
-            result.chats += 1;
-          }
-          if (!page.more || page.items.length === 0) break;
-          after = page.items.at(-1)!.number;
+      for await (const app of allApplications(this.stores, token)) {
+        for await (const chat of allChats(this.stores, app.appId)) {
+          if (stop?.aborted) return result;
+          result.repaired += await this.reconcileChat(app, chat.number, assertHeld);
+          result.chats += 1;
         }
         result.applications += 1;
       }
@@ -87,10 +71,10 @@ export class SearchReconciler {
   }
 
   private async reconcileChat(app: Application, chat: number, assertHeld: () => Promise<void>): Promise<number> {
-    const last = await this.last(app.appId, chat);
+    const last = await this.stores.counters.lastNumber(app.appId, chat);
     let repaired = 0;
     for (let bucket = 0; last > 0 && bucket <= numberBucket(last); bucket++) {
-      const rows = await this.messages.versions(app.appId, chat, bucket);
+      const rows = await this.stores.messages.versions(app.appId, chat, bucket);
       if (rows.length === 0) continue;
       const indexed = await indexedVersions(this.search.client, this.alias, app.token, chat, bucket * BUCKET_SIZE,
         (bucket + 1) * BUCKET_SIZE - 1);
@@ -109,18 +93,8 @@ export class SearchReconciler {
   /** The rows of `numbers` as events, READ_WIDTH reads in flight (streamed into byte-bounded bulks). */
   private rows(app: Application, chat: number, numbers: number[]): AsyncGenerator<ChangeEvent> {
     return orderedReads(numbers, READ_WIDTH, async (number) => {
-      const row = await this.messages.find(app.appId, chat, number);
+      const row = await this.stores.messages.find(app.appId, chat, number);
       return row === null ? null : rowEvent({ token: app.token, chat, number }, row);
     });
-  }
-
-  private async last(appId: string, scope: number): Promise<number> {
-    return ((await this.counters.read(appId, scope)) ?? 1) - 1;
-  }
-
-  private async* one(token: string): AsyncGenerator<Application> {
-    const app = await this.apps.find(token);
-    if (!app) throw notFound('no application with this token');
-    yield app;
   }
 }

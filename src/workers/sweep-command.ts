@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createBodyStore } from '../bodies/create.js';
 import { BodySweeper } from '../chats/body-sweeper.js';
-import { ChatMessageStore } from '../chats/message-store.js';
+import { chatsStores } from '../chats/data.js';
 import { chatsSettings } from '../chats/settings.js';
 import type { Db } from '../storage/cassandra.js';
 
@@ -10,7 +10,7 @@ import type { Db } from '../storage/cassandra.js';
 export function createSweeper(db: Db, config: Config, log: Logger): BodySweeper | null {
   const settings = chatsSettings(config);
   const store = createBodyStore(settings.bodyStore);
-  return store && new BodySweeper(store, new ChatMessageStore(db), {
+  return store && new BodySweeper(store, chatsStores(db).messages, {
     orphanGraceMs: settings.bodies.orphanGraceMs, retention: settings.bodies.retention,
   }, log);
 }

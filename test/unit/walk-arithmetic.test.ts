@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FIRST_SLICE_ROWS, MAX_SLICE_ROWS, SLICE_GROWTH, lagSeconds, lastSettledBucket, nextSliceRows, startAfter,
+  FIRST_SLICE_ROWS, MAX_SLICE_ROWS, SLICE_GROWTH, lagSeconds, lastSettledBucket, nextSliceRows, rowsForBudget,
+  startAfter,
 } from '../../src/storage/walk-arithmetic.js';
 
 /** Minute buckets settling 5 s after their end (the archiver's geometry with DELIVERY_SETTLE_MS = 5000). */
@@ -87,5 +88,16 @@ describe('how many rows the next slice asks for', () => {
 
   it('when one row alone is larger than the budget, then the next slice still asks for one row', () => {
     assert.equal(nextSliceRows(4 * MiB, 1, MiB), 1);
+  });
+});
+
+describe('rows that fit a byte budget (the inbox page size)', () => {
+  it('when a page of 100 rows held 50,000 bytes, then a 64 KiB budget fits 131 more, capped at the page size', () => {
+    assert.equal(rowsForBudget(50_000, 100, 64 * 1024, 1_000), 131);
+    assert.equal(rowsForBudget(50_000, 100, 64 * 1024, 100), 100);
+  });
+
+  it('when one row alone is larger than the budget, then the next read still asks for one row', () => {
+    assert.equal(rowsForBudget(1_000_000, 1, 64 * 1024, 100), 1);
   });
 });
