@@ -10,7 +10,7 @@ import { AppError } from '../../src/errors.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/http/app.js';
-import { chatRoutes } from '../../src/http/chat-routes.js';
+import { chatRoutes } from '../../src/http/inbox/routes.js';
 import { createValidators } from '../../src/inbox/validation.js';
 import { faultSuite, config, db, service, drain } from './fault-suite.js';
 

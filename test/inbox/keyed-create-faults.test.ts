@@ -9,7 +9,7 @@ import { AppError } from '../../src/errors.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/http/app.js';
-import { chatRoutes } from '../../src/http/chat-routes.js';
+import { chatRoutes } from '../../src/http/inbox/routes.js';
 import { createValidators } from '../../src/inbox/validation.js';
 import { idTime } from '../../src/ids/id-layout.js';
 import { faultSuite, db, lease, service, drain, SETTINGS } from './fault-suite.js';

@@ -1,5 +1,5 @@
 import { commonErrors, errorResponse, jsonResponse, ref, type Json, type PathModule } from './components.js';
-import { applicationsComponents, type ApplicationsLimits } from './applications-components.js';
+import { applicationsComponents, type ApplicationsLimits } from './chats-components.js';
 
 /**
  * The routes are mounted twice; the second mount's operation ids carry this suffix, and it takes the Rails/Go chat

@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { Chats } from '../chats/module.js';
-import type { EditLease } from '../chats/types.js';
-import * as req from './applications-schemas.js';
-import { conditions, orStale, requiredLeaseToken, setETag } from './conditional-headers.js';
+import type { Chats } from '../../chats/module.js';
+import type { EditLease } from '../../chats/types.js';
+import * as req from './parsing.js';
+import { conditions, orStale, requiredLeaseToken, setETag } from '../conditional-headers.js';
 
 const leaseView = (l: EditLease) => ({ lease_token: l.token, expires_at: l.expiresAt.toISOString() });
 

@@ -1,4 +1,4 @@
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../errors.js';
 
 /** `Idempotency-Key`: 1-200 visible ASCII characters (what RFC 9110 header values allow without quoting). */
 export function parseIdempotencyKey(input: string): string {

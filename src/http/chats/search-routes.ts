@@ -1,9 +1,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Chats } from '../chats/module.js';
-import type { MessageSearcher, SearchHit } from '../search/message-searcher.js';
-import * as req from './applications-schemas.js';
-import { searchQuery } from './field-aliases.js';
+import type { Chats } from '../../chats/module.js';
+import type { MessageSearcher, SearchHit } from '../../search/message-searcher.js';
+import * as req from './parsing.js';
+import { searchQuery } from '../field-aliases.js';
 
 /** A search hit in the shape of a message of the applications API. */
 const hitView = (h: SearchHit) => ({

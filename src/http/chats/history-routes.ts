@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Chats } from '../chats/module.js';
-import type { VersionEntry } from '../chats/message-history.js';
-import { badRequest } from '../errors.js';
-import * as req from './applications-schemas.js';
+import type { Chats } from '../../chats/module.js';
+import type { VersionEntry } from '../../chats/message-history.js';
+import { badRequest } from '../../errors.js';
+import * as req from './parsing.js';
 
 /** `?before=`: a version number (the `next` of the previous page); null when absent. */
 function before(query: Record<string, unknown>): number | null {

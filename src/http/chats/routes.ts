@@ -1,12 +1,12 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { Chats } from '../chats/module.js';
-import * as req from './applications-schemas.js';
-import { lenientBody } from './body-reader.js';
-import { conditions, orStale, setETag } from './conditional-headers.js';
-import { bodyAliases, type BodyKind } from './field-aliases.js';
-import { messageEditRoutes } from './message-edit-routes.js';
-import { messageHistoryRoutes } from './message-history-routes.js';
+import type { Chats } from '../../chats/module.js';
+import * as req from './parsing.js';
+import { lenientBody } from '../body-reader.js';
+import { conditions, orStale, setETag } from '../conditional-headers.js';
+import { bodyAliases, type BodyKind } from '../field-aliases.js';
+import { messageEditRoutes } from './edit-routes.js';
+import { messageHistoryRoutes } from './history-routes.js';
 
 export interface ApplicationsRoutesOptions {
   prefix: string;

@@ -1,9 +1,9 @@
 import type { Context } from 'koa';
-import { badRequest, notFound } from '../errors.js';
-import { parseIdempotencyKey } from './request-parsing.js';
-import type { ApplicationView } from '../chats/application-service.js';
-import type { ChatView } from '../chats/chat-service.js';
-import type { ChatMessage } from '../chats/types.js';
+import { badRequest, notFound } from '../../errors.js';
+import { parseIdempotencyKey } from '../inbox/parsing.js';
+import type { ApplicationView } from '../../chats/application-service.js';
+import type { ChatView } from '../../chats/chat-service.js';
+import type { ChatMessage } from '../../chats/types.js';
 
 /** Request parsing (path, query, headers) and response shapes of /applications. No internal id is ever shaped. */
 export const DEFAULT_LIMIT = 50;

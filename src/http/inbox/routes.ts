@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Logger } from '../logger.js';
-import type { Config } from '../config.js';
-import type { MessageService, Delivered } from '../inbox/message-service.js';
-import type { Validators } from '../inbox/validation.js';
-import { formatExpiration } from '../inbox/message.js';
-import { usernameLimiter } from './rate-limit.js';
-import { isMessageId, parseIdempotencyKey, parseMessageId } from './request-parsing.js';
-import { listAuthorizer } from './auth.js';
-import { lenientBody } from './body-reader.js';
+import type { Logger } from '../../logger.js';
+import type { Config } from '../../config.js';
+import type { MessageService, Delivered } from '../../inbox/message-service.js';
+import type { Validators } from '../../inbox/validation.js';
+import { formatExpiration } from '../../inbox/message.js';
+import { usernameLimiter } from '../rate-limit.js';
+import { isMessageId, parseIdempotencyKey, parseMessageId } from './parsing.js';
+import { listAuthorizer } from '../auth.js';
+import { lenientBody } from '../body-reader.js';
 
 /** Thin entry points: parse, validate, call the service, shape the JSON. */
 export function chatRoutes(service: MessageService, validate: Validators, config: Config, log: Logger): Router {
