@@ -60,7 +60,7 @@ describe('request parsing', () => {
   });
 
   it('when an Idempotency-Key has spaces or is too long, then 400', async () => {
-    const { parseIdempotencyKey } = await import('../../src/http/inbox/parsing.js');
+    const { parseIdempotencyKey } = await import('../../src/http/idempotency-key.js');
     assert.equal(parseIdempotencyKey('abc-123'), 'abc-123');
     assert.throws(() => parseIdempotencyKey('a b'), (e: { status?: number }) => e.status === 400);
     assert.throws(() => parseIdempotencyKey('x'.repeat(201)), (e: { status?: number }) => e.status === 400);

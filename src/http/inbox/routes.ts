@@ -7,7 +7,8 @@ import type { MessageService, Delivered } from '../../inbox/message-service.js';
 import type { Validators } from '../../inbox/validation.js';
 import { formatExpiration } from '../../inbox/message.js';
 import { usernameLimiter } from '../rate-limit.js';
-import { isMessageId, parseIdempotencyKey, parseMessageId } from './parsing.js';
+import { isMessageId, parseMessageId } from './parsing.js';
+import { idempotencyKey } from '../idempotency-key.js';
 import { listAuthorizer } from '../auth.js';
 import { lenientBody } from '../body-reader.js';
 
@@ -22,9 +23,9 @@ export function chatRoutes(service: MessageService, validate: Validators, config
   router.post('/chat', readBody, async (ctx) => {
     const input = validate.newMessage(ctx.request.body);
     limitUsername(input.username);
-    const key = ctx.get('idempotency-key');
+    const key = idempotencyKey(ctx);
     const { id, replayed } = key
-      ? await service.createIdempotent(input, parseIdempotencyKey(key))
+      ? await service.createIdempotent(input, key)
       : { id: await service.create(input), replayed: false };
     if (replayed) ctx.set('idempotent-replayed', 'true');
     ctx.status = 201;
