@@ -15,7 +15,7 @@ import { inboxRoutes } from './http/inbox/routes.js';
 import { listAuthorizer } from './http/auth.js';
 import { healthRoutes } from './http/health-routes.js';
 import { openApiRoutes } from './http/openapi/routes.js';
-import { applicationsRoutes } from './http/chats/routes.js';
+import { chatsRoutes } from './http/chats/routes.js';
 import { searchRoutes } from './http/chats/search-routes.js';
 import { createFastIndexer, createSearch } from './search/search.js';
 import { createChats } from './chats/module.js';
@@ -101,7 +101,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     // Search first: `/messages/search` must not be taken for `/messages/:message`.
     ...mounts.map((mount) => searchRoutes(chats, search.searcher, mount)),
     ...mounts.map((mount) =>
-      applicationsRoutes(chats, { ...mount, ...applicationsAccess, maxBodyBytes: config.MAX_BODY_BYTES })),
+      chatsRoutes(chats, { ...mount, ...applicationsAccess, maxBodyBytes: config.MAX_BODY_BYTES })),
   ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
   const server = http.createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS * 2;

@@ -10,7 +10,7 @@ import { bodyAliases, type BodyKind } from '../field-aliases.js';
 import { messageEditRoutes } from './edit-routes.js';
 import { messageHistoryRoutes } from './history-routes.js';
 
-export interface ApplicationsRoutesOptions {
+export interface ChatsRoutesOptions {
   prefix: string;
   maxBodyBytes: number;
   /** Accept the Rails/Go chat system's field names (field-aliases.ts): the /api/applications mount. */
@@ -25,7 +25,7 @@ export interface ApplicationsRoutesOptions {
  * The chat-applications API under `prefix` (mounted at /applications and /api/applications): thin entry points
  * that parse, call a service and shape JSON. A create answers 201 once its rows are durable in Cassandra.
  */
-export function applicationsRoutes(chats: Chats, opts: ApplicationsRoutesOptions): Router {
+export function chatsRoutes(chats: Chats, opts: ChatsRoutesOptions): Router {
   const router = new Router({ prefix: opts.prefix });
   // The inbox's lenient reader: a JSON object whatever the Content-Type says, or form fields; 415 for XML/multipart.
   const json = lenientBody({ limit: opts.maxBodyBytes });
