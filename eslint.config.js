@@ -55,6 +55,20 @@ export default tseslint.config(
       message: 'search/ must not import a product, workers/ or http/ (they import it).',
     }] }] },
   },
+  // http/ by product: the inbox's routes and the chats' routes share only what lies directly in http/ (app, error
+  // handler, body reader, Idempotency-Key, rate limits...), never each other's files or product.
+  {
+    files: ['src/http/inbox/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{
+      group: ['**/chats/*', '**/search/*'], message: 'http/inbox/ must not import chats (http/chats/ or src/chats/) or search/.',
+    }] }] },
+  },
+  {
+    files: ['src/http/chats/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{
+      group: ['**/inbox/*'], message: 'http/chats/ must not import the inbox (http/inbox/ or src/inbox/).',
+    }] }] },
+  },
   // The ground floor (configuration, errors, logging, identity): every floor imports it, so it imports none of them,
   // only its own files and packages.
   {

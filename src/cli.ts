@@ -211,9 +211,10 @@ async function migrateCommand(config: Config, log: Logger): Promise<number> {
     const { applied, version } = await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
     log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema already current');
     const { createSearch } = await import('./search/search.js');
+    const { searchSettings } = await import('./settings.js');
     const { AppError } = await import('./errors.js');
     try {
-      log.info(await createSearch(config, log).migrate(), 'search index current');
+      log.info(await createSearch(searchSettings(config), log).migrate(), 'search index current');
     } catch (err) {
       // Search is not on the path of any other endpoint: an unreachable OpenSearch must not block a deploy. The
       // indexer runs the same migration before its first pass, so the index appears once OpenSearch answers.

@@ -15,5 +15,10 @@ export class AppError extends Error {
 
 export const badRequest = (code: string, message: string) => new AppError(400, code, message);
 export const notFound = (message: string) => new AppError(404, 'not_found', message);
+/** 409: a conditional write kept losing to concurrent ones; `what` says to what (the message ends "concurrently; retry"). */
+export const conflict = (what: string) => new AppError(409, 'conflict', `${what} concurrently; retry`);
+/** 422: an Idempotency-Key seen before with another body (both products). */
+export const idempotencyKeyReused = () =>
+  new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
 export const unavailable = (message = 'storage is unavailable, retry later') =>
   new AppError(503, 'unavailable', message, { 'retry-after': '1' });

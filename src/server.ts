@@ -11,14 +11,15 @@ import { inboxStores } from './inbox/stores.js';
 import { MessageService } from './inbox/message-service.js';
 import { createValidators } from './inbox/validation.js';
 import { createApp } from './http/app.js';
-import { chatRoutes } from './http/chat-routes.js';
+import { inboxRoutes } from './http/inbox/routes.js';
+import { listAuthorizer } from './http/auth.js';
 import { healthRoutes } from './http/health-routes.js';
 import { openApiRoutes } from './http/openapi/routes.js';
-import { applicationsRoutes } from './http/applications-routes.js';
-import { searchRoutes } from './http/search-routes.js';
+import { chatsRoutes } from './http/chats/routes.js';
+import { searchRoutes } from './http/chats/search-routes.js';
 import { createFastIndexer, createSearch } from './search/search.js';
 import { createChats } from './chats/module.js';
-import { chatsSettings } from './chats/settings.js';
+import { chatsSettings, inboxRoutesSettings, inboxValidationSettings, listAuthSettings, searchSettings } from './settings.js';
 import { clientRateLimit, routeRateLimit } from './http/rate-limit.js';
 import { adminOnly } from './http/admin-auth.js';
 import { collectDefaultMetrics, registry } from './observability/metrics.js';
@@ -78,8 +79,8 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
   };
 
-  const search = createSearch(config, log);
-  const fastIndexer = createFastIndexer(config, log);
+  const search = createSearch(searchSettings(config), log);
+  const fastIndexer = createFastIndexer(searchSettings(config), log);
   const chats = createChats(db, chatsSettings(config), log, fastIndexer?.offer);
   // Refuses to start on a store that would let an object be replaced (CreateOnlyNotEnforced is thrown).
   await chats.bodies.verify();
@@ -94,12 +95,13 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
   const mounts = [{ prefix: '/applications', aliases: false }, { prefix: '/api/applications', aliases: true }];
   const app = createApp(log, [
     healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),
-    chatRoutes(service, createValidators(config), config, log),
+    inboxRoutes(service, createValidators(inboxValidationSettings(config)), inboxRoutesSettings(config),
+      listAuthorizer(listAuthSettings(config)), log),
     openApiRoutes(config),
     // Search first: `/messages/search` must not be taken for `/messages/:message`.
     ...mounts.map((mount) => searchRoutes(chats, search.searcher, mount)),
     ...mounts.map((mount) =>
-      applicationsRoutes(chats, { ...mount, ...applicationsAccess, maxBodyBytes: config.MAX_BODY_BYTES })),
+      chatsRoutes(chats, { ...mount, ...applicationsAccess, maxBodyBytes: config.MAX_BODY_BYTES })),
   ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
   const server = http.createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS * 2;

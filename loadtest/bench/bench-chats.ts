@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { createChats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { numberingCas } from '../../src/observability/chat-metrics.js';
 
 const { values } = parseArgs({

@@ -11,7 +11,7 @@ import { WriterLease } from '../../src/ids/writer-lease.js';
 import { inboxStores } from '../../src/inbox/stores.js';
 import { MessageService } from '../../src/inbox/message-service.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings, searchSettings } from '../../src/settings.js';
 import { createSearch } from '../../src/search/search.js';
 import type { MessageSearcher } from '../../src/search/message-searcher.js';
 import { durationSeconds } from '../vegeta/config.js';
@@ -40,7 +40,7 @@ export async function rawParts(): Promise<RawParts> {
   parts = {
     service: new MessageService(inboxStores(db), lease, config, log),
     chats: createChats(db, chatsSettings(config), log),
-    searcher: createSearch(config, log).searcher,
+    searcher: createSearch(searchSettings(config), log).searcher,
   };
   return parts;
 }

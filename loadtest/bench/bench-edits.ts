@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { createChats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { NO_CONDITIONS } from '../../src/chats/conditions.js';
 
 const { values } = parseArgs({

@@ -38,6 +38,7 @@ import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { dropSearchIndices } from '../../src/search/migrate-search.js';
 import { createSearch } from '../../src/search/search.js';
+import { searchSettings } from '../../src/settings.js';
 import { containsPattern, foldText } from '../../src/search/fold.js';
 import { messagesAlias } from '../../src/search/index-schema.js';
 import { cpuSeconds, localOpenSearchPid, stats } from './measure.js';
@@ -122,7 +123,7 @@ async function main() {
   await db.connect();
   await migrate(db, log);
   await db.shutdown();
-  const search = createSearch(config, log);
+  const search = createSearch(searchSettings(config), log);
   await search.migrate();
   const proxy = tcpProxy(new URL(config.OPENSEARCH_URL));
   if (OUTAGE > 0) await proxy.start();

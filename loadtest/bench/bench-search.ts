@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createSearch } from '../../src/search/search.js';
+import { searchSettings } from '../../src/settings.js';
 import { dropSearchIndices } from '../../src/search/migrate-search.js';
 import type { MessageDoc } from '../../src/search/documents.js';
 import { stats } from './measure.js';
@@ -31,7 +32,7 @@ const body = () => Array.from({ length: 3 + Math.floor(Math.random() * 12) }, ()
 
 const prefix = `bench_search_${randomUUID().slice(0, 8)}`;
 const log = createLogger('warn', 'bench-search');
-const search = createSearch(loadConfig({ ...process.env, OPENSEARCH_INDEX_PREFIX: prefix }), log);
+const search = createSearch(searchSettings(loadConfig({ ...process.env, OPENSEARCH_INDEX_PREFIX: prefix })), log);
 const tokens = Array.from({ length: 5 }, () => `bench-${randomUUID().slice(0, 8)}`);
 const numbers = new Map<string, number>();
 const next = (token: string, chat: number) => {

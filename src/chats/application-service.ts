@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AppError, notFound } from '../errors.js';
+import { AppError, conflict, notFound } from '../errors.js';
 import type { ApplicationStore } from './application-store.js';
 import type { CountStore } from './count-store.js';
 import { APP_SCOPE, BoundedMap } from './numbered.js';
@@ -73,7 +73,7 @@ export class ApplicationService {
         async () => sends.settle(await this.store.find(token, true), mine));
       if (applied) return renamed({ ...app, name, version: app.version + 1, updatedAt: mine.at });
     }
-    throw new AppError(409, 'conflict', 'the application is being changed concurrently; retry');
+    throw conflict('the application is being changed');
   }
 
   private async find(token: string): Promise<Application> {

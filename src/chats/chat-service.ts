@@ -1,4 +1,4 @@
-import { AppError, notFound } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import type { ApplicationService } from './application-service.js';
 import { chatUpserted, type ChangeLog } from './changes.js';
 import type { ChatStore } from './chat-store.js';
@@ -105,7 +105,7 @@ export class ChatService {
         async () => sends.settle(await this.store.find(appId, number, true), mine));
       if (applied) return renamed({ ...chat, name, version: chat.version + 1, updatedAt: mine.at });
     }
-    throw new AppError(409, 'conflict', 'the chat is being changed concurrently; retry');
+    throw conflict('the chat is being changed');
   }
 
   private async find(appId: string, number: number): Promise<Chat> {

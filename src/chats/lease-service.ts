@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, notFound } from '../errors.js';
+import { AppError, conflict, notFound } from '../errors.js';
 import { decideCas } from '../storage/cas.js';
 import type { ChatService } from './chat-service.js';
 import { leaseExpired, locked } from './conditions.js';
@@ -38,7 +38,7 @@ export class LeaseService {
       if (miss === null) continue; // unknown outcome, not ours: try again
       await this.refuse(appId, chat, number, miss);
     }
-    throw new AppError(409, 'conflict', 'the lease is changing hands concurrently; retry');
+    throw conflict('the lease is changing hands');
   }
 
   async renew(token: string, chat: number, number: number, leaseToken: string, ttlSeconds: number): Promise<EditLease> {

@@ -1,4 +1,4 @@
-import { AppError, notFound } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import { decideCas } from '../storage/cas.js';
 import { deletedVersion, messageDeleted, messageUpserted, type ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
@@ -67,7 +67,7 @@ export class ChatMessageEditor {
       }
       await backOff(round);
     }
-    throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
+    throw conflict('the message is being changed');
   }
 
   /** `m.body` is the row's cell (what search indexes); `body` the whole body the client sent. */
@@ -107,7 +107,7 @@ export class ChatMessageEditor {
         return;
       }
     }
-    throw new AppError(409, 'conflict', 'the message is being changed concurrently; retry');
+    throw conflict('the message is being changed');
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, notFound, unavailable } from '../errors.js';
+import { idempotencyKeyReused, notFound, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Appended } from '../storage/bucketed-log.js';
 import type { ChatIdempotencyStore, StoredKey } from './idempotency-store.js';
@@ -123,7 +123,7 @@ export class NumberedCreator {
   private async redrive<T>(appId: string, scope: number, key: string, claim: StoredKey, fingerprint: string,
     spec: CreateSpec<T>): Promise<Created<T>> {
     if (claim.fingerprint !== fingerprint) {
-      throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      throw idempotencyKeyReused();
     }
     if (Date.now() - claim.claimedAt > this.rowDeadlineMs) {
       const fenced = await spec.fence(claim.number);

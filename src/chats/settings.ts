@@ -1,8 +1,7 @@
-import type { Config } from '../config.js';
-import { bodyStoreSettings, type BodyStoreSettings } from '../bodies/settings.js';
+import type { BodyStoreSettings } from '../bodies/settings.js';
 import type { BodySettings } from './message-bodies.js';
 
-/** The part of the configuration the chat-applications product uses. */
+/** The part of the configuration the chat-applications product uses (built by chatsSettings in src/settings.ts). */
 export interface ChatsSettings {
   maxNameLength: number;
   maxBodyBytes: number;
@@ -29,31 +28,3 @@ export interface ChatsSettings {
    */
   rowDeadlineMs: number;
 }
-
-export function chatsSettings(config: Config): ChatsSettings {
-  return {
-    maxNameLength: config.CHAT_MAX_NAME_LENGTH,
-    maxBodyBytes: config.CHAT_MAX_BODY_BYTES,
-    idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-    coalesceNumbering: config.CHAT_NUMBERING === 'coalesced',
-    logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
-    maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
-    requireIfMatch: config.REQUIRE_IF_MATCH,
-    lateRowWindowMs: 2 * rowDeadlineMs(config) + config.MAX_CLOCK_SKEW_MS,
-    bodyStore: bodyStoreSettings(config),
-    bodies: {
-      inlineBytes: config.CHAT_BODY_INLINE_BYTES,
-      retention: { maxVersions: config.CHAT_HISTORY_MAX_VERSIONS, maxAgeMs: config.CHAT_HISTORY_MAX_AGE_SECONDS * 1000 },
-      orphanGraceMs: config.BODY_ORPHAN_GRACE_SECONDS * 1000,
-    },
-    rowDeadlineMs: rowDeadlineMs(config),
-  };
-}
-
-/**
- * A create's row is sent within REQUEST_TIMEOUT_MS of its number claim, plus, with an S3 store, the upload of its
- * body before the row (bounded by S3_REQUEST_TIMEOUT_MS): a burst beyond the store's throughput queues there (5 s
- * + 2 s = 7 s by default, and a late-row window of 2 × 7 + 2 = 16 s).
- */
-const rowDeadlineMs = (config: Config): number =>
-  config.REQUEST_TIMEOUT_MS + (config.CHAT_BODY_STORE === 's3' ? config.S3_REQUEST_TIMEOUT_MS : 0);

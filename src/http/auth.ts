@@ -1,15 +1,27 @@
 import type { Context } from 'koa';
 import { jwtVerify } from 'jose';
 import { AppError } from '../errors.js';
-import type { Config } from '../config.js';
+
+/** The part of the configuration the list's authorization uses (built by listAuthSettings in src/settings.ts). */
+export interface ListAuthSettings {
+  /** AUTH_MODE. */
+  mode: 'none' | 'jwt';
+  /** AUTH_JWT_SECRET (required with jwt), AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE (checked when set). */
+  secret?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+/** Rules on reading `username`'s list: resolves, or throws 401/403. */
+export type ListAuthorizer = (ctx: Context, username: string) => Promise<void>;
 
 /**
  * Optional bearer-token mode (AUTH_MODE=jwt, off by default so the public contract stays as specified):
  * reading a user's list needs an HS256 token whose subject is that username.
  */
-export function listAuthorizer(config: Config): (ctx: Context, username: string) => Promise<void> {
-  if (config.AUTH_MODE !== 'jwt') return async () => {};
-  const key = new TextEncoder().encode(config.AUTH_JWT_SECRET);
+export function listAuthorizer(settings: ListAuthSettings): ListAuthorizer {
+  if (settings.mode !== 'jwt') return async () => {};
+  const key = new TextEncoder().encode(settings.secret);
   return async (ctx, username) => {
     const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(ctx.get('authorization'));
     if (!match) {
@@ -18,7 +30,7 @@ export function listAuthorizer(config: Config): (ctx: Context, username: string)
     let subject: string | undefined;
     try {
       const { payload } = await jwtVerify(match[1]!, key, {
-        algorithms: ['HS256'], issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE,
+        algorithms: ['HS256'], issuer: settings.issuer, audience: settings.audience,
       });
       subject = payload.sub;
     } catch {

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createHash } from 'node:crypto';
-import { AppError, notFound, unavailable } from '../errors.js';
+import { AppError, idempotencyKeyReused, notFound, unavailable } from '../errors.js';
 import { firstIdAt, idTime } from '../ids/id-layout.js';
 import { messagesConsumed, messagesCreated } from '../observability/metrics.js';
 import type { InboxStores } from './stores.js';
@@ -66,7 +66,7 @@ export class MessageService {
       return { id, replayed: false };
     }
     if (claim.fingerprint !== fingerprint) {
-      throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      throw idempotencyKeyReused();
     }
     const first = claim.id;
     if (await this.listable(input.username, first)) return { id: first, replayed: true };

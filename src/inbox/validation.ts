@@ -1,10 +1,19 @@
 import { z } from 'zod';
 import { badRequest } from '../errors.js';
-import type { Config } from '../config.js';
 import type { NewMessage } from './message.js';
 import { parseObject } from '../parse-object.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 60;
+
+/** The part of the configuration the inbox's validation uses (built by inboxValidationSettings in src/settings.ts). */
+export interface InboxValidationSettings {
+  /** MAX_USERNAME_LENGTH, in characters. */
+  maxUsernameLength: number;
+  /** MAX_TEXT_BYTES, of UTF-8. */
+  maxTextBytes: number;
+  /** MAX_TIMEOUT_SECONDS. */
+  maxTimeoutSeconds: number;
+}
 
 function usernameSchema(maxLength: number) {
   return z.string({ error: (i) => (i.input === undefined ? 'username is required' : 'username must be a string') })
@@ -13,19 +22,19 @@ function usernameSchema(maxLength: number) {
     .refine((s) => [...s].length <= maxLength, `username must be at most ${maxLength} characters`);
 }
 
-export function createValidators(config: Config) {
-  const username = usernameSchema(config.MAX_USERNAME_LENGTH);
+export function createValidators(settings: InboxValidationSettings) {
+  const username = usernameSchema(settings.maxUsernameLength);
   const body = z.object({
     username,
     text: z.string({ error: (i) => (i.input === undefined ? 'text is required' : 'text must be a string') })
       .min(1, 'text must not be empty')
       .refine((s) => s.isWellFormed(), 'text must be valid UTF-8 text')
-      .refine((s) => Buffer.byteLength(s, 'utf8') <= config.MAX_TEXT_BYTES,
-        `text must be at most ${config.MAX_TEXT_BYTES} bytes of UTF-8`),
+      .refine((s) => Buffer.byteLength(s, 'utf8') <= settings.maxTextBytes,
+        `text must be at most ${settings.maxTextBytes} bytes of UTF-8`),
     timeout: z.number({ error: 'timeout must be an integer number of seconds' })
       .int('timeout must be an integer number of seconds')
       .min(0, 'timeout must not be negative')
-      .max(config.MAX_TIMEOUT_SECONDS, `timeout must be at most ${config.MAX_TIMEOUT_SECONDS} seconds`)
+      .max(settings.maxTimeoutSeconds, `timeout must be at most ${settings.maxTimeoutSeconds} seconds`)
       // null (JSON) and an empty form field mean "the default", like an absent timeout.
       .nullish().transform((t) => t ?? DEFAULT_TIMEOUT_SECONDS),
   });

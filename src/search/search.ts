@@ -1,13 +1,25 @@
-import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { FastIndexer } from './fast-indexer.js';
+import { FastIndexer, type FastIndexOptions } from './fast-indexer.js';
 import { MessageIndexer } from './message-indexer.js';
 import { MessageSearcher } from './message-searcher.js';
-import { migrateSearch } from './migrate-search.js';
+import { migrateSearch, type SearchIndexSettings } from './migrate-search.js';
 import { messagesAlias } from './index-schema.js';
-import { OpenSearchClient } from './opensearch-client.js';
+import { OpenSearchClient, type OpenSearchOptions } from './opensearch-client.js';
 
-/** Everything search needs, built from the configuration: one client, the indexer and the searcher. */
+/** The part of the configuration search uses (built by searchSettings in src/settings.ts). */
+export interface SearchSettings {
+  openSearch: OpenSearchOptions;
+  /** The index (OPENSEARCH_INDEX_PREFIX names its alias) and how migrateSearch creates it. */
+  index: SearchIndexSettings;
+  /** SEARCH_QUERY_MAX_CHARS. */
+  queryMaxChars: number;
+  /** CHAT_MAX_BODY_BYTES: how many hits fit a search page (message-searcher.ts). */
+  maxBodyBytes: number;
+  /** The API process's fast path (SEARCH_FAST_INDEX), null when off. */
+  fastIndex: FastIndexOptions | null;
+}
+
+/** Everything search needs, built from its settings: one client, the indexer and the searcher. */
 export interface Search {
   client: OpenSearchClient;
   indexer: MessageIndexer;
@@ -16,28 +28,14 @@ export interface Search {
   migrate(): ReturnType<typeof migrateSearch>;
 }
 
-/** One OpenSearch client from the configuration: the searcher's and indexer's, and the fast path's own. */
-function openSearchClient(config: Config): OpenSearchClient {
-  return new OpenSearchClient({
-    url: config.OPENSEARCH_URL,
-    username: config.OPENSEARCH_USERNAME,
-    password: config.OPENSEARCH_PASSWORD,
-    timeoutMs: config.OPENSEARCH_REQUEST_TIMEOUT_MS,
-    bulkTimeoutMs: config.OPENSEARCH_BULK_TIMEOUT_MS,
-  });
-}
-
-export function createSearch(config: Config, log: Logger): Search {
-  const client = openSearchClient(config);
-  const alias = messagesAlias(config.OPENSEARCH_INDEX_PREFIX);
+export function createSearch(settings: SearchSettings, log: Logger): Search {
+  const client = new OpenSearchClient(settings.openSearch);
+  const alias = messagesAlias(settings.index.prefix);
   return {
     client,
     indexer: new MessageIndexer(client, alias, log),
-    searcher: new MessageSearcher(client, alias, config.SEARCH_QUERY_MAX_CHARS, config.CHAT_MAX_BODY_BYTES),
-    migrate: () => migrateSearch(client, {
-      prefix: config.OPENSEARCH_INDEX_PREFIX, shards: config.OPENSEARCH_SHARDS, replicas: config.OPENSEARCH_REPLICAS,
-      refreshIntervalMs: config.OPENSEARCH_REFRESH_INTERVAL_MS,
-    }, log),
+    searcher: new MessageSearcher(client, alias, settings.queryMaxChars, settings.maxBodyBytes),
+    migrate: () => migrateSearch(client, settings.index, log),
   };
 }
 
@@ -47,11 +45,11 @@ export function createSearch(config: Config, log: Logger): Search {
  * noticed within seconds and the fast path probes for its return. The backlog's bulks (≤ 1,000 changes) get the
  * bulk timeout: on a busy node they take seconds, and giving up on one wastes what OpenSearch did of it.
  */
-export function createFastIndexer(config: Config, log: Logger): FastIndexer | null {
-  if (!config.SEARCH_FAST_INDEX) return null;
-  const client = openSearchClient(config);
-  const alias = messagesAlias(config.OPENSEARCH_INDEX_PREFIX);
-  return new FastIndexer(new MessageIndexer(client, alias, log, config.OPENSEARCH_REQUEST_TIMEOUT_MS), {
-    maxQueue: config.SEARCH_FAST_INDEX_QUEUE, lingerMs: config.SEARCH_FAST_INDEX_LINGER_MS,
-  }, log, new MessageIndexer(client, alias, log));
+export function createFastIndexer(settings: SearchSettings, log: Logger): FastIndexer | null {
+  if (!settings.fastIndex) return null;
+  // Its own client (and sockets), not the searcher's.
+  const client = new OpenSearchClient(settings.openSearch);
+  const alias = messagesAlias(settings.index.prefix);
+  return new FastIndexer(new MessageIndexer(client, alias, log, settings.openSearch.timeoutMs), settings.fastIndex,
+    log, new MessageIndexer(client, alias, log));
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { Db } from '../storage/cassandra.js';
 import { processIdentity } from '../process-identity.js';
 import { createSearch, type Search } from '../search/search.js';
+import { searchSettings } from '../settings.js';
 import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './indexer.js';
 import { indexerPass, startIndexerLoop } from './indexer-run.js';
 import { messagesFromCassandra } from './reindex-source.js';
@@ -34,7 +35,7 @@ export function searchReconciler(db: Db, config: Config, log: Logger, search: Se
  */
 export function startIndexer(db: Db, config: Config, log: Logger, everySeconds: number, search?: Search) {
   const settings = indexerSettings(config);
-  const s = search ?? createSearch(config, log);
+  const s = search ?? createSearch(searchSettings(config), log);
   const worker = new SearchIndexerWorker(db, s.indexer, settings, log, () => s.migrate());
   return startIndexerLoop(worker, settings.consumer, log, everySeconds, {
     gate: skewGate(db, config.MAX_CLOCK_SKEW_MS, 'indexer', log).start(),
@@ -47,7 +48,7 @@ export function indexCommand(config: Config, log: Logger, opts: { every: number;
   return runWorkerProcess(config, log, 'search indexer', {
     async once(db) {
       const settings = indexerSettings(config);
-      const search = createSearch(config, log);
+      const search = createSearch(searchSettings(config), log);
       const worker = new SearchIndexerWorker(db, search.indexer, settings, log, () => search.migrate());
       if (!(await skewGate(db, config.MAX_CLOCK_SKEW_MS, 'indexer', log).open())) return 1;
       return (await indexerPass(worker, settings.consumer, log)) === 'success' ? 0 : 1;
@@ -61,7 +62,7 @@ export async function reindexCommand(config: Config, log: Logger, opts: { token?
   const db = new Db(config, log);
   try {
     await db.connect();
-    const search = createSearch(config, log);
+    const search = createSearch(searchSettings(config), log);
     await search.migrate();
     const started = Date.now();
     const result = await search.indexer.reindex(messagesFromCassandra(db, opts.token));

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import { createBodyStore } from '../bodies/create.js';
 import { BodySweeper } from '../chats/body-sweeper.js';
 import { chatsStores } from '../chats/data.js';
-import { chatsSettings } from '../chats/settings.js';
+import { chatsSettings } from '../settings.js';
 import type { Db } from '../storage/cassandra.js';
 
 /** The configured store's sweeper; null with CHAT_BODY_STORE=cassandra (no objects). */

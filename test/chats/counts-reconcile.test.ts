@@ -4,7 +4,7 @@ import { ensureSchema, log, testConfig } from '../support/harness.js';
 import { faultyDb, sleep } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { createChats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { CountsWorker } from '../../src/workers/counts.js';
 import { pool } from './support.js';
 

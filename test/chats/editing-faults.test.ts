@@ -4,7 +4,7 @@ import { log, testConfig, connectTestDb } from '../support/harness.js';
 import { faultyDb, type FaultyDb } from '../support/faulty-db.js';
 import { CasOutcomeUnknown, Db } from '../../src/storage/cassandra.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { AppError } from '../../src/errors.js';
 
 /**

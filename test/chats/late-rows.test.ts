@@ -5,7 +5,7 @@ import { faultyDb, sleep } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import type { RunningServer } from '../../src/server.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { ApplicationStore } from '../../src/chats/application-store.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { ChatStore } from '../../src/chats/chat-store.js';

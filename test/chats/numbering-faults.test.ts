@@ -4,7 +4,7 @@ import { log, testConfig, connectTestDb } from '../support/harness.js';
 import { faultyDb } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { ApplicationStore } from '../../src/chats/application-store.js';
 import { APP_SCOPE } from '../../src/chats/numbered.js';
 import { pool, range } from './support.js';

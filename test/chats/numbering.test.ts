@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureSchema, testConfig } from '../support/harness.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { spawnService, type ServiceProcess } from '../support/processes.js';
 import { call, newApp, newChat, pool, range, walk } from './support.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { log, testConfig, connectTestDb } from '../support/harness.js';
 import type { Db } from '../../src/storage/cassandra.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { MessageBodies } from '../../src/chats/message-bodies.js';
 import { createBodyStore } from '../../src/bodies/create.js';

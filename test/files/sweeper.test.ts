@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { log, testConfig, connectTestDb } from '../support/harness.js';
 import type { Db } from '../../src/storage/cassandra.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { createBodyStore } from '../../src/bodies/create.js';
 import type { BodyStore } from '../../src/bodies/body-store.js';

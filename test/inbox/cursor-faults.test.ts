@@ -10,7 +10,9 @@ import { AppError } from '../../src/errors.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/http/app.js';
-import { chatRoutes } from '../../src/http/chat-routes.js';
+import { inboxRoutes } from '../../src/http/inbox/routes.js';
+import { listAuthorizer } from '../../src/http/auth.js';
+import { inboxRoutesSettings, inboxValidationSettings, listAuthSettings } from '../../src/settings.js';
 import { createValidators } from '../../src/inbox/validation.js';
 import { faultSuite, config, db, service, drain } from './fault-suite.js';
 
@@ -189,7 +191,8 @@ describe('correctness under injected faults: the delivery cursor (review defects
         if (st === 'select_cursor' && claims > 1) throw new AppError(503, 'unavailable', 'injected');
       },
     });
-    const app = createApp(log, [chatRoutes(service(broken.db), createValidators(config), config, log)]);
+    const app = createApp(log, [inboxRoutes(service(broken.db), createValidators(inboxValidationSettings(config)),
+      inboxRoutesSettings(config), listAuthorizer(listAuthSettings(config)), log)]);
     const server = http.createServer(app.callback());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

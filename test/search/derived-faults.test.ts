@@ -5,7 +5,7 @@ import { faultyDb } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { AppError, unavailable } from '../../src/errors.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/chats/settings.js';
+import { chatsSettings } from '../../src/settings.js';
 import { changeLog } from '../../src/chats/changes.js';
 import { ApplicationStore } from '../../src/chats/application-store.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';

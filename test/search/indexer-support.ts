@@ -5,6 +5,7 @@ import { call } from '../chats/support.js';
 import { log, testConfig } from '../support/harness.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { createSearch, type Search } from '../../src/search/search.js';
+import { searchSettings } from '../../src/settings.js';
 import { SearchIndexerWorker } from '../../src/workers/indexer.js';
 import { indexerSettings } from '../../src/workers/indexer-command.js';
 
@@ -25,7 +26,7 @@ export const indexerEnv = (prefix: string): Record<string, string> => ({
  */
 export function indexerWorker(db: Db, prefix: string, overrides: Record<string, string> = {}): { worker: SearchIndexerWorker; search: Search; consumer: string } {
   const config = testConfig({ OPENSEARCH_INDEX_PREFIX: prefix, ...overrides });
-  const search = createSearch(config, log);
+  const search = createSearch(searchSettings(config), log);
   const settings = indexerSettings(config);
   return { worker: new SearchIndexerWorker(db, search.indexer, settings, log), search, consumer: settings.consumer };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createSearch, type Search } from '../../src/search/search.js';
+import { searchSettings } from '../../src/settings.js';
 import { dropSearchIndices } from '../../src/search/migrate-search.js';
 import type { MessageDoc } from '../../src/search/documents.js';
 import { testConfig, log } from '../support/harness.js';
@@ -12,7 +13,7 @@ import { testConfig, log } from '../support/harness.js';
 export const TEST_PREFIX = `${process.env.TEST_SEARCH_PREFIX ?? 'search_test'}_${randomUUID().slice(0, 8)}`;
 
 export function testSearch(overrides: Record<string, string> = {}, prefix = TEST_PREFIX): Search {
-  return createSearch(testConfig({ OPENSEARCH_INDEX_PREFIX: prefix, ...overrides }), log);
+  return createSearch(searchSettings(testConfig({ OPENSEARCH_INDEX_PREFIX: prefix, ...overrides })), log);
 }
 
 export async function freshIndex(search: Search, prefix = TEST_PREFIX): Promise<void> {

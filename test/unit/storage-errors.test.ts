@@ -52,7 +52,7 @@ describe('storage error mapping', () => {
 
 describe('request parsing', () => {
   it('when a path segment is 1-16 digits and a safe integer, then it is a message id', async () => {
-    const { isMessageId, parseMessageId } = await import('../../src/http/request-parsing.js');
+    const { isMessageId, parseMessageId } = await import('../../src/http/inbox/parsing.js');
     assert.ok(isMessageId('1234567890123'));
     assert.ok(!isMessageId('paulrad'));
     assert.ok(!isMessageId('99999999999999999'));
@@ -60,7 +60,7 @@ describe('request parsing', () => {
   });
 
   it('when an Idempotency-Key has spaces or is too long, then 400', async () => {
-    const { parseIdempotencyKey } = await import('../../src/http/request-parsing.js');
+    const { parseIdempotencyKey } = await import('../../src/http/idempotency-key.js');
     assert.equal(parseIdempotencyKey('abc-123'), 'abc-123');
     assert.throws(() => parseIdempotencyKey('a b'), (e: { status?: number }) => e.status === 400);
     assert.throws(() => parseIdempotencyKey('x'.repeat(201)), (e: { status?: number }) => e.status === 400);

@@ -30,7 +30,7 @@ export const errorResponse = (description: string, codes: string[], headers?: Js
     allOf: [ref('schemas', 'Error'), { properties: { error: { properties: { code: { enum: codes } } } } }],
   }, headers);
 
-/** Shared pieces. The header and parameter entries marked "chat applications" are used by applications.ts. */
+/** Shared pieces. The header and parameter entries marked "chat applications" are used by chats.ts. */
 export function sharedComponents(limits: Limits): Components {
   return {
     schemas: {
@@ -66,7 +66,7 @@ export function sharedComponents(limits: Limits): Components {
         description: 'A retry with the same key and body returns the first id; the same key with another body is 422.',
         schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' },
       },
-      // chat applications (applications.ts)
+      // chat applications (chats.ts)
       IfMatch: {
         name: 'If-Match', in: 'header', required: false,
         description: 'Chat applications (RFC 9110): the ETag the change is based on, `*`, or a list; a stale one is 412. ' +
@@ -84,7 +84,7 @@ export function sharedComponents(limits: Limits): Components {
       IdempotentReplayed: { description: 'Present when the answer replays an earlier create with the same Idempotency-Key.', schema: { const: 'true' } },
       RequestId: { description: 'The request id (the caller\'s X-Request-Id if well-formed, else a new UUID).', required: true, schema: { type: 'string' } },
       WwwAuthenticate: { description: 'The bearer challenge (AUTH_MODE=jwt).', required: true, schema: { type: 'string' } },
-      // chat applications (applications.ts)
+      // chat applications (chats.ts)
       ETag: {
         description: 'Chat applications: the version of the resource as a strong entity-tag, for If-Match.',
         required: true, schema: { type: 'string', pattern: '^"[1-9][0-9]*"$' },

@@ -4,7 +4,7 @@ import { inboxPaths } from './inbox.js';
 import { healthPaths } from './health.js';
 import { docsPaths } from './docs.js';
 import { DOCS_ASSETS } from './assets.js';
-import { applicationsPaths } from './applications.js';
+import { chatsPaths } from './chats.js';
 
 export type DocumentConfig = Pick<Config, 'MAX_USERNAME_LENGTH' | 'MAX_TEXT_BYTES' | 'MAX_TIMEOUT_SECONDS' |
   'MAX_BODY_BYTES' | 'CHAT_PATH_USERNAMES' | 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'>;
@@ -18,7 +18,7 @@ export function openApiDocument(config: DocumentConfig): Json {
     inboxPaths(config, { pathUsernames: config.CHAT_PATH_USERNAMES }),
     healthPaths(),
     docsPaths(Object.keys(DOCS_ASSETS)),
-    applicationsPaths(config),
+    chatsPaths(config),
   ];
   const components = sharedComponents(config);
   const paths: Record<string, Json> = {};

@@ -1,18 +1,9 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { Chats } from '../chats/module.js';
-import type { EditLease } from '../chats/types.js';
-import * as req from './applications-schemas.js';
-import { conditions, orStale, requiredLeaseToken, setETag } from './conditional-headers.js';
-
-const leaseView = (l: EditLease) => ({ lease_token: l.token, expires_at: l.expiresAt.toISOString() });
-
-/** The message's path parameters, parsed. */
-const target = (ctx: Context) => ({
-  token: req.token(ctx.params.token!),
-  chat: req.number(ctx.params.number!, 'chat'),
-  message: req.number(ctx.params.message!, 'message'),
-});
+import type { Chats } from '../../chats/module.js';
+import { messagePath } from './parsing.js';
+import { leaseView, messageView } from './views.js';
+import { conditions, orStale, requiredLeaseToken, setETag } from '../conditional-headers.js';
 
 /**
  * Editing a chat message (docs/api.md, "Editing"): PUT/PATCH (edit), DELETE, and its edit lease (POST take, PUT renew,
@@ -21,36 +12,36 @@ const target = (ctx: Context) => ({
 export function messageEditRoutes(router: Router, chats: Chats, read: { json: Middleware; message: Middleware[] }): void {
   const { json } = read;
   const path = '/:token/chats/:number/messages/:message';
-  const edit = (ctx: Context) => orStale(req.messageView, async () => {
-    const t = target(ctx);
+  const edit = (ctx: Context) => orStale(messageView, async () => {
+    const t = messagePath(ctx);
     const { body } = chats.validate.message(ctx.request.body);
     const message = await chats.editor.edit(t.token, t.chat, t.message, body, conditions(ctx));
     setETag(ctx, message.version);
-    ctx.body = req.messageView(message);
+    ctx.body = messageView(message);
   });
   router.put(path, ...read.message, edit);
   router.patch(path, ...read.message, edit);
-  router.delete(path, (ctx) => orStale(req.messageView, async () => {
-    const t = target(ctx);
+  router.delete(path, (ctx) => orStale(messageView, async () => {
+    const t = messagePath(ctx);
     await chats.editor.delete(t.token, t.chat, t.message, conditions(ctx));
     ctx.status = 204;
   }));
 
   router.post(`${path}/lease`, json, async (ctx) => {
-    const t = target(ctx);
+    const t = messagePath(ctx);
     const { ttlSeconds } = chats.validate.lease(ctx.request.body);
     const lease = await chats.leases.acquire(t.token, t.chat, t.message, ttlSeconds);
     ctx.status = 201;
     ctx.body = leaseView(lease);
   });
   router.put(`${path}/lease`, json, async (ctx) => {
-    const t = target(ctx);
+    const t = messagePath(ctx);
     const leaseToken = requiredLeaseToken(ctx);
     const { ttlSeconds } = chats.validate.lease(ctx.request.body);
     ctx.body = leaseView(await chats.leases.renew(t.token, t.chat, t.message, leaseToken, ttlSeconds));
   });
   router.delete(`${path}/lease`, async (ctx) => {
-    const t = target(ctx);
+    const t = messagePath(ctx);
     await chats.leases.release(t.token, t.chat, t.message, requiredLeaseToken(ctx));
     ctx.status = 204;
   });

@@ -1,11 +1,7 @@
 import type { Context } from 'koa';
-import { badRequest, notFound } from '../errors.js';
-import { parseIdempotencyKey } from './request-parsing.js';
-import type { ApplicationView } from '../chats/application-service.js';
-import type { ChatView } from '../chats/chat-service.js';
-import type { ChatMessage } from '../chats/types.js';
+import { badRequest, notFound } from '../../errors.js';
 
-/** Request parsing (path, query, headers) and response shapes of /applications. No internal id is ever shaped. */
+/** Request parsing (path, query) of /applications; the response shapes are views.ts. */
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 
@@ -17,6 +13,19 @@ export function token(input: string): string {
 
 export function number(input: string, what: 'chat' | 'message'): number {
   if (!/^[1-9]\d{0,14}$/.test(input)) throw badRequest('invalid_number', `the ${what} number must be a positive integer`);
+  return Number(input);
+}
+
+/** A message's path parameters (`:token/chats/:number/messages/:message`), parsed. */
+export const messagePath = (ctx: Context) => ({
+  token: token(ctx.params.token!),
+  chat: number(ctx.params.number!, 'chat'),
+  message: number(ctx.params.message!, 'message'),
+});
+
+/** A message version in a path (`.../versions/:version`). */
+export function version(input: string): number {
+  if (!/^[1-9]\d{0,9}$/.test(input)) throw badRequest('invalid_version', 'the version must be a positive integer');
   return Number(input);
 }
 
@@ -38,7 +47,17 @@ export function after(query: Record<string, unknown>): number {
   return Number(raw);
 }
 
-/** Opaque to clients: base64url of the last token of the previous page. */
+/** `?before=`: a version number (the `next` of the previous page of a history); null when absent. */
+export function before(query: Record<string, unknown>): number | null {
+  const raw = query.before;
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw)) {
+    throw badRequest('invalid_before', 'before must be a positive integer (a version of the previous page)');
+  }
+  return Number(raw);
+}
+
+/** Opaque to clients: base64url of the last token of the previous page (read back by `cursor`). */
 export const encodeCursor = (lastToken: string): string => Buffer.from(`a1:${lastToken}`).toString('base64url');
 
 export function cursor(query: Record<string, unknown>): string | null {
@@ -49,29 +68,3 @@ export function cursor(query: Record<string, unknown>): string | null {
   if (!m) throw badRequest('invalid_cursor', 'cursor must be the value of a previous page\'s next link');
   return m[1]!;
 }
-
-export function idempotencyKey(ctx: Context): string | undefined {
-  const key = ctx.get('idempotency-key');
-  return key ? parseIdempotencyKey(key) : undefined;
-}
-
-/** RFC 8288 next link, relative to the path that was asked (so both mounts link to themselves). */
-export function setNextLink(ctx: Context, params: Record<string, string | number>): void {
-  const qs = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
-  ctx.set('link', `<${ctx.path}?${qs}>; rel="next"`);
-}
-
-export const applicationView = (a: ApplicationView) => ({
-  token: a.token, name: a.name, version: a.version, chats_count: a.chatsCount,
-  created_at: a.createdAt.toISOString(), updated_at: a.updatedAt.toISOString(),
-});
-
-export const chatView = (c: ChatView) => ({
-  number: c.number, name: c.name, version: c.version, messages_count: c.messagesCount,
-  created_at: c.createdAt.toISOString(), updated_at: c.updatedAt.toISOString(),
-});
-
-export const messageView = (m: ChatMessage) => ({
-  number: m.number, body: m.body, version: m.version,
-  created_at: m.createdAt.toISOString(), updated_at: m.updatedAt.toISOString(),
-});

@@ -1,14 +1,10 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Chats } from '../chats/module.js';
-import type { MessageSearcher, SearchHit } from '../search/message-searcher.js';
-import * as req from './applications-schemas.js';
-import { searchQuery } from './field-aliases.js';
-
-/** A search hit in the shape of a message of the applications API. */
-const hitView = (h: SearchHit) => ({
-  number: h.number, body: h.body, version: h.version, created_at: h.created_at ?? null, updated_at: h.updated_at ?? null,
-});
+import type { Chats } from '../../chats/module.js';
+import type { MessageSearcher } from '../../search/message-searcher.js';
+import * as req from './parsing.js';
+import { hitView, setNextLink } from './views.js';
+import { searchQuery } from '../field-aliases.js';
 
 /**
  * Message search under `prefix` (/applications and /api/applications), at both
@@ -27,7 +23,7 @@ export function searchRoutes(chats: Chats, searcher: MessageSearcher, opts: { pr
     // A repeated q (`?q=a&q=b`) is not a list of queries: the first one counts. `search_query` on /api/applications.
     const q = searchQuery(ctx, opts.aliases);
     const page = await searcher.searchMessages({ token, chat, q, after, limit });
-    if (page.next !== null) req.setNextLink(ctx, { q: q as string, limit, after: page.next });
+    if (page.next !== null) setNextLink(ctx, { q: q as string, limit, after: page.next });
     ctx.body = page.messages.map(hitView);
   };
   router.get('/:token/chats/:number/messages/search', search);

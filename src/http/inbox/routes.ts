@@ -1,30 +1,44 @@
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Logger } from '../logger.js';
-import type { Config } from '../config.js';
-import type { MessageService, Delivered } from '../inbox/message-service.js';
-import type { Validators } from '../inbox/validation.js';
-import { formatExpiration } from '../inbox/message.js';
-import { usernameLimiter } from './rate-limit.js';
-import { isMessageId, parseIdempotencyKey, parseMessageId } from './request-parsing.js';
-import { listAuthorizer } from './auth.js';
-import { lenientBody } from './body-reader.js';
+import type { Logger } from '../../logger.js';
+import type { MessageService, Delivered } from '../../inbox/message-service.js';
+import type { Validators } from '../../inbox/validation.js';
+import { formatExpiration } from '../../inbox/message.js';
+import { usernameLimiter } from '../rate-limit.js';
+import { isMessageId, parseMessageId } from './parsing.js';
+import { idempotencyKey } from '../idempotency-key.js';
+import type { ListAuthorizer } from '../auth.js';
+import { lenientBody } from '../body-reader.js';
 
-/** Thin entry points: parse, validate, call the service, shape the JSON. */
-export function chatRoutes(service: MessageService, validate: Validators, config: Config, log: Logger): Router {
+/** The part of the configuration the inbox's routes use (built by inboxRoutesSettings in src/settings.ts). */
+export interface InboxRoutesSettings {
+  /** MAX_BODY_BYTES. */
+  maxBodyBytes: number;
+  /** CHAT_PATH_USERNAMES: GET /chat/:segment lists a username too. */
+  pathUsernames: boolean;
+  /** RATE_LIMIT_USERNAME_RPS (0 = off) and RATE_LIMIT_BURST_SECONDS. */
+  usernameRps: number;
+  burstSeconds: number;
+}
+
+/**
+ * The inbox's routes (POST /chat, GET /chat/:id, GET /chats/:username), thin entry points: parse, validate, call
+ * the service, shape the JSON.
+ */
+export function inboxRoutes(service: MessageService, validate: Validators, settings: InboxRoutesSettings,
+  authorizeList: ListAuthorizer, log: Logger): Router {
   const router = new Router();
-  const readBody = lenientBody({ limit: config.MAX_BODY_BYTES, numericFields: ['timeout'] });
+  const readBody = lenientBody({ limit: settings.maxBodyBytes, numericFields: ['timeout'] });
 
-  const limitUsername = usernameLimiter(config.RATE_LIMIT_USERNAME_RPS, config.RATE_LIMIT_BURST_SECONDS);
-  const authorizeList = listAuthorizer(config);
+  const limitUsername = usernameLimiter(settings.usernameRps, settings.burstSeconds);
 
   router.post('/chat', readBody, async (ctx) => {
     const input = validate.newMessage(ctx.request.body);
     limitUsername(input.username);
-    const key = ctx.get('idempotency-key');
+    const key = idempotencyKey(ctx);
     const { id, replayed } = key
-      ? await service.createIdempotent(input, parseIdempotencyKey(key))
+      ? await service.createIdempotent(input, key)
       : { id: await service.create(input), replayed: false };
     if (replayed) ctx.set('idempotent-replayed', 'true');
     ctx.status = 201;
@@ -35,7 +49,7 @@ export function chatRoutes(service: MessageService, validate: Validators, config
   // to list and consume. An all-digit username that is also a valid id can only be listed at /chats/:username.
   router.get('/chat/:id', async (ctx) => {
     const segment = ctx.params.id!;
-    if (config.CHAT_PATH_USERNAMES && !isMessageId(segment)) return listAndConsume(ctx, segment);
+    if (settings.pathUsernames && !isMessageId(segment)) return listAndConsume(ctx, segment);
     const m = await service.get(parseMessageId(segment));
     ctx.body = { username: m.username, text: m.text, expiration_date: formatExpiration(m.expiresAt) };
   });

@@ -1,5 +1,5 @@
 import { commonErrors, errorResponse, jsonResponse, ref, type Json, type PathModule } from './components.js';
-import { applicationsComponents, type ApplicationsLimits } from './applications-components.js';
+import { chatsComponents, type ChatsLimits } from './chats-components.js';
 
 /**
  * The routes are mounted twice; the second mount's operation ids carry this suffix, and it takes the Rails/Go chat
@@ -45,7 +45,7 @@ const op = (id: string, summary: string, description: string, rest: Json): Json 
   ({ operationId: id, tags: [TAG], summary, description, ...rest });
 
 /** Every /applications route, under both mounts (docs/api.md, "Chat applications" and "Editing"). */
-export function applicationsPaths(limits: ApplicationsLimits): PathModule {
+export function chatsPaths(limits: ChatsLimits): PathModule {
   const paths: Record<string, Json> = {};
   for (const { prefix, suffix } of MOUNTS) {
     const id = (name: string) => `${name}${suffix}`;
@@ -237,7 +237,7 @@ export function applicationsPaths(limits: ApplicationsLimits): PathModule {
   return {
     tags: [{ name: TAG, description: 'Applications, their numbered chats and messages; versions, If-Match, edit leases. ' +
       'Mounted identically at /applications and /api/applications.' }],
-    components: applicationsComponents(limits),
+    components: chatsComponents(limits),
     paths,
   };
 }

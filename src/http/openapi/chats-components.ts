@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js';
 import { ref, type Components, type Json } from './components.js';
 
-export type ApplicationsLimits = Pick<Config, 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'>;
+export type ChatsLimits = Pick<Config, 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'>;
 
 const time = (what: string): Json => ({ type: 'string', format: 'date-time', description: `${what}, ISO 8601 UTC.` });
 const version = { type: 'integer', minimum: 1, description: '1 at creation, + 1 per change; the ETag is `"<version>"`.' };
@@ -23,7 +23,7 @@ const pathNumber = (name: string, what: string): Json =>
   ({ name, in: 'path', required: true, description: `The ${what} number.`, schema: { type: 'string', pattern: '^[0-9]+$' } });
 
 /** Schemas, parameters, headers and responses of the /applications routes. */
-export function applicationsComponents(limits: ApplicationsLimits): Partial<Components> {
+export function chatsComponents(limits: ChatsLimits): Partial<Components> {
   const name = { type: 'string', minLength: 1, maxLength: limits.CHAT_MAX_NAME_LENGTH,
     description: `1..${limits.CHAT_MAX_NAME_LENGTH} characters, not blank.` };
   const stale = (schema: string): Json => ({
