@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('ephemera: --every takes a whole number of seconds (at least 1)\n');
         return 64;
       }
-      const { countsCommand } = await import('./workers/counts-command.js');
+      const { countsCommand } = await import('./workers/counts/command.js');
       return countsCommand(config, log, { every, once: values.once ?? false });
     }
     case 'index': {
@@ -127,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('ephemera: --every takes a whole number of seconds (at least 1)\n');
         return 64;
       }
-      const { indexCommand } = await import('./workers/indexer-command.js');
+      const { indexCommand } = await import('./workers/indexer/command.js');
       return indexCommand(config, log, { every, once: values.once ?? false });
     }
     case 'sweep-bodies': {
@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       return sweepCommand(config, log);
     }
     case 'reindex': {
-      const { reindexCommand } = await import('./workers/indexer-command.js');
+      const { reindexCommand } = await import('./workers/indexer/command.js');
       return reindexCommand(config, log, { token: values.token });
     }
     default:
@@ -174,12 +174,12 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
   }
   let counts: { stop(): Promise<void> } | null = null;
   if (countsEvery > 0 && (worker === null || worker === 0)) {
-    const { startCounts } = await import('./workers/counts-command.js');
+    const { startCounts } = await import('./workers/counts/command.js');
     counts = startCounts(server.db, config, log, countsEvery);
   }
   let indexer: { stop(): Promise<void> } | null = null;
   if (indexEvery > 0 && (worker === null || worker === 0)) {
-    const { startIndexer } = await import('./workers/indexer-command.js');
+    const { startIndexer } = await import('./workers/indexer/command.js');
     indexer = startIndexer(server.db, config, log, indexEvery);
   }
   let sweeper: { stop(): Promise<void> } | null = null;

@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { Db } from './cassandra.js';
 import { LwtLock } from './lwt-lock.js';
-import { renewingGuard } from './lwt-guard.js';
+import { renewingGuard } from './lease-guard.js';
 import { BucketWalk, lagSeconds, lastSettledBucket, type WalkSlice, type WalkSource } from './bucket-walk.js';
 import { BucketedLogState } from './bucketed-log-state.js';
 import { unavailable } from '../errors.js';

@@ -1,13 +1,13 @@
-import type { Logger } from '../logger.js';
-import { AppError } from '../errors.js';
-import { CHANGE_LOG } from '../chats/changes.js';
-import { logConsumerLag } from '../observability/chat-metrics.js';
+import type { Logger } from '../../logger.js';
+import { AppError } from '../../errors.js';
+import { CHANGE_LOG } from '../../chats/changes.js';
+import { logConsumerLag } from '../../observability/chat-metrics.js';
 import {
   searchIndexerLag, searchIndexerRuns, searchReconcileLastSuccess, searchReconcileRuns,
-} from '../observability/search-metrics.js';
-import type { SearchIndexerWorker } from './indexer.js';
+} from '../../observability/search-metrics.js';
+import type { SearchIndexerWorker } from './indexer-worker.js';
 import type { SearchReconciler } from './search-reconcile.js';
-import type { SkewGate } from './skew-gate.js';
+import type { SkewGate } from '../skew-gate.js';
 
 export type PassResult = 'success' | 'failure' | 'unavailable' | 'locked';
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LockLost, renewingGuard } from '../../src/storage/lwt-guard.js';
+import { LockLost, renewingGuard } from '../../src/storage/lease-guard.js';
 
 /** A lock whose renewals answer what the test says, counted; and a clock the test moves. */
 function setup(answers: boolean[] = []) {

@@ -1,11 +1,11 @@
-import type { Db } from '../storage/cassandra.js';
-import type { Logger } from '../logger.js';
-import { CountsWorker, CONSUMER, type CountsSettings } from './counts.js';
-import { CHANGE_LOG } from '../chats/changes.js';
-import type { SkewGate } from './skew-gate.js';
+import type { Db } from '../../storage/cassandra.js';
+import type { Logger } from '../../logger.js';
+import { CountsWorker, CONSUMER, type CountsSettings } from './counts-worker.js';
+import { CHANGE_LOG } from '../../chats/changes.js';
+import type { SkewGate } from '../skew-gate.js';
 import {
   countsLag, countsReconcileLastSuccess, countsRuns, logConsumerLag,
-} from '../observability/chat-metrics.js';
+} from '../../observability/chat-metrics.js';
 
 export interface CountsLoopOptions {
   /** Seconds between passes over the change log. */

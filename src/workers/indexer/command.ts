@@ -1,14 +1,14 @@
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import { Db } from '../storage/cassandra.js';
-import { processIdentity } from '../process-identity.js';
-import { createSearch, type Search } from '../search/search.js';
-import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './indexer.js';
-import { indexerPass, startIndexerLoop } from './indexer-run.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import { Db } from '../../storage/cassandra.js';
+import { processIdentity } from '../../process-identity.js';
+import { createSearch, type Search } from '../../search/search.js';
+import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './indexer-worker.js';
+import { indexerPass, startIndexerLoop } from './run.js';
 import { messagesFromCassandra } from './reindex-source.js';
-import { runWorkerProcess } from './worker-process.js';
+import { runWorkerProcess } from '../worker-process.js';
 import { SearchReconciler } from './search-reconcile.js';
-import { skewGate } from './skew-gate.js';
+import { skewGate } from '../skew-gate.js';
 
 /** The configuration the search indexer uses. */
 export function indexerSettings(config: Config): IndexerSettings {

@@ -1,12 +1,12 @@
-import type { Db } from '../storage/cassandra.js';
-import { ApplicationStore } from '../chats/application-store.js';
-import { ChatStore } from '../chats/chat-store.js';
-import { CounterStore } from '../chats/counter-store.js';
-import { ChatMessageStore } from '../chats/message-store.js';
-import { APP_SCOPE, pageByNumber } from '../chats/numbered.js';
-import type { Application } from '../chats/types.js';
-import type { ChangeEvent } from '../search/documents.js';
-import { notFound } from '../errors.js';
+import type { Db } from '../../storage/cassandra.js';
+import { ApplicationStore } from '../../chats/application-store.js';
+import { ChatStore } from '../../chats/chat-store.js';
+import { CounterStore } from '../../chats/counter-store.js';
+import { ChatMessageStore } from '../../chats/message-store.js';
+import { APP_SCOPE, pageByNumber } from '../../chats/numbered.js';
+import type { Application } from '../../chats/types.js';
+import type { ChangeEvent } from '../../search/documents.js';
+import { notFound } from '../../errors.js';
 import { rowEvent } from './row-event.js';
 
 /** Rows read per Cassandra page while walking chats and messages. */

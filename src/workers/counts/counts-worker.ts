@@ -1,17 +1,17 @@
-import type { Db } from '../storage/cassandra.js';
-import type { Logger } from '../logger.js';
-import { LwtLock } from '../storage/lwt-lock.js';
-import { renewingGuard } from '../storage/lwt-guard.js';
-import type { ConsumeResult } from '../storage/bucketed-log.js';
-import { ApplicationStore } from '../chats/application-store.js';
-import { changeLog, type ChangeLog } from '../chats/changes.js';
-import { ChatStore } from '../chats/chat-store.js';
-import { CountStore } from '../chats/count-store.js';
-import { CounterStore } from '../chats/counter-store.js';
-import { APP_SCOPE, numberBucket, pageByNumber } from '../chats/numbered.js';
-import type { ChangeEntry } from '../chats/types.js';
-import { countsRecounted } from '../observability/chat-metrics.js';
-import { inParallel } from '../async.js';
+import type { Db } from '../../storage/cassandra.js';
+import type { Logger } from '../../logger.js';
+import { LwtLock } from '../../storage/lwt-lock.js';
+import { renewingGuard } from '../../storage/lease-guard.js';
+import type { ConsumeResult } from '../../storage/bucketed-log.js';
+import { ApplicationStore } from '../../chats/application-store.js';
+import { changeLog, type ChangeLog } from '../../chats/changes.js';
+import { ChatStore } from '../../chats/chat-store.js';
+import { CountStore } from '../../chats/count-store.js';
+import { CounterStore } from '../../chats/counter-store.js';
+import { APP_SCOPE, numberBucket, pageByNumber } from '../../chats/numbered.js';
+import type { ChangeEntry } from '../../chats/types.js';
+import { countsRecounted } from '../../observability/chat-metrics.js';
+import { inParallel } from '../../async.js';
 
 export interface CountsSettings {
   holder: string;
