@@ -1,7 +1,7 @@
 import type { Db } from '../../storage/cassandra.js';
 import type { Logger } from '../../logger.js';
 import { LwtLock } from '../../storage/lwt-lock.js';
-import { renewingGuard } from '../../storage/lease-guard.js';
+import { underLease } from '../../storage/lease-guard.js';
 import { ApplicationStore } from '../../chats/application-store.js';
 import { ChatStore } from '../../chats/chat-store.js';
 import { CounterStore } from '../../chats/counter-store.js';
@@ -60,11 +60,8 @@ export class SearchReconciler {
   async reconcile(token?: string, stop?: AbortSignal): Promise<ReconcileResult | null> {
     const lock = new LwtLock(this.db, `search-reconcile:${this.settings.indexPrefix}`, this.settings.holder,
       this.settings.lockTtlSeconds);
-    const acquireSentAt = Date.now();
-    if (!(await lock.tryAcquire())) return null;
-    const assertHeld = renewingGuard(lock, this.settings.lockTtlSeconds, acquireSentAt);
-    const result: ReconcileResult = { applications: 0, chats: 0, repaired: 0 };
-    try {
+    return underLease(lock, { name: lock.name, ttlSeconds: this.settings.lockTtlSeconds }, async (assertHeld) => {
+      const result: ReconcileResult = { applications: 0, chats: 0, repaired: 0 };
       const source: AsyncIterable<Application> = token === undefined ? this.apps.all() : this.one(token);
       for await (const app of source) {
         const lastChat = await this.last(app.appId, APP_SCOPE);
@@ -81,9 +78,7 @@ export class SearchReconciler {
         result.applications += 1;
       }
       return result;
-    } finally {
-      await lock.release().catch(() => { /* it expires by its TTL */ });
-    }
+    });
   }
 
   private async reconcileChat(app: Application, chat: number, assertHeld: () => Promise<void>): Promise<number> {
