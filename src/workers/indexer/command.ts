@@ -1,6 +1,7 @@
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
-import { Db } from '../../storage/cassandra.js';
+import type { Db } from '../../storage/cassandra.js';
+import { withDb } from '../../storage/with-db.js';
 import { processIdentity } from '../../process-identity.js';
 import { createSearch, type Search } from '../../search/search.js';
 import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './indexer-worker.js';
@@ -58,20 +59,18 @@ export function indexCommand(config: Config, log: Logger, opts: { every: number;
 
 /** `ephemera reindex [--token T]`: every message of one application, or of all, from Cassandra into the index. */
 export async function reindexCommand(config: Config, log: Logger, opts: { token?: string }): Promise<number> {
-  const db = new Db(config, log);
   try {
-    await db.connect();
-    const search = createSearch(config, log);
-    await search.migrate();
-    const started = Date.now();
-    const result = await search.indexer.reindex(messagesFromCassandra(db, opts.token));
-    log.info({ token: opts.token ?? 'all', written: result.written, unchanged: result.stale,
-      failed: result.failed.length, durationMs: Date.now() - started }, 'reindex done');
-    return result.failed.length === 0 ? 0 : 1;
+    return await withDb(config, log, async (db) => {
+      const search = createSearch(config, log);
+      await search.migrate();
+      const started = Date.now();
+      const result = await search.indexer.reindex(messagesFromCassandra(db, opts.token));
+      log.info({ token: opts.token ?? 'all', written: result.written, unchanged: result.stale,
+        failed: result.failed.length, durationMs: Date.now() - started }, 'reindex done');
+      return result.failed.length === 0 ? 0 : 1;
+    });
   } catch (err) {
     log.error({ err: (err as Error).message }, 'reindex failed');
     return 1;
-  } finally {
-    await db.shutdown();
   }
 }
