@@ -17,10 +17,13 @@ export interface LeaseGuardOptions {
 
 /**
  * The one upkeep of a lease that work runs under (the bucketed log's consumers, the archiver's run, the counts and
- * search reconciliations). `assertHeld` is called before every write that matters:
+ * search reconciliations). The lease is renewed once a third of its TTL has passed since the last renewal was sent,
+ * one renewal at a time: by a timer, so that a slow read or write between two checks (a 1 MiB slice under load)
+ * does not let it lapse, and by `assertHeld` when it finds one due (a timer held up by a busy event loop).
+ * `assertHeld` is called before every write that matters:
  * - it passes at once while the last acquire or renewal was sent less than a third of the TTL ago (the lease then
- *   holds for two thirds more, 20 s of a 30 s lease), and otherwise renews first: one renewal at a time, shared by
- *   every caller waiting for it, so a walk writing every few milliseconds sends one renewal per TTL/3;
+ *   holds for two thirds more, 20 s of a 30 s lease), and otherwise waits for the renewal, shared by every caller
+ *   waiting for it, so a walk writing every few milliseconds sends one renewal per TTL/3;
  * - a renewal counts from when it was *sent* (the store counts the TTL from a moment after that), and the lease is
  *   held only until that send + TTL − 1 s: a renewal refused, failed or still unanswered by then loses the lease, so
  *   the work stops before anyone else could have taken it over;
@@ -33,6 +36,7 @@ export class LeaseGuard {
   private renewing: Promise<void> | null = null;
   private readonly ttlMs: number;
   private readonly clock: Clock;
+  private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly lease: Pick<Lease, 'renew'>, private readonly opts: LeaseGuardOptions,
     acquireSentAt: number) {
@@ -40,6 +44,11 @@ export class LeaseGuard {
     this.clock = opts.clock ?? Date.now;
     this.sentAt = acquireSentAt;
     this.heldUntil = acquireSentAt + this.ttlMs - SAFETY_MARGIN_MS;
+    // Checked twice per third of the TTL, so a renewal is sent at most a sixth of the TTL late. Unref'd: stop() clears
+    // it, and a guard nobody stopped (a test's) must not keep the process alive.
+    this.timer = setInterval(() => {
+      if (this.lostReason === null && this.due()) this.startRenewal().catch(() => undefined);
+    }, Math.max(100, this.ttlMs / 6)).unref();
   }
 
   get lost(): boolean { return this.lostReason !== null; }
@@ -47,9 +56,8 @@ export class LeaseGuard {
   /** Throws LockLost unless the lease is certainly still ours (renewing it first when a third of the TTL passed). */
   readonly assertHeld = async (): Promise<void> => {
     if (this.lostReason === null && this.clock() >= this.heldUntil) this.markLost('no renewal acknowledged in time');
-    if (this.lostReason === null && this.clock() - this.sentAt >= this.ttlMs / 3) {
-      this.renewing ??= this.renew().finally(() => { this.renewing = null; });
-      if (!(await this.answeredInTime(this.renewing))) this.markLost('renewal unanswered while the lease was ours');
+    if (this.lostReason === null && this.due()) {
+      if (!(await this.answeredInTime(this.startRenewal()))) this.markLost('renewal unanswered while the lease was ours');
     }
     if (this.lostReason !== null) throw new LockLost(this.opts.name, this.lostReason);
   };
@@ -59,9 +67,18 @@ export class LeaseGuard {
    * ours: a renewal still unanswered by then counts as lost (and the caller releases nothing).
    */
   async stop(): Promise<void> {
+    clearInterval(this.timer);
     if (this.renewing && !(await this.answeredInTime(this.renewing))) {
       this.markLost('renewal unanswered when the work ended');
     }
+  }
+
+  private due(): boolean { return this.clock() - this.sentAt >= this.ttlMs / 3; }
+
+  /** The renewal in flight, or a new one. */
+  private startRenewal(): Promise<void> {
+    this.renewing ??= this.renew().finally(() => { this.renewing = null; });
+    return this.renewing;
   }
 
   private async answeredInTime(renewal: Promise<void>): Promise<boolean> {
