@@ -69,6 +69,22 @@ export default tseslint.config(
       group: ['**/inbox/*'], message: 'http/chats/ must not import the inbox (http/inbox/ or src/inbox/).',
     }] }] },
   },
+  // workers/: one folder per worker (archiver/, counts/, indexer/) over the files they share (loop.ts,
+  // worker-process.ts, worker-metrics.ts, skew-gate.ts). A worker never imports another; the shared files import none.
+  ...['archiver', 'counts', 'indexer'].map((worker, _, workers) => ({
+    files: [`src/workers/${worker}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{
+      group: workers.filter((w) => w !== worker).map((w) => `**/${w}/*`),
+      message: 'a worker (workers/archiver, counts, indexer) must not import another: what they share is in workers/.',
+    }] }] },
+  })),
+  {
+    files: ['src/workers/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{
+      group: ['**/archiver/*', '**/counts/*', '**/indexer/*'],
+      message: 'the shared files of workers/ must not import a worker (its folder imports them).',
+    }] }] },
+  },
   // The ground floor (configuration, errors, logging, identity): every floor imports it, so it imports none of them,
   // only its own files and packages.
   {

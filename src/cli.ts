@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('ephemera: --every takes a whole number of seconds (at least 1)\n');
         return 64;
       }
-      const { countsCommand } = await import('./workers/counts-command.js');
+      const { countsCommand } = await import('./workers/counts/command.js');
       return countsCommand(config, log, { every, once: values.once ?? false });
     }
     case 'index': {
@@ -127,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('ephemera: --every takes a whole number of seconds (at least 1)\n');
         return 64;
       }
-      const { indexCommand } = await import('./workers/indexer-command.js');
+      const { indexCommand } = await import('./workers/indexer/command.js');
       return indexCommand(config, log, { every, once: values.once ?? false });
     }
     case 'sweep-bodies': {
@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       return sweepCommand(config, log);
     }
     case 'reindex': {
-      const { reindexCommand } = await import('./workers/indexer-command.js');
+      const { reindexCommand } = await import('./workers/indexer/command.js');
       return reindexCommand(config, log, { token: values.token });
     }
     default:
@@ -160,26 +160,22 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
     // Only --generate-admin-token (make run, local) gets here: without a terminal, the log is where it is shown.
     log.info({ adminToken: generatedAdminToken }, 'ADMIN_TOKEN generated for this run (GET /applications)');
   }
-  let timer: NodeJS.Timeout | null = null;
-  // One archiver timer per cluster is enough (the archiver lock would make a second one wait anyway).
+  let archiver: { stop(): Promise<void> } | null = null;
+  // One archiver loop per cluster is enough (the archiver lock would make a second one wait anyway).
   if (archiveEvery > 0 && (worker === null || worker === 0)) {
     const { runArchiver } = await import('./workers/archiver/run.js');
-    let running = false;
-    timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      void runArchiver(server.db, config, log).finally(() => { running = false; });
-    }, archiveEvery * 1000);
+    const { startLoop } = await import('./workers/loop.js');
+    archiver = startLoop(() => runArchiver(server.db, config, log), archiveEvery);
     log.info({ everySeconds: archiveEvery }, 'archiver timer on');
   }
   let counts: { stop(): Promise<void> } | null = null;
   if (countsEvery > 0 && (worker === null || worker === 0)) {
-    const { startCounts } = await import('./workers/counts-command.js');
+    const { startCounts } = await import('./workers/counts/command.js');
     counts = startCounts(server.db, config, log, countsEvery);
   }
   let indexer: { stop(): Promise<void> } | null = null;
   if (indexEvery > 0 && (worker === null || worker === 0)) {
-    const { startIndexer } = await import('./workers/indexer-command.js');
+    const { startIndexer } = await import('./workers/indexer/command.js');
     indexer = startIndexer(server.db, config, log, indexEvery);
   }
   let sweeper: { stop(): Promise<void> } | null = null;
@@ -192,7 +188,7 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  if (timer) clearInterval(timer);
+  await archiver?.stop();
   await counts?.stop();
   await indexer?.stop();
   await sweeper?.stop();
@@ -202,47 +198,43 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
 }
 
 async function migrateCommand(config: Config, log: Logger): Promise<number> {
-  const { Db } = await import('./storage/cassandra.js');
+  const { withDb } = await import('./storage/with-db.js');
   const { migrate } = await import('./storage/migrator.js');
   const { processIdentity } = await import('./process-identity.js');
-  const db = new Db(config, log);
   try {
-    await db.connect();
-    const { applied, version } = await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
-    log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema already current');
-    const { createSearch } = await import('./search/search.js');
-    const { searchSettings } = await import('./settings.js');
-    const { AppError } = await import('./errors.js');
-    try {
-      log.info(await createSearch(searchSettings(config), log).migrate(), 'search index current');
-    } catch (err) {
-      // Search is not on the path of any other endpoint: an unreachable OpenSearch must not block a deploy. The
-      // indexer runs the same migration before its first pass, so the index appears once OpenSearch answers.
-      if (!(err instanceof AppError && err.status === 503)) throw err;
-      log.warn({ err: err.message }, 'search index not migrated (OpenSearch unavailable); the indexer will create it');
-    }
-    return 0;
+    return await withDb(config, log, async (db) => {
+      const { applied, version } = await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
+      log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema already current');
+      const { createSearch } = await import('./search/search.js');
+      const { searchSettings } = await import('./settings.js');
+      const { AppError } = await import('./errors.js');
+      try {
+        log.info(await createSearch(searchSettings(config), log).migrate(), 'search index current');
+      } catch (err) {
+        // Search is not on the path of any other endpoint: an unreachable OpenSearch must not block a deploy. The
+        // indexer runs the same migration before its first pass, so the index appears once OpenSearch answers.
+        if (!(err instanceof AppError && err.status === 503)) throw err;
+        log.warn({ err: err.message }, 'search index not migrated (OpenSearch unavailable); the indexer will create it');
+      }
+      return 0;
+    });
   } catch (err) {
     log.error({ err }, 'migration failed');
     return 1;
-  } finally {
-    await db.shutdown();
   }
 }
 
 async function archiveCommand(config: Config, log: Logger): Promise<number> {
-  const { Db } = await import('./storage/cassandra.js');
+  const { withDb } = await import('./storage/with-db.js');
   const { runArchiver } = await import('./workers/archiver/run.js');
-  const db = new Db(config, log);
   try {
-    await db.connect();
-    const outcome = await runArchiver(db, config, log, { push: true });
-    return outcome === 'success' ? 0 : outcome === 'locked' ? 2 : 1;
+    return await withDb(config, log, async (db) => {
+      const outcome = await runArchiver(db, config, log, { push: true });
+      return outcome === 'success' ? 0 : outcome === 'locked' ? 2 : 1;
+    });
   } catch (err) {
     log.error({ err }, 'archiver could not start');
     return 1;
-  } finally {
-    await db.shutdown();
   }
 }
 

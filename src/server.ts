@@ -42,7 +42,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
   const exposeMetrics = opts.metrics ?? true;
   collectDefaultMetrics();
   const db = new Db(config, log);
-  const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, undefined, config.POD_NAME);
+  const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
   let draining = false;
   let leaseStarted: Promise<void> | null = null;
   const startLease = () => {

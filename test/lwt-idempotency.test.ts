@@ -10,6 +10,7 @@ import { inboxStores } from '../src/inbox/stores.js';
 import { MessageService } from '../src/inbox/message-service.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
 import { LwtLock } from '../src/storage/lwt-lock.js';
+import { processIdentity } from '../src/process-identity.js';
 
 /**
  * A compare-and-set the driver re-sends answers "not applied" to its own applied write (issue 22, D1): every
@@ -32,7 +33,7 @@ describe('conditional statements are never sent idempotent', () => {
   before(async () => {
     db = new Db(testConfig(), log);
     await db.connect();
-    await migrate(db, log);
+    await migrate(db, log, processIdentity(testConfig().POD_NAME, 'migrator'));
   });
   after(async () => { await db?.shutdown(); });
 
@@ -74,7 +75,7 @@ describe('conditional statements are never sent idempotent', () => {
       onDriverCall: (st, options) => seen.set(st, [...(seen.get(st) ?? []), options.isIdempotent]),
     });
     const config = testConfig();
-    const lease = new WriterLease(capture.db, log, config.WRITER_LEASE_TTL_MS);
+    const lease = new WriterLease(capture.db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
     await lease.start();
     try {
       const service = new MessageService(inboxStores(capture.db), lease, config, log);

@@ -6,6 +6,7 @@ import { appliedVersions, currentVersion, migrate } from '../src/storage/migrato
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/storage/schema.js';
 import { log, testConfig } from './support/harness.js';
 import { spawnCli } from './support/processes.js';
+import { processIdentity } from '../src/process-identity.js';
 
 describe('migrations', () => {
   const suffix = randomBytes(4).toString('hex');
@@ -33,7 +34,7 @@ describe('migrations', () => {
   });
 
   it('when migrate runs again, then nothing is applied and the schema stays current', async () => {
-    const again = await migrate(db, log);
+    const again = await migrate(db, log, processIdentity(testConfig(env).POD_NAME, 'migrator'));
     assert.deepEqual(again.applied, []);
     assert.equal(again.version, SCHEMA_VERSION);
   });
@@ -44,7 +45,7 @@ describe('migrations', () => {
       CASSANDRA_REPLICATION: 'datacenter1:1' }), log);
     await nts.connect();
     try {
-      await migrate(nts, log);
+      await migrate(nts, log, processIdentity(testConfig().POD_NAME, 'migrator'));
       const rs = await nts.raw('SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?', [ks]);
       const replication = rs.first()!.get('replication') as Record<string, string>;
       assert.match(replication.class!, /NetworkTopologyStrategy/);

@@ -23,6 +23,7 @@ import { EXPIRY_SHARDS } from '../../src/inbox/expiry-index.js';
 import { BUCKET_MS, bucketOf } from '../../src/storage/time-buckets.js';
 import { firstIdAt } from '../../src/ids/id-layout.js';
 import { runArchiver } from '../../src/workers/archiver/run.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +73,7 @@ async function pool(n: number, width: number, task: (i: number) => Promise<unkno
 
 async function main(): Promise<void> {
   await db.connect();
-  await migrate(db, log);
+  await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
   const { hot, cold } = db;
   const store = new MessageStore(db);
 

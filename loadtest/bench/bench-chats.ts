@@ -18,6 +18,7 @@ import { migrate } from '../../src/storage/migrator.js';
 import { createChats } from '../../src/chats/module.js';
 import { chatsSettings } from '../../src/settings.js';
 import { numberingCas } from '../../src/observability/chat-metrics.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +42,7 @@ const config = loadConfig({
 const log = pino({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
 const db = new Db(config, log);
 await db.connect();
-await migrate(db, log);
+await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
 
 async function casCounts(): Promise<{ applied: number; lost: number }> {
   const m = await numberingCas.get();

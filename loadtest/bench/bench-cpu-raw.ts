@@ -34,7 +34,7 @@ export async function rawParts(): Promise<RawParts> {
   const log = createLogger('warn', 'bench-raw');
   const db = new Db(config, log);
   await db.connect();
-  const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
+  const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
   await lease.start();
   close = () => lease.stop().finally(() => db.shutdown());
   parts = {

@@ -16,6 +16,7 @@ import { migrate } from '../../src/storage/migrator.js';
 import { createChats } from '../../src/chats/module.js';
 import { chatsSettings } from '../../src/settings.js';
 import { NO_CONDITIONS } from '../../src/chats/conditions.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,7 +37,7 @@ const config = loadConfig({
 const log = pino({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
 const db = new Db(config, log);
 await db.connect();
-await migrate(db, log);
+await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
 const chats = createChats(db, chatsSettings(config), log);
 const app = await chats.applications.create('bench');
 const chat = (await chats.chats.create(app.token, null)).item.number;

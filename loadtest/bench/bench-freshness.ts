@@ -45,6 +45,7 @@ import { cpuSeconds, localOpenSearchPid, stats } from './measure.js';
 import { tcpProxy } from './tcp-proxy.js';
 import { sleep } from '../../src/async.js';
 import { freePort } from './free-port.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -121,7 +122,7 @@ interface ChatState { chat: number; hot: boolean; settled: number[]; versions: M
 async function main() {
   const db = new Db(config, log);
   await db.connect();
-  await migrate(db, log);
+  await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
   await db.shutdown();
   const search = createSearch(searchSettings(config), log);
   await search.migrate();

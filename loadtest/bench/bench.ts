@@ -37,6 +37,7 @@ import { MessageService } from '../../src/inbox/message-service.js';
 import { cpuStallMicros, findCassandraPid, type Stats } from './measure.js';
 import { closedLoop, httpSide, phase, rawSide, stallShare, type Cpu, type PhaseShape } from './bench-phases.js';
 import { sleep } from '../../src/async.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
   const log = createLogger(env.BENCH_LOG_LEVEL ?? 'warn', 'bench');
   const db = new Db(config, log);
   await db.connect();
-  await migrate(db, log);
+  await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
   const cqlPort = Number(/:(\d+)$/.exec(config.CASSANDRA_CONTACT_POINTS[0] ?? '')?.[1] ?? 9042);
   const cassandraPid = findCassandraPid(cqlPort);
   say(`Cassandra on port ${cqlPort}: ${cassandraPid ? `pid ${cassandraPid}` : 'process not found (its CPU is not reported)'}`);
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
     await waitReady(baseUrl);
     const servicePid = child?.pid ?? null;
 
-    const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
+    const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
     await lease.start();
     const raw = rawSide(new MessageService(inboxStores(db), lease, config, log));
     const svc = httpSide(baseUrl, CONCURRENCY);

@@ -1,15 +1,14 @@
 import { num, type Db } from '../storage/cassandra.js';
-import os from 'node:os';
 import type { Logger } from '../logger.js';
 import { MAX_WRITERS } from './id-layout.js';
 import { IdGenerator } from './id-generator.js';
 import { unavailable } from '../errors.js';
 import { decideCas } from '../storage/cas.js';
 import { processIdentity } from '../process-identity.js';
+import { writerIdGauge, writerLeaseHeld } from '../observability/metrics.js';
 
 /** Leases made in this process (tests run several servers in one): each gets its own identity. */
 let instances = 0;
-import { writerIdGauge, writerLeaseHeld } from '../observability/metrics.js';
 
 /** A holder stops issuing this long before its lease runs out, and a claimer waits this long after. */
 const STOP_MARGIN_MS = 1_000;
@@ -21,6 +20,11 @@ interface Slot { writer_id: number; owner: string | null; valid_until: number }
  * Claims one of the 128 writer slots with a lightweight transaction and renews it. The row is never deleted:
  * its `valid_until` is the horizon above which the next holder starts issuing, so a slot that changes hands
  * (even between pods with skewed clocks) never yields an id twice.
+ *
+ * Its upkeep keeps its own rule, not the lease guard's (storage/lease-guard.ts): there is no run that stops, ids are
+ * issued below the horizon `valid_until` − 1 s, a renewal moves that horizon (never back) and a lost slot is claimed
+ * again. Only its timer (a renewal every TTL/3) could reuse the worker loop (workers/loop.ts); it stays here because
+ * ids/ is a floor below workers/ and this timer is unref'd (it must not keep a stopping process alive).
  */
 export class WriterLease {
   private generator: IdGenerator | null = null;
@@ -34,9 +38,10 @@ export class WriterLease {
     private readonly db: Db,
     private readonly log: Logger,
     private readonly ttlMs: number,
+    /** config.POD_NAME: the lease's owner is processIdentity(podName, `writer-<n>`), n counting this process's leases. */
+    podName: string,
     /** Where the search for a free slot begins (random by default, which spreads concurrent claimers). */
     private readonly firstSlot = Math.floor(Math.random() * MAX_WRITERS),
-    podName = os.hostname(),
   ) {
     this.owner = processIdentity(podName, `writer-${++instances}`);
   }

@@ -25,12 +25,6 @@ export const chatEntitiesCreated = new client.Counter({
   labelNames: ['entity'] as const,
   registers: [registry],
 });
-export const logConsumerLag = new client.Gauge({
-  name: 'ephemera_log_consumer_lag_seconds',
-  help: 'Age of the oldest settled bucket of a bucketed log that a consumer has not walked yet.',
-  labelNames: ['log', 'consumer'] as const,
-  registers: [registry],
-});
 export const countsLag = new client.Gauge({
   name: 'ephemera_counts_lag_seconds',
   help: 'How far chats_count/messages_count may be behind: the counts consumer lag, or the time since the last reconciliation when that is older than an hour.',

@@ -82,6 +82,13 @@ export const messagesArchived = new client.Counter({
 export const archiverSwept = new client.Counter({
   name: 'ephemera_archiver_swept_total', help: 'Expiry-index entries processed by the archiver.', registers: [registry],
 });
+/** The bucketed log's gauge (storage/bucketed-log.ts), one series per consumer: the counts worker and the indexer. */
+export const logConsumerLag = new client.Gauge({
+  name: 'ephemera_log_consumer_lag_seconds',
+  help: 'Age of the oldest settled bucket of a bucketed log that a consumer has not walked yet.',
+  labelNames: ['log', 'consumer'] as const,
+  registers: [registry],
+});
 export const archiverLag = new client.Gauge({
   name: 'ephemera_archiver_lag_seconds',
   help: 'Age of the oldest expiry bucket not yet swept (0 when caught up).',

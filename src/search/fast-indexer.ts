@@ -52,7 +52,7 @@ type Shed = 'shed_full' | 'shed_closing';
 /**
  * The fast path of search indexing (issue 29): the API process hands each message change, once Cassandra
  * acknowledged its row write, to this bounded queue, which sends it to OpenSearch in a `_bulk` within a few ms.
- * It is an accelerator only: the change log (src/workers/indexer.ts) still delivers every change 5-20 s later,
+ * It is an accelerator only: the change log (src/workers/indexer/indexer-worker.ts) still delivers every change 5-20 s later,
  * so whatever this path drops (queue full, OpenSearch down or slow, process killed) is indexed anyway. Both paths
  * write through MessageIndexer with external versions: whichever comes second is refused as stale, and an older
  * version never replaces a newer one or a tombstone, so the order in which this class sends changes is free.

@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { Db } from './cassandra.js';
 import { LwtLock } from './lwt-lock.js';
-import { renewingGuard } from './lwt-guard.js';
+import { underLease } from './lease-guard.js';
 import { BucketWalk, lagSeconds, lastSettledBucket, type WalkSlice, type WalkSource } from './bucket-walk.js';
 import { BucketedLogState } from './bucketed-log-state.js';
 import { unavailable } from '../errors.js';
@@ -134,26 +134,22 @@ export class BucketedLog<T> implements WalkSource<T, TimeUuid> {
 
   /**
    * Walks the settled buckets after `consumer`'s checkpoint, handing each slice to `handler` (shards of a bucket
-   * concurrently). Returns null when another process holds the consumer's lock. The lock is renewed as the walk
-   * goes (before a write, once a third of its TTL has passed since the last renewal), so a run that lost it stops
-   * before its next write.
+   * concurrently). Returns null when another process holds the consumer's lock. The lock is kept by the one lease
+   * guard (storage/lease-guard.ts: renewed as the walk goes, once a third of its TTL has passed since the last
+   * renewal was sent), so a run that lost it, or could have, stops before its next write.
    */
   async consume(consumer: string, handler: (entries: T[], bucket: number) => Promise<void>,
     opts: ConsumeOptions): Promise<ConsumeResult | null> {
     const now = opts.now ?? Date.now();
     const lock = new LwtLock(this.db, `log:${this.opts.name}:${consumer}`, opts.holder, opts.lockTtlSeconds);
-    const acquireSentAt = Date.now();
-    if (!(await lock.tryAcquire())) return null;
-    try {
+    return underLease(lock, { name: lock.name, ttlSeconds: opts.lockTtlSeconds }, async (assertHeld) => {
       const walk = new BucketWalk<T, TimeUuid>(this, new BucketedLogState(this.db, this.opts.name, consumer),
         { ...this.opts, sliceBytes: SLICE_BYTES });
       const result = await walk.walk((entries, ctx) => handler(entries, ctx.bucket), {
-        assertHeld: renewingGuard(lock, opts.lockTtlSeconds, acquireSentAt), now,
+        assertHeld, now,
         initial: this.lastSettledBucket(now) - (opts.backlogBuckets ?? 0), maxBehindBuckets: opts.maxBehindBuckets,
       });
       return { ...result, lagSeconds: this.lagSeconds(result.doneUntil, now) };
-    } finally {
-      await lock.release().catch(() => { /* it expires by its TTL */ });
-    }
+    });
   }
 }

@@ -1,6 +1,4 @@
-import os from 'node:os';
 import type { Db } from './cassandra.js';
-import { processIdentity } from '../process-identity.js';
 import type { Logger } from '../logger.js';
 import { LwtLock } from './lwt-lock.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -14,9 +12,10 @@ function replicationCql(replication: Record<string, string | number>): string {
 
 /**
  * Applies pending migrations. Keyspaces and the bookkeeping tables are created first (idempotently); the
- * migrations themselves run under an LWT lock, so pods starting together apply each version once.
+ * migrations themselves run under an LWT lock, so pods starting together apply each version once. `holder` is the
+ * caller's processIdentity(POD_NAME, 'migrator') (config defaults POD_NAME to the hostname).
  */
-export async function migrate(db: Db, log: Logger, holder = processIdentity(os.hostname(), 'migrator')):
+export async function migrate(db: Db, log: Logger, holder: string):
   Promise<{ applied: number[]; version: number }> {
   const { hot, cold } = db;
   const replication = replicationCql(db.replication);

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { Db } from '../storage/cassandra.js';
+import type { Db } from '../storage/cassandra.js';
+import { withDb } from '../storage/with-db.js';
 import { serveWorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerProcess {
@@ -16,23 +17,21 @@ export interface WorkerProcess {
  */
 export async function runWorkerProcess(config: Config, log: Logger, what: string, worker: WorkerProcess,
   once: boolean): Promise<number> {
-  const db = new Db(config, log);
   try {
-    await db.connect();
-    if (once) return await worker.once(db);
-    const loop = worker.start(db);
-    const metrics = serveWorkerMetrics(config, log, what);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', () => resolve());
-      process.once('SIGINT', () => resolve());
+    return await withDb(config, log, async (db) => {
+      if (once) return worker.once(db);
+      const loop = worker.start(db);
+      const metrics = serveWorkerMetrics(config, log, what);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      metrics.close();
+      await loop.stop();
+      return 0;
     });
-    metrics.close();
-    await loop.stop();
-    return 0;
   } catch (err) {
     log.error({ err }, `${what} could not start`);
     return 1;
-  } finally {
-    await db.shutdown();
   }
 }

@@ -8,6 +8,7 @@ import { MessageStore } from '../../src/inbox/message-store.js';
 import { firstIdAt } from '../../src/ids/id-layout.js';
 import { runArchiver } from '../../src/workers/archiver/run.js';
 import type { Config } from '../../src/config.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 /**
  * A brand-new database has no archiver checkpoint (the migrator no longer seeds the archiver's state): the
@@ -29,7 +30,7 @@ describe('archiver: the first run on a new database', () => {
     config = testConfig(ENV);
     db = new Db(config, log);
     await db.connect();
-    await migrate(db, log);
+    await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
   });
 
   after(async () => {

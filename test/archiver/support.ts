@@ -19,6 +19,7 @@ import { firstIdAt } from '../../src/ids/id-layout.js';
 import type { Config } from '../../src/config.js';
 import type { RunningServer } from '../../src/server.js';
 import { sleep } from '../../src/async.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 /**
  * The archiver's checkpoint is one row per keyspace and the tests move it (and sweep "the future" with a fake
@@ -124,7 +125,7 @@ export function archiverKeyspaces(opts: { withServer?: boolean } = {}): void {
       const m = KEYSPACE_RE.exec(row.get('keyspace_name') as string);
       if (m && parseInt(m[1]!, 36) < Date.now() - 3 * 3_600_000) await dropKeyspace(m[0]);
     }
-    await migrate(db, log);
+    await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
     store = new MessageStore(db);
     if (opts.withServer) server = await startTestServer(ENV);
   });

@@ -5,7 +5,7 @@ import { faultyDb, sleep } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { createChats } from '../../src/chats/module.js';
 import { chatsSettings } from '../../src/settings.js';
-import { CountsWorker } from '../../src/workers/counts.js';
+import { CountsWorker } from '../../src/workers/counts/counts-worker.js';
 import { pool } from './support.js';
 
 /**

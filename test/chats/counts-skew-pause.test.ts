@@ -5,7 +5,7 @@ import { faultyDb } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { ClockSkewCheck } from '../../src/storage/clock-skew.js';
 import { registry } from '../../src/observability/metrics.js';
-import { startCountsLoop } from '../../src/workers/counts-run.js';
+import { startCountsLoop } from '../../src/workers/counts/run.js';
 import { SkewGate } from '../../src/workers/skew-gate.js';
 import { eventually } from '../search/indexer-support.js';
 

@@ -7,7 +7,7 @@ import { Db } from '../../src/storage/cassandra.js';
 import { ApplicationStore } from '../../src/chats/application-store.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { CounterStore } from '../../src/chats/counter-store.js';
-import { CountsWorker } from '../../src/workers/counts.js';
+import { CountsWorker } from '../../src/workers/counts/counts-worker.js';
 import { call, newApp, newChat, pool } from './support.js';
 
 /** The promise: counts lag under a minute (and never over an hour). */

@@ -6,7 +6,7 @@ import { Db } from '../../src/storage/cassandra.js';
 import { ApplicationStore } from '../../src/chats/application-store.js';
 import { changeLog } from '../../src/chats/changes.js';
 import type { ChangeEntry } from '../../src/chats/types.js';
-import { CountsWorker } from '../../src/workers/counts.js';
+import { CountsWorker } from '../../src/workers/counts/counts-worker.js';
 import { call, newApp, newChat, pool, range } from './support.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,6 +7,7 @@ import { MessageService } from '../../src/inbox/message-service.js';
 import type { Clock } from '../../src/clock.js';
 import { WriterLease } from '../../src/ids/writer-lease.js';
 import type { Config } from '../../src/config.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 /**
  * What the inbox fault suites (cursor-faults, keyed-create-faults) share: the review's defects
@@ -29,8 +30,8 @@ export function faultSuite(env: Record<string, string> = SETTINGS): void {
     config = testConfig(env);
     db = new Db(config, log);
     await db.connect();
-    await migrate(db, log);
-    lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS);
+    await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
+    lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
     await lease.start();
   });
   after(async () => {

@@ -11,9 +11,9 @@ import { ApplicationStore } from '../../src/chats/application-store.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { messagesAlias } from '../../src/search/index-schema.js';
 import type { Search } from '../../src/search/search.js';
-import type { SearchIndexerWorker } from '../../src/workers/indexer.js';
-import { messagesFromCassandra } from '../../src/workers/reindex-source.js';
-import { searchReconciler } from '../../src/workers/indexer-command.js';
+import type { SearchIndexerWorker } from '../../src/workers/indexer/indexer-worker.js';
+import { messagesFromCassandra } from '../../src/workers/indexer/reindex-source.js';
+import { searchReconciler } from '../../src/workers/indexer/command.js';
 import { dropIndex, freshIndex } from './support.js';
 import { eventually, indexerEnv, indexerPrefix, indexerWorker } from './indexer-support.js';
 

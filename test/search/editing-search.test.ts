@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { log, startTestServer } from '../support/harness.js';
 import { call, newApp, newChat } from '../chats/support.js';
 import type { RunningServer } from '../../src/server.js';
-import { startIndexerLoop } from '../../src/workers/indexer-run.js';
+import { startIndexerLoop } from '../../src/workers/indexer/run.js';
 import { dropIndex, freshIndex } from './support.js';
 import { eventually, indexerEnv, indexerPrefix, indexerWorker, searchAll } from './indexer-support.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestServer } from '../support/harness.js';
 import { call, newApp, newChat, pool } from '../chats/support.js';
 import type { RunningServer } from '../../src/server.js';
-import { startIndexerLoop } from '../../src/workers/indexer-run.js';
+import { startIndexerLoop } from '../../src/workers/indexer/run.js';
 import { log } from '../support/harness.js';
 import { spawnCli } from '../support/processes.js';
 import { dropIndex, freshIndex, testSearch } from './support.js';

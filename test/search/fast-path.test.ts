@@ -12,7 +12,7 @@ import { OpenSearchClient } from '../../src/search/opensearch-client.js';
 import type { ChangeEvent } from '../../src/search/documents.js';
 import { registry } from '../../src/observability/metrics.js';
 import { tcpProxy } from '../../loadtest/bench/tcp-proxy.js';
-import { startIndexerLoop } from '../../src/workers/indexer-run.js';
+import { startIndexerLoop } from '../../src/workers/indexer/run.js';
 import { dropIndex, freshIndex } from './support.js';
 import { eventually, indexerEnv, indexerPrefix, indexerWorker, searchAll } from './indexer-support.js';
 

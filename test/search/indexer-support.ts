@@ -6,8 +6,8 @@ import { log, testConfig } from '../support/harness.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { createSearch, type Search } from '../../src/search/search.js';
 import { searchSettings } from '../../src/settings.js';
-import { SearchIndexerWorker } from '../../src/workers/indexer.js';
-import { indexerSettings } from '../../src/workers/indexer-command.js';
+import { SearchIndexerWorker } from '../../src/workers/indexer/indexer-worker.js';
+import { indexerSettings } from '../../src/workers/indexer/command.js';
 
 /**
  * The indexer suites: their own index prefix (`indexer_test_*`, so never `make run`'s or another suite's), hence

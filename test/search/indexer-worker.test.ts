@@ -5,7 +5,7 @@ import { ensureSchema, log, testConfig } from '../support/harness.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import type { ChangeEntry } from '../../src/chats/types.js';
-import { latestPerMessage, type SearchIndexerWorker } from '../../src/workers/indexer.js';
+import { latestPerMessage, type SearchIndexerWorker } from '../../src/workers/indexer/indexer-worker.js';
 import type { Search } from '../../src/search/search.js';
 import { dropIndex, freshIndex } from './support.js';
 import { indexerPrefix, indexerWorker } from './indexer-support.js';

@@ -5,7 +5,7 @@ import { sleep } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { ClockSkewCheck } from '../../src/storage/clock-skew.js';
 import { registry } from '../../src/observability/metrics.js';
-import { startIndexerLoop } from '../../src/workers/indexer-run.js';
+import { startIndexerLoop } from '../../src/workers/indexer/run.js';
 import { SkewGate } from '../../src/workers/skew-gate.js';
 import { eventually, indexerPrefix, indexerWorker } from './indexer-support.js';
 import { dropIndex, freshIndex } from './support.js';

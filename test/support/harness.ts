@@ -9,6 +9,7 @@ import { checkResponse } from './contract.js';
 
 export { contractFetch } from './contract.js';
 import { EXTERNAL_BASE_URL, externalServer } from './external.js';
+import { processIdentity } from '../../src/process-identity.js';
 
 /** Response shapes of the contract. */
 export type Listed = Array<{ id: number; text: string }>;
@@ -46,7 +47,7 @@ export function ensureSchema(config = testConfig()): Promise<void> {
   migrated ??= (async () => {
     const db = new Db(config, log);
     await db.connect();
-    try { await migrate(db, log); } finally { await db.shutdown(); }
+    try { await migrate(db, log, processIdentity(config.POD_NAME, 'migrator')); } finally { await db.shutdown(); }
   })();
   return migrated;
 }

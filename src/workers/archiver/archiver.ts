@@ -54,7 +54,7 @@ export class Archiver {
    * write. A database without a checkpoint starts at the schema's birth: nothing can have expired before it (a
    * start at `now` would skip every message that expired between the migration and the archiver's first run).
    */
-  async sweep(assertHeld: () => void, now = Date.now()): Promise<SweepResult> {
+  async sweep(assertHeld: () => Promise<void>, now = Date.now()): Promise<SweepResult> {
     const started = Date.now();
     const result = await this.walk.walk((messages, ctx) => this.archive(messages, ctx), {
       assertHeld, now, initial: async () => bucketOf((await this.store.schemaBirth()) ?? now) - 1,

@@ -10,13 +10,9 @@ import type { Lease } from '../../storage/lease.js';
 export type LockSettings = Pick<Config, 'POD_NAME' | 'ARCHIVER_LOCK' | 'ARCHIVER_LOCK_TTL_SECONDS'
   | 'KUBERNETES_SERVICE_HOST' | 'LEASE_NAME' | 'POD_NAMESPACE'>;
 
-export function holderIdentity(config: Pick<Config, 'POD_NAME'>): string {
-  return processIdentity(config.POD_NAME, 'archiver');
-}
-
 /** A Kubernetes Lease inside a cluster (or when asked), else an LWT row in Cassandra. */
 export async function createArchiverLock(db: Db, config: LockSettings, log: Logger): Promise<Lease> {
-  const holder = holderIdentity(config);
+  const holder = processIdentity(config.POD_NAME, 'archiver');
   const kind = config.ARCHIVER_LOCK === 'auto'
     ? (config.KUBERNETES_SERVICE_HOST ? 'kubernetes' : 'cassandra')
     : config.ARCHIVER_LOCK;

@@ -6,10 +6,9 @@ import { Archiver, type SweepResult } from './archiver.js';
 import { ArchiverStore } from './archiver-store.js';
 import { createArchiverLock } from './lock-factory.js';
 import type { Lease } from '../../storage/lease.js';
-import { LeaseKeeper } from './lease-keeper.js';
+import { underLease } from '../../storage/lease-guard.js';
 import { pushArchiverMetrics } from './pushgateway.js';
 import { skewGate, type SkewGate } from '../skew-gate.js';
-
 import {
   archiverLag, archiverLastSuccess, archiverRunDuration, archiverRuns,
 } from '../../observability/metrics.js';
@@ -30,35 +29,27 @@ const clockOk = (db: Db, config: Config, log: Logger, gate?: SkewGate) =>
   (gate ?? skewGate(db, config.MAX_CLOCK_SKEW_MS, 'archiver', log)).open();
 
 /**
- * One archiver run: take the cluster-wide lock, sweep, record the result. The lock is renewed in the
- * background; the moment it is lost (renewal refused, failed or late) the sweep stops before its next write.
- * The lock is released at the end of every run that still holds it, failed or not, so a retry need not wait.
+ * One archiver run: take the cluster-wide lock, sweep, record the result. The lock is kept by the one lease guard
+ * (storage/lease-guard.ts): the moment it is lost (renewal refused, failed or late) the sweep stops before its next
+ * write. The lock is released at the end of every run that still holds it, failed or not, so a retry need not wait.
  */
 export async function runArchiver(db: Db, config: Config, log: Logger, opts: RunOptions = {}): Promise<Outcome> {
   const started = Date.now();
   const archiver = new Archiver(new ArchiverStore(db), new ColdStore(db), config, log);
   let outcome: Outcome = 'failure';
-  let lock: Lease | null = null;
-  let keeper: LeaseKeeper | null = null;
   try {
     if (!(await clockOk(db, config, log, opts.gate))) {
       outcome = 'paused';
       return outcome;
     }
-    lock = opts.lock ?? await createArchiverLock(db, config, log);
-    const acquireSentAt = Date.now();
-    if (!(await lock.tryAcquire())) {
+    const lock = opts.lock ?? await createArchiverLock(db, config, log);
+    const result: SweepResult | null = await underLease(lock,
+      { name: 'archiver', ttlSeconds: config.ARCHIVER_LOCK_TTL_SECONDS, log },
+      (assertHeld) => archiver.sweep(assertHeld, opts.now));
+    if (result === null) {
       outcome = 'locked';
       log.info({ holder: lock.holder }, 'another archiver holds the lock; nothing to do');
       return outcome;
-    }
-    keeper = new LeaseKeeper(lock, config.ARCHIVER_LOCK_TTL_SECONDS * 1000, acquireSentAt, log);
-    const held = keeper;
-    let result: SweepResult;
-    try {
-      result = await archiver.sweep(() => held.assertHeld(), opts.now);
-    } finally {
-      await held.stop();
     }
     outcome = 'success';
     archiverLastSuccess.set(Date.now() / 1000);
@@ -72,11 +63,6 @@ export async function runArchiver(db: Db, config: Config, log: Logger, opts: Run
     if (checkpoint !== null) archiverLag.set(archiver.lagSeconds(checkpoint, opts.now ?? Date.now()));
     return outcome;
   } finally {
-    if (lock && keeper && !keeper.lost) {
-      await lock.release().catch((err: unknown) => {
-        log.warn({ err: (err as Error).message }, 'lock release failed; it expires by itself');
-      });
-    }
     archiverRuns.inc({ result: outcome });
     archiverRunDuration.set((Date.now() - started) / 1000);
     if (opts.push && config.PUSHGATEWAY_URL) await pushArchiverMetrics(config.PUSHGATEWAY_URL, log);

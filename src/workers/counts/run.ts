@@ -1,11 +1,11 @@
-import type { Db } from '../storage/cassandra.js';
-import type { Logger } from '../logger.js';
-import { CountsWorker, CONSUMER, type CountsSettings } from './counts.js';
-import { CHANGE_LOG } from '../chats/changes.js';
-import type { SkewGate } from './skew-gate.js';
-import {
-  countsLag, countsReconcileLastSuccess, countsRuns, logConsumerLag,
-} from '../observability/chat-metrics.js';
+import type { Db } from '../../storage/cassandra.js';
+import type { Logger } from '../../logger.js';
+import { CountsWorker, CONSUMER, type CountsSettings } from './counts-worker.js';
+import { CHANGE_LOG } from '../../chats/changes.js';
+import type { SkewGate } from '../skew-gate.js';
+import { startLoop, type Loop } from '../loop.js';
+import { countsLag, countsReconcileLastSuccess, countsRuns } from '../../observability/chat-metrics.js';
+import { logConsumerLag } from '../../observability/metrics.js';
 
 export interface CountsLoopOptions {
   /** Seconds between passes over the change log. */
@@ -55,29 +55,21 @@ export async function reconcilePass(worker: CountsWorker, log: Logger): Promise<
  * local runs): a log pass every `everySeconds`, a reconciliation every `reconcileSeconds`, one at a time.
  * Several processes may run it: LWT locks make the others skip a pass.
  */
-export function startCountsLoop(db: Db, settings: CountsSettings, log: Logger, opts: CountsLoopOptions): { stop(): Promise<void> } {
+export function startCountsLoop(db: Db, settings: CountsSettings, log: Logger, opts: CountsLoopOptions): Loop {
   const worker = new CountsWorker(db, settings, log);
-  let running: Promise<unknown> | null = null;
   let lastReconcile = 0;
-  const tick = () => {
-    if (running) return;
+  const loop = startLoop(async () => {
     const reconcileDue = Date.now() - lastReconcile >= opts.reconcileSeconds * 1000;
-    running = (opts.gate?.open() ?? Promise.resolve(true))
-      .then(async (open) => {
-        if (!open) return;
-        await countsPass(worker, log);
-        if (!reconcileDue) return;
-        lastReconcile = Date.now();
-        await reconcilePass(worker, log);
-      })
-      .finally(() => { running = null; });
-  };
-  const timer = setInterval(tick, opts.everySeconds * 1000);
+    if (!(await (opts.gate?.open() ?? true))) return;
+    await countsPass(worker, log);
+    if (!reconcileDue) return;
+    lastReconcile = Date.now();
+    await reconcilePass(worker, log);
+  }, opts.everySeconds);
   log.info({ everySeconds: opts.everySeconds, reconcileSeconds: opts.reconcileSeconds }, 'counts worker on');
   return {
     async stop() {
-      clearInterval(timer);
-      await running;
+      await loop.stop();
       opts.gate?.stop();
     },
   };

@@ -1,15 +1,15 @@
-import type { Db } from '../storage/cassandra.js';
-import type { Logger } from '../logger.js';
-import type { ConsumeResult } from '../storage/bucketed-log.js';
-import type { ChangeLog } from '../chats/changes.js';
-import { chatsData } from '../chats/data.js';
-import type { ChatMessageStore } from '../chats/message-store.js';
-import type { ChangeEntry } from '../chats/types.js';
+import type { Db } from '../../storage/cassandra.js';
+import type { Logger } from '../../logger.js';
+import type { ConsumeResult } from '../../storage/bucketed-log.js';
+import type { ChangeLog } from '../../chats/changes.js';
+import { chatsData } from '../../chats/data.js';
+import type { ChatMessageStore } from '../../chats/message-store.js';
+import type { ChangeEntry } from '../../chats/types.js';
 import { orderedReads } from './ordered-reads.js';
 import { rowEvent } from './row-event.js';
-import { docId, type ChangeEvent } from '../search/documents.js';
-import type { ApplyResult, MessageIndexer } from '../search/message-indexer.js';
-import { searchDocsApplied } from '../observability/search-metrics.js';
+import { docId, type ChangeEvent } from '../../search/documents.js';
+import type { ApplyResult, MessageIndexer } from '../../search/message-indexer.js';
+import { searchDocsApplied } from '../../observability/search-metrics.js';
 
 export interface IndexerSettings {
   holder: string;

@@ -1,16 +1,16 @@
-import type { Db } from '../storage/cassandra.js';
-import type { Logger } from '../logger.js';
-import { LwtLock } from '../storage/lwt-lock.js';
-import { renewingGuard } from '../storage/lwt-guard.js';
-import { chatsStores, type ChatsStores } from '../chats/data.js';
-import { BUCKET_SIZE, numberBucket } from '../chats/numbered.js';
-import type { Application } from '../chats/types.js';
-import { allApplications, allChats } from '../chats/walk-all.js';
-import type { ChangeEvent } from '../search/documents.js';
-import { indexedVersions } from '../search/indexed-versions.js';
-import { messagesAlias } from '../search/index-schema.js';
-import type { Search } from '../search/search.js';
-import { searchReconcileRepaired } from '../observability/search-metrics.js';
+import type { Db } from '../../storage/cassandra.js';
+import type { Logger } from '../../logger.js';
+import { LwtLock } from '../../storage/lwt-lock.js';
+import { underLease } from '../../storage/lease-guard.js';
+import { chatsStores, type ChatsStores } from '../../chats/data.js';
+import { BUCKET_SIZE, numberBucket } from '../../chats/numbered.js';
+import type { Application } from '../../chats/types.js';
+import { allApplications, allChats } from '../../chats/walk-all.js';
+import type { ChangeEvent } from '../../search/documents.js';
+import { indexedVersions } from '../../search/indexed-versions.js';
+import { messagesAlias } from '../../search/index-schema.js';
+import type { Search } from '../../search/search.js';
+import { searchReconcileRepaired } from '../../observability/search-metrics.js';
 import { orderedReads } from './ordered-reads.js';
 import { rowEvent } from './row-event.js';
 
@@ -51,11 +51,8 @@ export class SearchReconciler {
   async reconcile(token?: string, stop?: AbortSignal): Promise<ReconcileResult | null> {
     const lock = new LwtLock(this.db, `search-reconcile:${this.settings.indexPrefix}`, this.settings.holder,
       this.settings.lockTtlSeconds);
-    const acquireSentAt = Date.now();
-    if (!(await lock.tryAcquire())) return null;
-    const assertHeld = renewingGuard(lock, this.settings.lockTtlSeconds, acquireSentAt);
-    const result: ReconcileResult = { applications: 0, chats: 0, repaired: 0 };
-    try {
+    return underLease(lock, { name: lock.name, ttlSeconds: this.settings.lockTtlSeconds }, async (assertHeld) => {
+      const result: ReconcileResult = { applications: 0, chats: 0, repaired: 0 };
       for await (const app of allApplications(this.stores, token)) {
         for await (const chat of allChats(this.stores, app.appId)) {
           if (stop?.aborted) return result;
@@ -65,9 +62,7 @@ export class SearchReconciler {
         result.applications += 1;
       }
       return result;
-    } finally {
-      await lock.release().catch(() => { /* it expires by its TTL */ });
-    }
+    });
   }
 
   private async reconcileChat(app: Application, chat: number, assertHeld: () => Promise<void>): Promise<number> {

@@ -1,13 +1,14 @@
-import type { Logger } from '../logger.js';
-import { AppError } from '../errors.js';
-import { CHANGE_LOG } from '../chats/changes.js';
-import { logConsumerLag } from '../observability/chat-metrics.js';
+import type { Logger } from '../../logger.js';
+import { AppError } from '../../errors.js';
+import { CHANGE_LOG } from '../../chats/changes.js';
+import { logConsumerLag } from '../../observability/metrics.js';
 import {
   searchIndexerLag, searchIndexerRuns, searchReconcileLastSuccess, searchReconcileRuns,
-} from '../observability/search-metrics.js';
-import type { SearchIndexerWorker } from './indexer.js';
+} from '../../observability/search-metrics.js';
+import type { SearchIndexerWorker } from './indexer-worker.js';
 import type { SearchReconciler } from './search-reconcile.js';
-import type { SkewGate } from './skew-gate.js';
+import type { SkewGate } from '../skew-gate.js';
+import { startLoop, type Loop } from '../loop.js';
 
 export type PassResult = 'success' | 'failure' | 'unavailable' | 'locked';
 
@@ -69,46 +70,30 @@ export interface IndexerLoopOptions {
 
 /**
  * The indexer as a loop (the `ephemera index` command, and a timer inside `serve --index-every` for local runs):
- * a pass every `everySeconds`, one at a time. Several processes may run it: the consumer's LWT lock makes the
- * others skip a pass. After failed passes the next waits up to 8 ticks (OpenSearch restarting).
+ * a pass every `everySeconds` on the one worker loop (workers/loop.ts), one at a time. Several processes may run it:
+ * the consumer's LWT lock makes the others skip a pass. After failed passes the next waits up to 8 ticks
+ * (OpenSearch restarting).
  */
 export function startIndexerLoop(worker: SearchIndexerWorker, consumer: string, log: Logger, everySeconds: number,
-  opts: IndexerLoopOptions = {}): { stop(): Promise<void> } {
-  let running: Promise<unknown> | null = null;
+  opts: IndexerLoopOptions = {}): Loop {
   let reconciling: Promise<unknown> | null = null;
   let lastReconcile = 0;
   const stopping = new AbortController();
-  let skip = 0;
-  let backoff = 0;
-  const tick = () => {
-    if (running) return;
-    if (skip > 0) { skip--; return; }
-    running = (opts.gate?.open() ?? Promise.resolve(true))
-      .then(async (open) => {
-        if (!open) return;
-        const r = await indexerPass(worker, consumer, log);
-        const reconcile = opts.reconcile;
-        if (reconcile && !reconciling && Date.now() - lastReconcile >= reconcile.everySeconds * 1000) {
-          lastReconcile = Date.now();
-          reconciling = searchReconcilePass(reconcile.reconciler, log, undefined, stopping.signal).finally(() => { reconciling = null; });
-        }
-        return r;
-      })
-      .then((r) => {
-        if (r === undefined) return;
-        // Consecutive failed passes skip 0, 1, 3, then 7 ticks before the next try.
-        backoff = r === 'unavailable' || r === 'failure' ? Math.min(8, backoff * 2 || 1) : 0;
-        skip = Math.max(0, backoff - 1);
-      })
-      .finally(() => { running = null; });
-  };
-  const timer = setInterval(tick, everySeconds * 1000);
+  const loop = startLoop(async () => {
+    if (!(await (opts.gate?.open() ?? true))) return;
+    const r = await indexerPass(worker, consumer, log);
+    const reconcile = opts.reconcile;
+    if (reconcile && !reconciling && Date.now() - lastReconcile >= reconcile.everySeconds * 1000) {
+      lastReconcile = Date.now();
+      reconciling = searchReconcilePass(reconcile.reconciler, log, undefined, stopping.signal).finally(() => { reconciling = null; });
+    }
+    return r;
+  }, everySeconds, { backoff: true });
   log.info({ everySeconds, consumer }, 'search indexer on');
   return {
     async stop() {
-      clearInterval(timer);
       stopping.abort();
-      await running;
+      await loop.stop();
       await reconciling;
       opts.gate?.stop();
     },

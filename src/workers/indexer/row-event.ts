@@ -1,5 +1,5 @@
-import type { StoredMessage } from '../chats/types.js';
-import type { ChangeEvent } from '../search/documents.js';
+import type { StoredMessage } from '../../chats/types.js';
+import type { ChangeEvent } from '../../search/documents.js';
 
 /**
  * A message row as the search index must hold it: a live row is a document at its version, a deleted row (it

@@ -1,15 +1,16 @@
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import { Db } from '../storage/cassandra.js';
-import { processIdentity } from '../process-identity.js';
-import { createSearch, type Search } from '../search/search.js';
-import { searchSettings } from '../settings.js';
-import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './indexer.js';
-import { indexerPass, startIndexerLoop } from './indexer-run.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { Db } from '../../storage/cassandra.js';
+import { withDb } from '../../storage/with-db.js';
+import { processIdentity } from '../../process-identity.js';
+import { createSearch, type Search } from '../../search/search.js';
+import { searchSettings } from '../../settings.js';
+import { indexerConsumer, SearchIndexerWorker, type IndexerSettings } from './indexer-worker.js';
+import { indexerPass, startIndexerLoop } from './run.js';
 import { messagesFromCassandra } from './reindex-source.js';
-import { runWorkerProcess } from './worker-process.js';
+import { runWorkerProcess } from '../worker-process.js';
 import { SearchReconciler } from './search-reconcile.js';
-import { skewGate } from './skew-gate.js';
+import { skewGate } from '../skew-gate.js';
 
 /** The configuration the search indexer uses. */
 export function indexerSettings(config: Config): IndexerSettings {
@@ -59,20 +60,18 @@ export function indexCommand(config: Config, log: Logger, opts: { every: number;
 
 /** `ephemera reindex [--token T]`: every message of one application, or of all, from Cassandra into the index. */
 export async function reindexCommand(config: Config, log: Logger, opts: { token?: string }): Promise<number> {
-  const db = new Db(config, log);
   try {
-    await db.connect();
-    const search = createSearch(searchSettings(config), log);
-    await search.migrate();
-    const started = Date.now();
-    const result = await search.indexer.reindex(messagesFromCassandra(db, opts.token));
-    log.info({ token: opts.token ?? 'all', written: result.written, unchanged: result.stale,
-      failed: result.failed.length, durationMs: Date.now() - started }, 'reindex done');
-    return result.failed.length === 0 ? 0 : 1;
+    return await withDb(config, log, async (db) => {
+      const search = createSearch(searchSettings(config), log);
+      await search.migrate();
+      const started = Date.now();
+      const result = await search.indexer.reindex(messagesFromCassandra(db, opts.token));
+      log.info({ token: opts.token ?? 'all', written: result.written, unchanged: result.stale,
+        failed: result.failed.length, durationMs: Date.now() - started }, 'reindex done');
+      return result.failed.length === 0 ? 0 : 1;
+    });
   } catch (err) {
     log.error({ err: (err as Error).message }, 'reindex failed');
     return 1;
-  } finally {
-    await db.shutdown();
   }
 }

@@ -1,11 +1,11 @@
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { Db } from '../storage/cassandra.js';
-import { processIdentity } from '../process-identity.js';
-import { CountsWorker, type CountsSettings } from './counts.js';
-import { countsPass, reconcilePass, startCountsLoop } from './counts-run.js';
-import { runWorkerProcess } from './worker-process.js';
-import { skewGate } from './skew-gate.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { Db } from '../../storage/cassandra.js';
+import { processIdentity } from '../../process-identity.js';
+import { CountsWorker, type CountsSettings } from './counts-worker.js';
+import { countsPass, reconcilePass, startCountsLoop } from './run.js';
+import { runWorkerProcess } from '../worker-process.js';
+import { skewGate } from '../skew-gate.js';
 
 /** The configuration the counts worker uses. */
 export function countsSettings(config: Config): CountsSettings {

@@ -1,15 +1,15 @@
-import type { Db } from '../storage/cassandra.js';
-import type { Logger } from '../logger.js';
-import { LwtLock } from '../storage/lwt-lock.js';
-import { renewingGuard } from '../storage/lwt-guard.js';
-import type { ConsumeResult } from '../storage/bucketed-log.js';
-import type { ChangeLog } from '../chats/changes.js';
-import { chatsData, type ChatsData } from '../chats/data.js';
-import { APP_SCOPE, numberBucket } from '../chats/numbered.js';
-import { allApplications, chatPages } from '../chats/walk-all.js';
-import type { ChangeEntry } from '../chats/types.js';
-import { countsRecounted } from '../observability/chat-metrics.js';
-import { inParallel } from '../async.js';
+import type { Db } from '../../storage/cassandra.js';
+import type { Logger } from '../../logger.js';
+import { LwtLock } from '../../storage/lwt-lock.js';
+import { underLease } from '../../storage/lease-guard.js';
+import type { ConsumeResult } from '../../storage/bucketed-log.js';
+import type { ChangeLog } from '../../chats/changes.js';
+import { chatsData, type ChatsData } from '../../chats/data.js';
+import { APP_SCOPE, numberBucket } from '../../chats/numbered.js';
+import { allApplications, chatPages } from '../../chats/walk-all.js';
+import type { ChangeEntry } from '../../chats/types.js';
+import { countsRecounted } from '../../observability/chat-metrics.js';
+import { inParallel } from '../../async.js';
 
 export interface CountsSettings {
   holder: string;
@@ -60,15 +60,12 @@ export class CountsWorker {
   /** Recounts everything; null when another process is reconciling. */
   async reconcile(): Promise<{ applications: number; chats: number } | null> {
     const lock = new LwtLock(this.db, 'counts-reconcile', this.settings.holder, this.settings.lockTtlSeconds);
-    const acquireSentAt = Date.now();
-    if (!(await lock.tryAcquire())) return null;
     // Checked before every parent's recount (renewing once a third of the TTL has passed): one application with
     // 50k chats, or a few very long chats, takes longer than the 30 s lock, and a renewal per application would
     // find the lock lost and abort every reconciliation there, leaving the applications after it never recounted.
-    const held = renewingGuard(lock, this.settings.lockTtlSeconds, acquireSentAt);
-    let applications = 0;
-    let chats = 0;
-    try {
+    return underLease(lock, { name: lock.name, ttlSeconds: this.settings.lockTtlSeconds }, async (held) => {
+      let applications = 0;
+      let chats = 0;
       for await (const app of allApplications(this.data)) {
         await held();
         const lastChat = await this.data.counters.lastNumber(app.appId, APP_SCOPE);
@@ -84,9 +81,7 @@ export class CountsWorker {
         applications += 1;
       }
       return { applications, chats };
-    } finally {
-      await lock.release().catch(() => undefined);
-    }
+    });
   }
 
   private async recountTouched(entries: ChangeEntry[]): Promise<void> {

@@ -1,7 +1,7 @@
-import type { Db } from '../storage/cassandra.js';
-import { chatsStores } from '../chats/data.js';
-import { allApplications, allChats, allMessages } from '../chats/walk-all.js';
-import type { ChangeEvent } from '../search/documents.js';
+import type { Db } from '../../storage/cassandra.js';
+import { chatsStores } from '../../chats/data.js';
+import { allApplications, allChats, allMessages } from '../../chats/walk-all.js';
+import type { ChangeEvent } from '../../search/documents.js';
 import { rowEvent } from './row-event.js';
 
 /**
