@@ -5,6 +5,7 @@ import * as req from './applications-schemas.js';
 import { lenientBody } from './body-reader.js';
 import { conditions, orStale, setETag } from './conditional-headers.js';
 import { bodyAliases, type BodyKind } from './field-aliases.js';
+import { messageBodyRoutes } from './message-body-routes.js';
 import { messageEditRoutes } from './message-edit-routes.js';
 import { messageHistoryRoutes } from './message-history-routes.js';
 
@@ -115,5 +116,6 @@ export function applicationsRoutes(chats: Chats, opts: ApplicationsRoutesOptions
   });
   messageEditRoutes(router, chats, { json, message: read('message') });
   messageHistoryRoutes(router, chats);
+  messageBodyRoutes(router, chats);
   return router;
 }
