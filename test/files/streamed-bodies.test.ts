@@ -9,7 +9,7 @@ import vm from 'node:vm';
 import { startTestServer } from '../support/harness.js';
 import type { RunningServer } from '../../src/server.js';
 import { call, newApp, newChat } from '../chats/support.js';
-import { ownPrefix } from './support.js';
+import { ownPrefix, PrivateS3 } from './support.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -231,6 +231,53 @@ for (const backend of ['s3', 'fs', 'cassandra'] as const) {
     }
   });
 }
+
+describe('streamed message bodies when the store is down or hangs', () => {
+  let s3: PrivateS3;
+  let server: RunningServer;
+  before(async () => {
+    s3 = await PrivateS3.start();
+    server = await startTestServer({ ...s3.env, BODY_STORE_PREFIX: ownPrefix('streamed-faults'), S3_REQUEST_TIMEOUT_MS: '1000',
+      CHAT_BODY_INLINE_BYTES: '1024' });
+  });
+  after(async () => {
+    await server?.close();
+    await s3?.stop();
+  });
+  const text = { 'content-type': 'text/plain; charset=utf-8' };
+  const body = Buffer.from('y'.repeat(200_000));
+
+  it('when the store is down or hangs, then a raw upload answers 503 fast and nothing changes; a download 503s; after it returns, all is whole', async () => {
+    const token = await newApp(server.url);
+    const chat = await newChat(server.url, token);
+    const m = `/applications/${token}/chats/${chat}/messages/${(await call(server.url, 'POST',
+      `/applications/${token}/chats/${chat}/messages`, { body: 'v1' })).body.number}`;
+    const put = () => raw(`${server.url}${m}/body`, 'PUT', { ...text, 'content-length': String(body.length) }, body);
+    assert.equal((await put()).status, 200);
+
+    await s3.kill();
+    const down = await put();
+    assert.equal(down.status, 503);
+    assert.equal(down.headers['retry-after'], '1');
+    assert.equal((await raw(`${server.url}${m}/body`, 'GET', {})).status, 503);
+
+    await s3.run();
+    s3.pause();
+    try {
+      const started = Date.now();
+      const hung = await put();
+      assert.equal(hung.status, 503);
+      // S3_REQUEST_TIMEOUT_MS (1 s) for the store's 100 Continue; generous for a loaded machine.
+      assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
+    } finally {
+      s3.resume();
+    }
+    assert.equal((await call(server.url, 'GET', m)).body.version, 2);
+    const got = await raw(`${server.url}${m}/body`, 'GET', {});
+    assert.equal(got.status, 200);
+    assert.ok(got.body.equals(body));
+  });
+});
 
 /** ephemera_chat_body_digest_mismatches_total from /metrics. */
 async function metric(base: string): Promise<number> {
