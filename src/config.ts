@@ -204,8 +204,10 @@ export const configSchema = z.object({
   // Up to 1 MiB in a Cassandra cell; up to 64 MiB with an object store.
   CHAT_MAX_BODY_BYTES: int(1, 64 * 1024 * 1024).default(64 * 1024)
     .describe('chat applications: message body bytes (at most 1 MiB with CHAT_BODY_STORE=cassandra; MAX_BODY_BYTES must be larger)'),
-  // 8 MiB by default (the issue's example); the stream holds ~64 KiB at a time whatever this is.
-  CHAT_MAX_STREAMED_BODY_BYTES: int(1, 1024 * 1024 * 1024).default(8 * 1024 * 1024)
+  // 8 MiB by default (the issue's example); the stream holds ~64 KiB at a time whatever this is. At most 64 MiB:
+  // the JSON views (GET .../messages/:n, list pages) still hand a body out whole, as one string, and JSON escaping
+  // can make one up to 6 times longer; V8 refuses strings over 2^29 characters (512 Mi).
+  CHAT_MAX_STREAMED_BODY_BYTES: int(1, 64 * 1024 * 1024).default(8 * 1024 * 1024)
     .describe('chat applications: body bytes of a raw upload (PUT .../messages/:n/body), streamed to the s3/fs store; with CHAT_BODY_STORE=cassandra CHAT_MAX_BODY_BYTES applies instead'),
   CHAT_NUMBERING: z.enum(['coalesced', 'single']).default('coalesced')
     .describe('`single`: one counter LWT per create (the benchmark\'s baseline)'),
