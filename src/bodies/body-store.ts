@@ -15,6 +15,8 @@ export interface ObjectStream { stream: Readable; size: number }
  */
 export interface BodyStore {
   readonly kind: 'fs' | 's3';
+  /** Which link of the credential chain signs (s3 only; logged at start). */
+  readonly credentials?: string;
   /**
    * Writes `bytes` under `key` only if nothing is there yet; `sha256` (hex) is the bytes' digest, sent for the
    * store to verify where it can. Throws ObjectExists when the key is taken, BodyStoreUnavailable when the store

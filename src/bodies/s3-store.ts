@@ -44,6 +44,8 @@ export class S3BodyStore implements BodyStore {
     this.streams = new S3Streams(s, (key) => this.url(key), (signal) => this.slot(signal), () => this.release());
   }
 
+  get credentials(): string { return this.s.credentials.name; }
+
   /** A signer for the current credentials (a new one when the chain refreshed them). */
   private async signer(): Promise<AwsClient> {
     const c = await this.s.credentials.get();

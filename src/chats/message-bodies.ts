@@ -67,7 +67,7 @@ export class MessageBodies {
     if (this.store === null) return;
     try {
       await this.gate();
-      this.log.info({ store: this.store.kind }, 'body store enforces create-only writes');
+      this.log.info({ store: this.store.kind, credentials: this.store.credentials }, 'body store enforces create-only writes');
     } catch (err) {
       if (err instanceof CreateOnlyNotEnforced) throw err;
       this.log.warn({ err: (err as Error).message }, 'body store unreachable at start: body writes answer 503 until it is');
