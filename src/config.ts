@@ -204,6 +204,11 @@ export const configSchema = z.object({
   // Up to 1 MiB in a Cassandra cell; up to 64 MiB with an object store.
   CHAT_MAX_BODY_BYTES: int(1, 64 * 1024 * 1024).default(64 * 1024)
     .describe('chat applications: message body bytes (at most 1 MiB with CHAT_BODY_STORE=cassandra; MAX_BODY_BYTES must be larger)'),
+  // 8 MiB by default (the issue's example); the stream holds ~64 KiB at a time whatever this is. At most 64 MiB:
+  // the JSON views (GET .../messages/:n, list pages) still hand a body out whole, as one string, and JSON escaping
+  // can make one up to 6 times longer; V8 refuses strings over 2^29 characters (512 Mi).
+  CHAT_MAX_STREAMED_BODY_BYTES: int(1, 64 * 1024 * 1024).default(8 * 1024 * 1024)
+    .describe('chat applications: body bytes of a raw upload (PUT .../messages/:n/body), streamed to the s3/fs store; with CHAT_BODY_STORE=cassandra CHAT_MAX_BODY_BYTES applies instead'),
   CHAT_NUMBERING: z.enum(['coalesced', 'single']).default('coalesced')
     .describe('`single`: one counter LWT per create (the benchmark\'s baseline)'),
   CHAT_LOG_RETENTION_SECONDS: int(3600).default(7 * 86_400)
@@ -244,6 +249,32 @@ export const configSchema = z.object({
     .describe('with AWS_ACCESS_KEY_ID'),
   AWS_SESSION_TOKEN: z.string().optional()
     .describe('with temporary AWS_* credentials'),
+  AWS_PROFILE: z.string().min(1).optional()
+    .describe('S3 credentials chain: the shared-file profile (default `default`; with a local S3_ENDPOINT the ~/.aws files are read only when this or a file variable is set)'),
+  AWS_SHARED_CREDENTIALS_FILE: z.string().min(1).optional()
+    .describe('S3 credentials chain: the shared credentials file (default ~/.aws/credentials)'),
+  AWS_CONFIG_FILE: z.string().min(1).optional()
+    .describe('S3 credentials chain: the shared config file (default ~/.aws/config)'),
+  AWS_WEB_IDENTITY_TOKEN_FILE: z.string().min(1).optional()
+    .describe('S3 credentials chain: web identity (IRSA) token file, with AWS_ROLE_ARN (STS AssumeRoleWithWebIdentity)'),
+  AWS_ROLE_ARN: z.string().min(1).optional()
+    .describe('S3 credentials chain: the role web identity assumes'),
+  AWS_ROLE_SESSION_NAME: z.string().min(1).optional()
+    .describe('S3 credentials chain: web identity session name (default ephemera-<time>)'),
+  AWS_ENDPOINT_URL_STS: z.string().url().optional()
+    .describe('S3 credentials chain: the STS endpoint (default https://sts.<S3_REGION>.amazonaws.com)'),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.string().url().optional()
+    .describe('S3 credentials chain: container credentials endpoint (EKS Pod Identity, ECS)'),
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.string().min(1).optional()
+    .describe('S3 credentials chain: ECS task role path on 169.254.170.2'),
+  AWS_CONTAINER_AUTHORIZATION_TOKEN: z.string().min(1).optional()
+    .describe('S3 credentials chain: Authorization header for the container endpoint'),
+  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: z.string().min(1).optional()
+    .describe('S3 credentials chain: file holding that header (re-read on every refresh)'),
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().url().optional()
+    .describe('S3 credentials chain: instance metadata endpoint (default http://169.254.169.254; IMDSv2)'),
+  AWS_EC2_METADATA_DISABLED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true')
+    .describe('S3 credentials chain: `true` skips instance metadata'),
   S3_REQUEST_TIMEOUT_MS: int(100, 600_000).default(2_000)
     .describe('each S3 request\'s bound, waiting for a slot included: a slow store answers 503'),
   // 64 keeps 4 processes under versitygw's 256 conditional-write locks per bucket. Measured on a loaded 2-core box:

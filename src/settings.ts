@@ -52,6 +52,8 @@ export function chatsSettings(config: Config): ChatsSettings {
       inlineBytes: config.CHAT_BODY_INLINE_BYTES,
       retention: { maxVersions: config.CHAT_HISTORY_MAX_VERSIONS, maxAgeMs: config.CHAT_HISTORY_MAX_AGE_SECONDS * 1000 },
       orphanGraceMs: config.BODY_ORPHAN_GRACE_SECONDS * 1000,
+      // A cell stays small (≤ 1 MiB): a raw upload to the cassandra backend keeps the JSON limit.
+      maxStreamedBytes: config.CHAT_BODY_STORE === 'cassandra' ? config.CHAT_MAX_BODY_BYTES : config.CHAT_MAX_STREAMED_BODY_BYTES,
     },
     rowDeadlineMs: rowDeadlineMs(config),
   };

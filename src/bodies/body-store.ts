@@ -1,7 +1,11 @@
+import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 
 /** One stored object as a listing shows it. */
 export interface ListedObject { key: string; lastModified: Date }
+
+/** An object being read: its bytes as they come, and its size as the store states it. */
+export interface ObjectStream { stream: Readable; size: number }
 
 /**
  * Where message bodies live as immutable objects (one per message version). Every write is create-only: an
@@ -11,12 +15,24 @@ export interface ListedObject { key: string; lastModified: Date }
  */
 export interface BodyStore {
   readonly kind: 'fs' | 's3';
+  /** Which link of the credential chain signs (s3 only; logged at start). */
+  readonly credentials?: string;
   /**
    * Writes `bytes` under `key` only if nothing is there yet; `sha256` (hex) is the bytes' digest, sent for the
    * store to verify where it can. Throws ObjectExists when the key is taken, BodyStoreUnavailable when the store
    * cannot be reached or does not answer in time.
    */
   putNew(key: string, bytes: Buffer, sha256: string): Promise<void>;
+  /**
+   * Writes `size` bytes read from `body` under `key`, create-only, holding a bounded part of it at a time.
+   * `digest()` (the body's SHA-256) is asked for once `body` has ended: the store checks it where it can (S3:
+   * a trailing checksum) and only then makes the object visible. An error of `body` (too short, not text, the
+   * client gone) is thrown as it is, and nothing is stored under `key` (on S3, possibly nothing at all: the
+   * store refuses an upload whose trailer never came; the sweeper removes whatever a crash leaves).
+   */
+  putStream(key: string, body: Readable, size: number, digest: () => Buffer): Promise<void>;
+  /** The object as a stream; null when there is none. Throws BodyStoreUnavailable like get. */
+  getStream(key: string): Promise<ObjectStream | null>;
   /** The object's bytes; null when there is none. */
   get(key: string): Promise<Buffer | null>;
   /** Removes the object (no error when it is already gone). */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { BodyStoreUnavailable, ObjectExists, type BodyStore, type ListedObject } from './body-store.js';
+import type { Readable } from 'node:stream';
+import { BodyStoreUnavailable, ObjectExists, type BodyStore, type ListedObject, type ObjectStream } from './body-store.js';
 
 /**
  * Bodies as files under one directory (development and single-node deployments). A write goes to a temporary
@@ -43,6 +44,35 @@ export class FsBodyStore implements BodyStore {
   }
 
   async putNew(key: string, bytes: Buffer): Promise<void> {
+    await this.write(key, (handle) => handle.writeFile(bytes));
+  }
+
+  /** The stream's chunks are written as they come (one in memory at a time); the digest is the row's to keep. */
+  async putStream(key: string, body: Readable): Promise<void> {
+    let bodyError: Error | null = null;
+    await this.write(key, async (handle) => {
+      try {
+        for await (const chunk of body) await handle.write(chunk as Buffer);
+      } catch (err) {
+        bodyError = err as Error;
+        throw err;
+      }
+    }).catch((err: unknown) => { throw bodyError ?? err; });
+  }
+
+  async getStream(key: string): Promise<ObjectStream | null> {
+    try {
+      const handle = await fsp.open(this.file(key), 'r');
+      const { size } = await handle.stat().catch(async (err: unknown) => { await handle.close(); throw err; });
+      return { stream: handle.createReadStream(), size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new BodyStoreUnavailable(`fs get ${key}: ${(err as Error).message}`);
+    }
+  }
+
+  /** A temporary file filled by `fill`, flushed, then linked to the key (create-only). */
+  private async write(key: string, fill: (handle: fsp.FileHandle) => Promise<void>): Promise<void> {
     const target = this.file(key);
     const tmp = path.join(this.tmp, randomBytes(12).toString('hex'));
     try {
@@ -50,7 +80,7 @@ export class FsBodyStore implements BodyStore {
       await fsp.mkdir(path.dirname(target), { recursive: true });
       const handle = await fsp.open(tmp, 'wx');
       try {
-        await handle.writeFile(bytes);
+        await fill(handle);
         await handle.sync();
       } finally {
         await handle.close();

@@ -1,5 +1,8 @@
 import { AwsClient } from 'aws4fetch';
-import { BodyStoreUnavailable, ObjectExists, type BodyStore, type ListedObject } from './body-store.js';
+import type { Readable } from 'node:stream';
+import { BodyStoreUnavailable, ObjectExists, type BodyStore, type ListedObject, type ObjectStream } from './body-store.js';
+import type { CredentialSource, Credentials } from './credentials/types.js';
+import { S3Streams } from './s3-streams.js';
 
 /** What the S3 backend needs of the configuration. */
 export interface S3Settings {
@@ -8,9 +11,8 @@ export interface S3Settings {
   bucket: string;
   /** true: `<endpoint>/<bucket>/<key>` (local servers, most gateways); false: `<bucket>.<host>/<key>` (AWS). */
   pathStyle: boolean;
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
+  /** The credential chain's answer (credentials/chain.ts), refreshed before temporary credentials expire. */
+  credentials: CredentialSource;
   /** Each request's bound: a slow store fails the request (503) instead of holding it (and its memory). */
   timeoutMs: number;
   /** Requests in flight per process at most (S3_MAX_IN_FLIGHT); more wait, within timeoutMs. */
@@ -31,15 +33,27 @@ const xmlText = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').rep
  */
 export class S3BodyStore implements BodyStore {
   readonly kind = 's3' as const;
-  private readonly client: AwsClient;
+  private client: { for: Credentials; client: AwsClient } | null = null;
   private readonly base: string;
+  private readonly streams: S3Streams;
 
   constructor(private readonly s: S3Settings) {
-    this.client = new AwsClient({ accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey,
-      sessionToken: s.sessionToken, service: 's3', region: s.region, retries: 0 });
     const url = new URL(s.endpoint);
     this.base = s.pathStyle ? `${url.origin}${url.pathname.replace(/\/$/, '')}/${s.bucket}`
       : `${url.protocol}//${s.bucket}.${url.host}${url.pathname.replace(/\/$/, '')}`;
+    this.streams = new S3Streams(s, (key) => this.url(key), (signal) => this.slot(signal), () => this.release());
+  }
+
+  get credentials(): string { return this.s.credentials.name; }
+
+  /** A signer for the current credentials (a new one when the chain refreshed them). */
+  private async signer(): Promise<AwsClient> {
+    const c = await this.s.credentials.get();
+    if (this.client?.for !== c) {
+      this.client = { for: c, client: new AwsClient({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey,
+        sessionToken: c.sessionToken, service: 's3', region: this.s.region, retries: 0 }) };
+    }
+    return this.client.client;
   }
 
   private url(key: string): string {
@@ -59,7 +73,7 @@ export class S3BodyStore implements BodyStore {
       throw new BodyStoreUnavailable(`s3 ${what}: no free connection slot within ${this.s.timeoutMs} ms`);
     }
     try {
-      const res = await this.client.fetch(url, { ...init, signal });
+      const res = await (await this.signer()).fetch(url, { ...init, signal });
       return await use(res);
     } catch (err) {
       if (err instanceof BodyStoreUnavailable || err instanceof ObjectExists) throw err;
@@ -72,6 +86,7 @@ export class S3BodyStore implements BodyStore {
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
 
+  /** A free request slot (S3_MAX_IN_FLIGHT), waited for until `signal` aborts. */
   private slot(signal: AbortSignal): Promise<void> {
     if (this.inFlight < this.s.maxInFlight) {
       this.inFlight += 1;
@@ -127,6 +142,14 @@ export class S3BodyStore implements BodyStore {
       if (!res.ok) await this.fail(`get ${key}`, res);
       return Buffer.from(await res.arrayBuffer());
     });
+  }
+
+  putStream(key: string, body: Readable, size: number, digest: () => Buffer): Promise<void> {
+    return this.streams.put(key, body, size, digest);
+  }
+
+  getStream(key: string): Promise<ObjectStream | null> {
+    return this.streams.get(key);
   }
 
   async delete(key: string): Promise<void> {

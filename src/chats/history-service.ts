@@ -1,6 +1,6 @@
 import { notFound } from '../errors.js';
 import type { ChatService } from './chat-service.js';
-import type { MessageBodies } from './message-bodies.js';
+import type { BodySource, MessageBodies } from './message-bodies.js';
 import { retained, type VersionEntry } from './message-history.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { StoredMessage } from './types.js';
@@ -30,6 +30,22 @@ export class MessageHistoryService {
     if (!entry) throw notFound(`message ${number} has no retained version ${version}`);
     const body = version === m.version ? await this.bodies.body(m.ref, m.body)
       : await this.bodies.object({ key: entry.key, digest: entry.digest, size: entry.size });
+    return { entry, body };
+  }
+
+  /**
+   * One version's body as a stream (GET .../body, .../versions/:v/body): `version` null is the current one.
+   * The entry is the retained one (for the current version of a row written before file storage, a stand-in).
+   */
+  async source(token: string, chat: number, number: number, version: number | null)
+    : Promise<{ entry: VersionEntry; body: BodySource }> {
+    const m = await this.live(token, chat, number);
+    const v = version ?? m.version;
+    const entry = this.retainedOf(m).find((e) => e.version === v);
+    if (!entry) throw notFound(`message ${number} has no retained version ${v}`);
+    if (v !== m.version && entry.key === null) throw notFound('this version\'s body is not kept');
+    const body = v === m.version ? await this.bodies.source(m.ref, m.body)
+      : await this.bodies.source({ key: entry.key, digest: entry.digest, size: entry.size }, '');
     return { entry, body };
   }
 

@@ -1,8 +1,13 @@
-import { AppError } from '../errors.js';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError, badRequest } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { BodyStoreUnavailable, type BodyStore } from '../bodies/body-store.js';
+import { BadBodyStream, DigestingStream, VerifyingStream } from '../bodies/body-stream.js';
 import { checkCreateOnly, CreateOnlyNotEnforced } from '../bodies/create-only-check.js';
-import { sha256Hex, versionKey } from '../bodies/keys.js';
+import { sha256Hex, streamKey, versionKey } from '../bodies/keys.js';
+import { bodyDigestMismatches } from '../observability/body-metrics.js';
 import type { HistoryRetention, VersionEntry } from './message-history.js';
 import { publicPart, type BodyRef, type ChatMessage, type StoredMessage } from './types.js';
 
@@ -12,6 +17,8 @@ export interface BodySettings {
   retention: HistoryRetention;
   /** BODY_ORPHAN_GRACE_SECONDS in ms: an object older than this that no row points to is swept. */
   orphanGraceMs: number;
+  /** A raw upload's limit (CHAT_MAX_STREAMED_BODY_BYTES; CHAT_MAX_BODY_BYTES with cassandra): 413 beyond it. */
+  maxStreamedBytes: number;
 }
 
 /** One version's body as stored: what the row keeps in its cell and what it records of the object. */
@@ -23,11 +30,18 @@ const LIST_READS = 8;
 /** The first `max` bytes of `s` as UTF-8, cut before a partial character. */
 export function utf8Prefix(s: string, max: number): string {
   const bytes = Buffer.from(s, 'utf8');
-  if (bytes.length <= max) return s;
+  return bytes.length <= max ? s : utf8Head(bytes, max);
+}
+
+/** The first `max` of `bytes` (UTF-8; at least max + 1 of them), cut before a partial character. */
+function utf8Head(bytes: Buffer, max: number): string {
   let cut = max;
   while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
   return bytes.subarray(0, cut).toString('utf8');
 }
+
+/** A body on its way out: its bytes as they come (checked), with what the row recorded of them. */
+export interface BodySource { stream: Readable; size: number; digest: string }
 
 /**
  * Message bodies, wherever the configuration keeps them. With an object store (`store` set) every version's body
@@ -53,7 +67,7 @@ export class MessageBodies {
     if (this.store === null) return;
     try {
       await this.gate();
-      this.log.info({ store: this.store.kind }, 'body store enforces create-only writes');
+      this.log.info({ store: this.store.kind, credentials: this.store.credentials }, 'body store enforces create-only writes');
     } catch (err) {
       if (err instanceof CreateOnlyNotEnforced) throw err;
       this.log.warn({ err: (err as Error).message }, 'body store unreachable at start: body writes answer 503 until it is');
@@ -85,6 +99,81 @@ export class MessageBodies {
     const key = versionKey(appId, chat, number, version, digest);
     await this.store.putNew(key, bytes, digest).catch((err: unknown) => this.failed(err));
     return { inline: utf8Prefix(body, this.settings.inlineBytes), ref: { key, digest, size: bytes.length }, savedAt: Date.now() };
+  }
+
+  /**
+   * Stores a body that streams in (`size` bytes announced): with an object store, piped to a new object while
+   * its SHA-256 is computed, under a key without the digest (keys.ts streamKey: it is known only at the end);
+   * the row records it, and S3 checks it as the upload's trailing checksum. Memory: one chunk plus the inline
+   * prefix, whatever the size. Without a store (cassandra) the body is a cell, at most CHAT_MAX_BODY_BYTES
+   * (≤ 1 MiB), so it is read whole and saved as before. 400 when the bytes are not `size` or not UTF-8 text;
+   * 503 when the store is down: either way no row points to anything new.
+   */
+  async saveStream(appId: string, chat: number, number: number, version: number, body: Readable,
+    size: number): Promise<SavedBody> {
+    const digesting = new DigestingStream(size, this.settings.inlineBytes + 4);
+    digesting.on('error', () => undefined); // surfaced by its reader (the store's write), not as an uncaught event
+    // pipe, not pipeline: a failure must not destroy the request (its socket), or the error answer is lost. A
+    // client that hangs up fails the digesting stream.
+    const stop = finished(body, (err) => { if (err) digesting.destroy(err); });
+    body.pipe(digesting);
+    try {
+      if (this.store === null) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of digesting) chunks.push(chunk as Buffer);
+        return await this.save(appId, chat, number, version, Buffer.concat(chunks).toString('utf8'));
+      }
+      await this.gate();
+      const key = streamKey(appId, chat, number, version);
+      await this.store.putStream(key, digesting, size, () => digesting.digest());
+      const head = digesting.prefix();
+      const inline = size <= this.settings.inlineBytes ? head.toString('utf8') : utf8Head(head, this.settings.inlineBytes);
+      return { inline, ref: { key, digest: digesting.digest().toString('hex'), size }, savedAt: Date.now() };
+    } catch (err) {
+      // The unread rest of the body is read and dropped: left in the socket, it would stall the connection's next
+      // request (keep-alive) until the server's request timeout (measured: a 408 after 10 s).
+      body.unpipe(digesting);
+      body.resume();
+      digesting.destroy();
+      if (err instanceof BadBodyStream) throw badRequest(err.code, err.message);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+        throw badRequest('length_mismatch', 'the body ended before its Content-Length');
+      }
+      return this.failed(err);
+    } finally {
+      stop();
+    }
+  }
+
+  /**
+   * A body for a raw download: from the cell when the row holds it whole, else its object as a stream, checked
+   * as it passes (VerifyingStream). What can be checked before the first byte is (a missing object, a size that
+   * differs from the row's: 500); a digest mismatch shows only at the end, after the bytes went out: the stream
+   * then fails (the caller aborts the connection), it is logged and counted
+   * (ephemera_chat_body_digest_mismatches_total).
+   */
+  async source(ref: BodyRef | null, cell: string): Promise<BodySource> {
+    const whole = Buffer.from(cell, 'utf8');
+    if (ref === null) return { stream: Readable.from([whole]), size: whole.length, digest: sha256Hex(whole) };
+    if (ref.key === null || whole.length === ref.size) {
+      if (sha256Hex(whole) === ref.digest) return { stream: Readable.from([whole]), size: ref.size, digest: ref.digest };
+      if (ref.key === null) throw this.corrupt(ref, 'the row\'s body does not match its digest');
+    }
+    if (this.store === null) throw new AppError(404, 'not_found', 'this version\'s body is not kept');
+    const object = await this.store.getStream(ref.key).catch((err: unknown) => this.failed(err));
+    if (object === null) throw this.corrupt(ref, 'the object is missing');
+    if (object.size !== ref.size) {
+      object.stream.destroy();
+      throw this.corrupt(ref, `the object has ${object.size} bytes, the row recorded ${ref.size}`);
+    }
+    const checked = new VerifyingStream(ref.size, ref.digest, (why) => {
+      bodyDigestMismatches.inc();
+      this.log.error({ key: ref.key, digest: ref.digest, size: ref.size }, `message body unreadable mid-download: ${why}`);
+      return new Error(`message body ${ref.key}: ${why}`);
+    });
+    pipeline(object.stream, checked).catch(() => undefined);
+    return { stream: checked, size: ref.size, digest: ref.digest };
   }
 
   /**

@@ -3,7 +3,8 @@ import { decideCas } from '../storage/cas.js';
 import { deletedVersion, messageDeleted, messageUpserted, type ChangeLog } from './changes.js';
 import type { ChatService } from './chat-service.js';
 import { checkIfMatch, leaseExpired, locked, requireIfMatch, type WriteConditions } from './conditions.js';
-import type { MessageBodies } from './message-bodies.js';
+import type { Readable } from 'node:stream';
+import type { MessageBodies, SavedBody } from './message-bodies.js';
 import { noFeed, type MessageFeed } from './message-feed.js';
 import { appendRetained, leaseHolder } from './message-history.js';
 import type { CasResult, ChatMessageStore } from './message-store.js';
@@ -33,6 +34,25 @@ export class ChatMessageEditor {
     private readonly bodies: MessageBodies, private readonly feed: MessageFeed = noFeed) {}
 
   async edit(token: string, chat: number, number: number, body: string, cond: WriteConditions): Promise<ChatMessage> {
+    const m = await this.change(token, chat, number, cond,
+      (appId, version) => this.bodies.save(appId, chat, number, version, body));
+    return { ...publicPart(m), body };
+  }
+
+  /**
+   * An edit whose body streams in (PUT .../body): stored once, whatever the rounds (a stream cannot be read
+   * twice; the object's key is this request's alone, so a later round points the row to the same object).
+   * Answers the row as written: its cell holds the inline prefix, its ref the size and digest.
+   */
+  async editStreamed(token: string, chat: number, number: number, body: Readable, size: number,
+    cond: WriteConditions): Promise<StoredMessage> {
+    let saved: Promise<SavedBody> | null = null;
+    return this.change(token, chat, number, cond,
+      (appId, version) => (saved ??= this.bodies.saveStream(appId, chat, number, version, body, size)));
+  }
+
+  private async change(token: string, chat: number, number: number, cond: WriteConditions,
+    save: (appId: string, version: number) => Promise<SavedBody>): Promise<StoredMessage> {
     requireIfMatch(this.ifMatchRequired, cond);
     const appId = await this.chats.resolve(token, chat);
     const intent = new Intent(this.changes, (read) =>
@@ -45,11 +65,11 @@ export class ChatMessageEditor {
       && m.ref?.digest === s.ref.digest && m.ref.key === s.ref.key, 'chat_message_edit');
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const row = await this.store.find(appId, chat, number);
-      if (sends.find(row)) return this.edited(intent, token, chat, row!, body);
+      if (sends.find(row)) return this.edited(intent, token, chat, row!);
       const current = this.changeable(row, number, cond);
       // The object before the change entry and the row: a store that is down answers 503 having changed nothing.
       // A round that loses leaves its object to the sweeper.
-      const saved = await this.bodies.save(appId, chat, number, current.version + 1, body);
+      const saved = await save(appId, current.version + 1);
       await intent.before(current.version);
       const at = new Date();
       const lease = current.lease?.token ?? null;
@@ -63,19 +83,19 @@ export class ChatMessageEditor {
         async () => sends.settle(await this.store.find(appId, chat, number, true), mine)));
       if (applied) {
         return this.edited(intent, token, chat, { ...current, body: saved.inline, ref: saved.ref,
-          history: change.history, version: current.version + 1, updatedAt: at }, body);
+          history: change.history, version: current.version + 1, updatedAt: at });
       }
       await backOff(round);
     }
     throw conflict('the message is being changed');
   }
 
-  /** `m.body` is the row's cell (what search indexes); `body` the whole body the client sent. */
-  private async edited(intent: Intent, token: string, chat: number, m: StoredMessage, body: string): Promise<ChatMessage> {
+  /** `m.body` is the row's cell (what search indexes: the inline prefix of a large body). */
+  private async edited(intent: Intent, token: string, chat: number, m: StoredMessage): Promise<StoredMessage> {
     this.feed({ kind: 'upsert', token, chat, number: m.number, body: m.body, version: m.version,
       created_at: m.createdAt, updated_at: m.updatedAt });
     await intent.after();
-    return { ...publicPart(m), body };
+    return m;
   }
 
   /** Marks the message deleted (204): it reads and writes that one row only. */

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { S3BodyStore } from '../../src/bodies/s3-store.js';
+import { fixed } from '../../src/bodies/credentials/refreshing.js';
 import { MESSAGES } from '../../src/bodies/keys.js';
 import { eventually } from '../support/eventually.js';
 
@@ -19,7 +20,8 @@ const OPENSEARCH = process.env.COMPOSE_OPENSEARCH_URL ?? 'http://127.0.0.1:19200
 
 const store = new S3BodyStore({
   endpoint: S3, region: 'us-east-1', bucket: process.env.COMPOSE_S3_BUCKET ?? 'ephemera', pathStyle: true,
-  accessKeyId: process.env.S3_ACCESS_KEY_ID ?? 'ephemera-dev', secretAccessKey: process.env.S3_SECRET_ACCESS_KEY ?? 'ephemera-dev-secret',
+  credentials: fixed('compose test', { accessKeyId: process.env.S3_ACCESS_KEY_ID ?? 'ephemera-dev',
+    secretAccessKey: process.env.S3_SECRET_ACCESS_KEY ?? 'ephemera-dev-secret' }),
   timeoutMs: 10_000, maxInFlight: 4, prefix: '',
 });
 

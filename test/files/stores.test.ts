@@ -9,7 +9,8 @@ import { chatsSettings } from '../../src/settings.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { MessageBodies } from '../../src/chats/message-bodies.js';
 import { createBodyStore } from '../../src/bodies/create.js';
-import { ObjectExists, type BodyStore, type ListedObject } from '../../src/bodies/body-store.js';
+import type { Readable } from 'node:stream';
+import { ObjectExists, type BodyStore, type ListedObject, type ObjectStream } from '../../src/bodies/body-store.js';
 import { checkCreateOnly, CreateOnlyNotEnforced } from '../../src/bodies/create-only-check.js';
 import { sha256Hex } from '../../src/bodies/keys.js';
 import { AppError } from '../../src/errors.js';
@@ -27,6 +28,10 @@ class OverwritingStore implements BodyStore {
     await this.inner.putNew(key, bytes, sha256);
   }
   get(key: string): Promise<Buffer | null> { return this.inner.get(key); }
+  putStream(key: string, body: Readable, size: number, digest: () => Buffer): Promise<void> {
+    return this.inner.putStream(key, body, size, digest);
+  }
+  getStream(key: string): Promise<ObjectStream | null> { return this.inner.getStream(key); }
   delete(key: string): Promise<void> { return this.inner.delete(key); }
   list(prefix: string): AsyncGenerator<ListedObject> { return this.inner.list(prefix); }
 }

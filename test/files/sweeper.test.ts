@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { log, testConfig, connectTestDb } from '../support/harness.js';
 import type { Db } from '../../src/storage/cassandra.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
@@ -7,7 +9,7 @@ import { chatsSettings } from '../../src/settings.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { createBodyStore } from '../../src/bodies/create.js';
 import type { BodyStore } from '../../src/bodies/body-store.js';
-import { messagePrefix } from '../../src/bodies/keys.js';
+import { messagePrefix, streamKey } from '../../src/bodies/keys.js';
 import { createSweeper } from '../../src/workers/sweep-command.js';
 import type { BodySweeper } from '../../src/chats/body-sweeper.js';
 import { ownPrefix } from './support.js';
@@ -128,6 +130,23 @@ for (const backend of ['s3', 'fs'] as const) {
       const row = await rows.find(m.appId, m.chat, m.number, true);
       assert.equal(row!.body, '');
       assert.equal(row!.history.length, 0);
+    });
+
+    it('when bodies were streamed (keys without their digest), then the sweeper keeps what the row points to and removes an orphan', async () => {
+      const m = await newMessage();
+      for (const b of ['streamed v2', 'streamed v3 ü']) {
+        const bytes = Buffer.from(b);
+        await chats.editor.editStreamed(m.token, m.chat, m.number, Readable.from([bytes]), bytes.length,
+          { ifMatch: null, leaseToken: null });
+      }
+      const orphan = streamKey(m.appId, m.chat, m.number, 4);
+      const bytes = Buffer.from('an upload whose row never came');
+      await store.putStream(orphan, Readable.from([bytes]), bytes.length, () => createHash('sha256').update(bytes).digest());
+      assert.equal((await objectsOf(m)).length, 4);
+      await sweeper.sweep(later());
+      assert.deepEqual(await objectsOf(m), await pointedTo(m));
+      assert.equal((await objectsOf(m)).length, 3);
+      assert.equal((await chats.messages.get(m.token, m.chat, m.number)).body, 'streamed v3 ü');
     });
   });
 }

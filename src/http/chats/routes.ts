@@ -9,6 +9,7 @@ import { conditions, orStale, setETag } from '../conditional-headers.js';
 import { bodyAliases, type BodyKind } from '../field-aliases.js';
 import { messageEditRoutes } from './edit-routes.js';
 import { messageHistoryRoutes } from './history-routes.js';
+import { messageBodyRoutes } from './body-routes.js';
 
 export interface ChatsRoutesOptions {
   prefix: string;
@@ -117,5 +118,6 @@ export function chatsRoutes(chats: Chats, opts: ChatsRoutesOptions): Router {
   });
   messageEditRoutes(router, chats, { json, message: read('message') });
   messageHistoryRoutes(router, chats);
+  messageBodyRoutes(router, chats);
   return router;
 }

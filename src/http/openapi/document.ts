@@ -5,9 +5,11 @@ import { healthPaths } from './health.js';
 import { docsPaths } from './docs.js';
 import { DOCS_ASSETS } from './assets.js';
 import { chatsPaths } from './chats.js';
+import { messageBodyPaths } from './message-bodies.js';
 
 export type DocumentConfig = Pick<Config, 'MAX_USERNAME_LENGTH' | 'MAX_TEXT_BYTES' | 'MAX_TIMEOUT_SECONDS' |
-  'MAX_BODY_BYTES' | 'CHAT_PATH_USERNAMES' | 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'>;
+  'MAX_BODY_BYTES' | 'CHAT_PATH_USERNAMES' | 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'
+  | 'CHAT_MAX_STREAMED_BODY_BYTES' | 'CHAT_BODY_STORE'>;
 
 /**
  * The OpenAPI 3.1 document, built from one module per group of routes. To describe more routes, add a module
@@ -19,6 +21,7 @@ export function openApiDocument(config: DocumentConfig): Json {
     healthPaths(),
     docsPaths(Object.keys(DOCS_ASSETS)),
     chatsPaths(config),
+    messageBodyPaths(config),
   ];
   const components = sharedComponents(config);
   const paths: Record<string, Json> = {};
