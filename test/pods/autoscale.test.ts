@@ -22,6 +22,8 @@ const VEGETA = path.join(CACHE, 'bin/vegeta');
 /** 30 requests/s against a target of 8 per pod (values-autoscale.yaml): the HPA asks ceil(30 / 8) = 4 pods. */
 const RATE = Number(process.env.AUTOSCALE_RATE ?? 30);
 const SAMPLE_MS = 5_000;
+/** Load kept this long after 3 pods are Ready: the timeline shows the load spread over them, not only the step up. */
+const HOLD_MS = 30_000;
 /** Bounds, not expectations: the load stops as soon as 3 pods are Ready; these only end a run that never gets there. */
 const LOAD_MAX_S = 420;
 const CALM_MAX_S = 420;
@@ -85,13 +87,15 @@ describe('the chart\'s HPA on the request-rate metric (prometheus-adapter)', () 
     vegeta.stdin.end(`GET ${BASE_URL}/applications/${token}\n`);
     const exited = new Promise<void>((r) => vegeta.once('exit', () => r()));
     let maxReady = 0;
+    let scaledAt = 0;
     try {
-      // Load until 3 pods are Ready (and the HPA sees them), bounded by LOAD_MAX_S.
+      // Load until 3 pods are Ready (and the HPA counts them) plus HOLD_MS, bounded by LOAD_MAX_S.
       while (Date.now() - t0 < LOAD_MAX_S * 1000 && vegeta.exitCode === null) {
         const r = await sample(t0, 'load', RATE);
         rows.push(r); log(r);
         maxReady = Math.max(maxReady, r.ready);
-        if (r.ready >= 3 && r.current >= 3) break;
+        if (r.ready >= 3 && r.current >= 3 && !scaledAt) scaledAt = Date.now();
+        if (scaledAt && Date.now() - scaledAt >= HOLD_MS) break;
         await sleep(SAMPLE_MS);
       }
     } finally {
