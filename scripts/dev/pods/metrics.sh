@@ -60,7 +60,8 @@ build_prometheus() {
     "$(awk '/^go /{print $2}' "$dir/go.mod")" "$PROM_MODULE_VERSION" >"$build/go.mod"
   install -m 644 "$dir/go.sum" "$build/go.sum"
   (cd "$build" && CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" go build -tags remove_all_sd,enable_kubernetes_sd \
-    -trimpath -ldflags '-s -w' -o "$PROM_BIN/prometheus.tmp" github.com/prometheus/prometheus/cmd/prometheus)
+    -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROM_VERSION" \
+    -o "$PROM_BIN/prometheus.tmp" github.com/prometheus/prometheus/cmd/prometheus)
   mv -f "$PROM_BIN/prometheus.tmp" "$PROM_BIN/prometheus"
   rm -rf "$build"
 }
