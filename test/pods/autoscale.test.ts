@@ -12,7 +12,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CACHE, KUBECONFIG, REPO, sleep } from '../k8s/support.js';
+import { CACHE, KUBECONFIG, REPO, sleep, waitFor } from '../k8s/support.js';
 import { BASE_URL, NAMESPACE, RELEASE } from './support.js';
 
 const run = promisify(execFile);
@@ -67,10 +67,12 @@ function log(r: Row) {
 
 describe('the chart\'s HPA on the request-rate metric (prometheus-adapter)', () => {
   it('when the Service gets more requests than one pod\'s target, then the Deployment grows to >= 3 Ready pods and back to 1 after the load stops', async () => {
-    // The metric is served before the load: the adapter answers for the release's pods.
-    const api = JSON.parse(await kubectl('get', '--raw', '/apis/custom.metrics.k8s.io/v1beta2'));
-    assert.ok(api.resources.some((r: { name: string }) => r.name === 'pods/ephemera_http_requests_per_second'),
-      'custom.metrics.k8s.io lists pods/ephemera_http_requests_per_second');
+    // The metric is served before the load. The adapter lists it once Prometheus has scraped a pod (every 5 s) and
+    // its next relist has run (every 10 s): right after the install it may not yet (seen once, 3 s after it).
+    await waitFor('custom.metrics.k8s.io to list pods/ephemera_http_requests_per_second', async () => {
+      const api = JSON.parse(await kubectl('get', '--raw', '/apis/custom.metrics.k8s.io/v1beta2'));
+      return api.resources.some((r: { name: string }) => r.name === 'pods/ephemera_http_requests_per_second');
+    }, 90_000, 2_000);
     const hpa0 = JSON.parse(await kubectl('-n', NAMESPACE, 'get', 'hpa', RELEASE, '-o', 'json'));
     assert.equal(hpa0.spec.metrics[0].pods.metric.name, 'ephemera_http_requests_per_second');
 
