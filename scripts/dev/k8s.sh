@@ -238,6 +238,24 @@ EOF2
   chmod 600 "$1"
 }
 
+# The aggregation layer (APIServices such as custom.metrics.k8s.io served by prometheus-adapter, pods.sh
+# metrics): the API server proxies to the extension server with a client certificate from its own CA, and the
+# extension trusts the X-Remote-User/Group headers only on connections that present it. A CA of its own, so
+# no ordinary client certificate of ca.crt can pass as the proxy and name any user in a header.
+ensure_front_proxy_pki() {
+  [[ -f $PKI/front-proxy-client.crt ]] && return 0
+  (
+    cd "$PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout front-proxy-ca.key -out front-proxy-ca.crt -days 3650 \
+      -subj "/CN=ephemera-test-front-proxy-ca" 2>/dev/null
+    openssl req -new -newkey rsa:2048 -nodes -keyout front-proxy-client.key -out front-proxy-client.csr \
+      -subj "/CN=front-proxy-client" 2>/dev/null
+    openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key \
+      -CAcreateserial -days 3650 -extfile client.ext -out front-proxy-client.crt 2>/dev/null
+    rm -f front-proxy-client.csr; chmod 600 front-proxy-ca.key front-proxy-client.key
+  )
+}
+
 # ---------------------------------------------------------------- processes
 pid_of() { cat "$K8S_RUN/$1.pid" 2>/dev/null || true; }
 alive() { # name: the pid file names a live process running our binary
@@ -302,6 +320,7 @@ cmd_up() {
   # The API server's identity towards kubelets (logs, exec, port-forward): kubelets then keep Webhook
   # authentication/authorization instead of allowing anonymous callers.
   ensure_client_cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  ensure_front_proxy_pki
   API_PORT=$K8S_API_PORT
   port_free "$API_PORT" || { API_PORT=$(free_port); say "port $K8S_API_PORT is taken: API server on $API_PORT"; }
   ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); KCM_PORT=$(free_port); SCHED_PORT=$(free_port)
@@ -345,7 +364,11 @@ EOF2
     --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC \
     --allow-privileged=true --endpoint-reconciler-type none --enable-priority-and-fairness=false \
     --kubelet-client-certificate "$PKI/kubelet-client.crt" --kubelet-client-key "$PKI/kubelet-client.key" \
-    --cert-dir "$K8S_RUN/apiserver-certs"
+    --cert-dir "$K8S_RUN/apiserver-certs" \
+    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key"
   wait_for "kube-apiserver /readyz" "$K8S_START_TIMEOUT" api_ready || fail_up kube-apiserver
 
   start kube-controller-manager --kubeconfig "$K8S_RUN/controller-manager.kubeconfig" \

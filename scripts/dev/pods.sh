@@ -73,6 +73,9 @@ Usage: scripts/dev/pods.sh <command>
   check        without any control plane: the node's namespaces + containerd as \`up\` starts them, then
                a pod sandbox and a container of the pause image through CRI (crictl $CRICTL_VERSION, built
                on first use): runp, create, start, its address from CNI, its oom_score_adj; then stops it all
+  metrics up   Prometheus in the node's namespaces (API pods found through the API server) + prometheus-adapter
+               serving custom.metrics.k8s.io (for autoscaling.mode=hpa); \`metrics down\` stops both,
+               \`metrics build\` only builds Prometheus + the adapter (scripts/dev/pods/metrics.sh, docs/pods.md)
   ns CMD...    run CMD inside the node's network + mount namespaces (e.g. 'ns iptables-save')
   snapshot F   write the host state that down must restore (mounts, links, iptables, sysctls, cgroups)
 
@@ -619,7 +622,9 @@ stop_node() {
   # Shims (they outlive containerd), relays, the holder: whatever is left in the mount namespace.
   pids=$(ns_pids)
   for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
-  for p in relay-apiserver-host relay-cassandra-host relay-opensearch-host relay-kubelet-host relay-service-host; do
+  stop_proc prometheus-adapter TERM 5   # on the host (metrics.sh); Prometheus went with the namespace
+  for p in relay-apiserver-host relay-cassandra-host relay-opensearch-host relay-kubelet-host relay-service-host \
+    relay-prometheus-host; do
     stop_proc "$p" TERM 2
   done
   for p in $(seq 1 50); do [[ -z $(cgroup_pids) ]] && break; sleep 0.1; done
@@ -690,6 +695,9 @@ cmd_snapshot() {
   } >"$out"
 }
 
+# shellcheck source=scripts/dev/pods/metrics.sh
+source "$HERE/metrics.sh"
+
 # ---------------------------------------------------------------- main
 case ${1:-} in
   build) cmd_build ;;
@@ -700,6 +708,7 @@ case ${1:-} in
   install) shift; cmd_install "$@" ;;
   url) cmd_url ;;
   import) shift; cmd_import "$@" ;;
+  metrics) shift; cmd_metrics "$@" ;;
   ns) shift; holder_alive || die "the node is not up"; in_ns "$@" ;;
   snapshot) shift; cmd_snapshot "$@" ;;
   -h | --help | help) usage ;;

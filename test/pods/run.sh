@@ -7,6 +7,8 @@
 #   4. pods.sh down, then test/pods/teardown.test.ts compares the host with the snapshot
 # Uses the shared Cassandra/OpenSearch (make cassandra-up / search-up), keyspaces t_pods_* unless set.
 # PODS_KEEP=1 leaves everything running (and skips the teardown check).
+# PODS_AUTOSCALE=1 (make test-autoscale): Prometheus + prometheus-adapter too (pods.sh metrics up), the chart with
+# k8s/values-autoscale.yaml (HPA on the request rate) and test/pods/autoscale.test.ts instead of the four suites.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export EPHEMERA_CACHE=${EPHEMERA_CACHE:-$HOME/.cache/ephemera}
@@ -41,10 +43,17 @@ $PODS import "${PODS_IMAGE:-localhost/ephemera:dev}"
 # The chat-application suite lists applications as the administrator: the pods get the same token.
 export ADMIN_TOKEN
 ADMIN_TOKEN=$(openssl rand -hex 24)
-$PODS install --set-string "admin.token=$ADMIN_TOKEN"
+if [[ ${PODS_AUTOSCALE:-0} == 1 ]]; then
+  scripts/dev/tools.sh vegeta >/dev/null
+  $PODS metrics up
+  $PODS install --set-string "admin.token=$ADMIN_TOKEN" -f k8s/values-autoscale.yaml
+  SUITES=(test/pods/autoscale.test.ts)
+else
+  $PODS install --set-string "admin.token=$ADMIN_TOKEN"
+  SUITES=(test/inbox/api.test.ts test/chats/api.test.ts test/pods/node.test.ts test/pods/archiver.test.ts)
+fi
 export TEST_BASE_URL
 TEST_BASE_URL=$($PODS url)
 export EPHEMERA_K8S_KUBECONFIG=${K8S_RUN:-$EPHEMERA_CACHE/k8s-run}/admin.kubeconfig EPHEMERA_K8S_KWOK=0
-say "API suites through the Service: TEST_BASE_URL=$TEST_BASE_URL"
-node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-  test/inbox/api.test.ts test/chats/api.test.ts test/pods/node.test.ts test/pods/archiver.test.ts || rc=1
+say "suites through the Service: TEST_BASE_URL=$TEST_BASE_URL"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${SUITES[@]}" || rc=1

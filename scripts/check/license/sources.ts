@@ -21,6 +21,12 @@ export const K8S_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager'
   'kubelet', 'kube-proxy', 'kubectl'];
 /** scripts/dev/pods.sh's CNI plugins and crictl (Go, from the module proxy), checked where built. */
 export const POD_BINARIES = ['bridge', 'host-local', 'loopback', 'crictl'];
+/**
+ * scripts/dev/pods/metrics.sh's Prometheus (Go module proxy; Debian's lacks kubernetes_sd_configs) and prometheus-adapter,
+ * `<cache>/<dir prefix>-v<version>/bin/<binary>`, checked where built (`make test-autoscale`).
+ */
+export const METRICS_BINARIES: Array<[RegExp, string]> = [[/^prometheus-v[\d.]+$/, 'prometheus'],
+  [/^prometheus-adapter-v[\d.]+$/, 'adapter']];
 
 /** Jar directories under the cache, relative glob-free prefixes: `<prefix>-<version>/lib`. */
 export const MAVEN_LIB_DIRS = ['cassandra', 'opensearch'];
@@ -35,6 +41,11 @@ export function goBinaries(): { present: string[]; missing: string[] } {
   }
   for (const d of readdirSync(CACHE).filter((f) => /^pods-cni-v[\d.]+$/.test(f))) {
     for (const b of POD_BINARIES) if (existsSync(path.join(CACHE, d, 'bin', b))) present.push(path.join(CACHE, d, 'bin', b));
+  }
+  for (const [dir, b] of METRICS_BINARIES) {
+    for (const d of readdirSync(CACHE).filter((f) => dir.test(f))) {
+      if (existsSync(path.join(CACHE, d, 'bin', b))) present.push(path.join(CACHE, d, 'bin', b));
+    }
   }
   return { present, missing };
 }
