@@ -19,7 +19,7 @@ import { chatsRoutes } from './http/chats/routes.js';
 import { searchRoutes } from './http/chats/search-routes.js';
 import { createFastIndexer, createSearch } from './search/search.js';
 import { createChats } from './chats/module.js';
-import { chatsSettings, inboxRoutesSettings, inboxValidationSettings, listAuthSettings, searchSettings } from './settings.js';
+import { cassandraSettings, chatsSettings, inboxRoutesSettings, inboxValidationSettings, listAuthSettings, searchSettings } from './settings.js';
 import { clientRateLimit, routeRateLimit } from './http/rate-limit.js';
 import { adminOnly } from './http/admin-auth.js';
 import { collectDefaultMetrics, registry } from './observability/metrics.js';
@@ -41,7 +41,7 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger, opts: { metrics?: boolean } = {}): Promise<RunningServer> {
   const exposeMetrics = opts.metrics ?? true;
   collectDefaultMetrics();
-  const db = new Db(config, log);
+  const db = new Db(cassandraSettings(config), log);
   const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
   let draining = false;
   let leaseStarted: Promise<void> | null = null;

@@ -5,13 +5,119 @@ import type { ListAuthSettings } from './http/auth.js';
 import type { InboxRoutesSettings } from './http/inbox/routes.js';
 import type { InboxValidationSettings } from './inbox/validation.js';
 import type { SearchSettings } from './search/search.js';
+import type { CassandraSettings } from './storage/cassandra.js';
+import type { ClusterSettings } from './cluster.js';
+import { processIdentity } from './process-identity.js';
+import type { ArchiverRunSettings } from './workers/archiver/run.js';
+import type { CountsProcessSettings } from './workers/counts/run.js';
+import type { IndexerProcessSettings } from './workers/indexer/run.js';
+import { indexerConsumer } from './workers/indexer/indexer-worker.js';
+import type { SearchReconcileSettings } from './workers/indexer/search-reconcile.js';
+import type { SweeperSettings } from './workers/sweeper.js';
+import type { WorkerProcessSettings } from './workers/worker-process.js';
 
 /**
  * Who gets what of the configuration. config.ts holds the environment (its schema, defaults and cross-field
  * checks); this file maps it, once per consumer, to the camelCase settings object that consumer declares beside
- * its code, so a module never sees a key it does not use. The workers' mappers (counts, indexer, archiver) still
- * live beside their commands.
+ * its code, so a module never sees a key it does not use. Only the roots take the whole Config: cli.ts, server.ts
+ * and the commands cli.ts starts (counts, index, reindex, sweep-bodies), which map it here at once.
  */
+
+/** The Cassandra driver client (storage/cassandra.ts): every Db, the server's and each command's (withDb). */
+export const cassandraSettings = (config: Config): CassandraSettings => ({
+  contactPoints: config.CASSANDRA_CONTACT_POINTS,
+  localDc: config.CASSANDRA_LOCAL_DC,
+  username: config.CASSANDRA_USERNAME,
+  password: config.CASSANDRA_PASSWORD,
+  hotKeyspace: config.CASSANDRA_HOT_KEYSPACE,
+  coldKeyspace: config.CASSANDRA_COLD_KEYSPACE,
+  replication: config.CASSANDRA_REPLICATION,
+  consistency: config.CASSANDRA_CONSISTENCY,
+  serialConsistency: config.CASSANDRA_SERIAL_CONSISTENCY,
+  connectTimeoutMs: config.CASSANDRA_CONNECT_TIMEOUT_MS,
+  requestTimeoutMs: config.CASSANDRA_REQUEST_TIMEOUT_MS,
+  defunctReadTimeouts: config.CASSANDRA_DEFUNCT_READ_TIMEOUTS,
+});
+
+/** `serve --workers N`'s primary (cluster.ts). */
+export const clusterSettings = (config: Config): ClusterSettings => ({
+  workers: config.WORKERS,
+  host: config.HOST,
+  metricsPort: config.METRICS_PORT,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+});
+
+/** A worker as its own process (workers/worker-process.ts): its Db, and its /metrics on METRICS_PORT, or PORT when that is 0. */
+export const workerProcessSettings = (config: Config): WorkerProcessSettings => ({
+  cassandra: cassandraSettings(config),
+  metrics: { host: config.HOST, port: config.METRICS_PORT || config.PORT },
+});
+
+/** The archiver (workers/archiver/run.ts): the sweep, the lock, the skew gate and the one-shot run's push. */
+export const archiverSettings = (config: Config): ArchiverRunSettings => ({
+  sweep: {
+    settleMs: config.DELIVERY_SETTLE_MS,
+    batchConcurrency: config.ARCHIVE_BATCH_CONCURRENCY,
+    sliceBytes: config.ARCHIVE_SLICE_BYTES,
+  },
+  lock: {
+    holder: processIdentity(config.POD_NAME, 'archiver'),
+    kind: config.ARCHIVER_LOCK,
+    ttlSeconds: config.ARCHIVER_LOCK_TTL_SECONDS,
+    kubernetes: {
+      serviceHost: config.KUBERNETES_SERVICE_HOST,
+      name: config.LEASE_NAME,
+      namespace: config.POD_NAMESPACE,
+      ttlSeconds: config.ARCHIVER_LOCK_TTL_SECONDS,
+    },
+  },
+  maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
+  pushgatewayUrl: config.PUSHGATEWAY_URL,
+});
+
+/** The chat counts worker (workers/counts/). */
+export const countsProcessSettings = (config: Config): CountsProcessSettings => ({
+  worker: {
+    holder: processIdentity(config.POD_NAME, 'counts'),
+    lockTtlSeconds: config.COUNTS_LOCK_TTL_SECONDS,
+    logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+    maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
+  },
+  reconcileSeconds: config.COUNTS_RECONCILE_SECONDS,
+});
+
+/** The search indexer's log consumer (workers/indexer/indexer-worker.ts). */
+export const indexerSettings = (config: Config): IndexerProcessSettings['worker'] => ({
+  holder: processIdentity(config.POD_NAME, 'indexer'),
+  lockTtlSeconds: config.SEARCH_INDEXER_LOCK_TTL_SECONDS,
+  logRetentionSeconds: config.CHAT_LOG_RETENTION_SECONDS,
+  maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
+  consumer: indexerConsumer(config.OPENSEARCH_INDEX_PREFIX),
+});
+
+/** The search reconciliation (workers/indexer/search-reconcile.ts). */
+export const searchReconcileSettings = (config: Config): SearchReconcileSettings => ({
+  holder: processIdentity(config.POD_NAME, 'search-reconcile'),
+  lockTtlSeconds: config.SEARCH_INDEXER_LOCK_TTL_SECONDS,
+  indexPrefix: config.OPENSEARCH_INDEX_PREFIX,
+});
+
+/** The search indexer of a process (workers/indexer/run.ts): the consumer, the reconciliation and its own search client. */
+export const indexerProcessSettings = (config: Config): IndexerProcessSettings => ({
+  worker: indexerSettings(config),
+  reconcile: searchReconcileSettings(config),
+  reconcileSeconds: config.SEARCH_RECONCILE_SECONDS,
+  search: searchSettings(config),
+});
+
+/** The message-body sweeper (workers/sweeper.ts): the chats' body store, orphan grace and history retention. */
+export function sweeperSettings(config: Config): SweeperSettings {
+  const chats = chatsSettings(config);
+  return {
+    bodyStore: chats.bodyStore,
+    sweep: { orphanGraceMs: chats.bodies.orphanGraceMs, retention: chats.bodies.retention },
+  };
+}
 
 /** The inbox's request rules (inbox/validation.ts). */
 export const inboxValidationSettings = (config: Config): InboxValidationSettings => ({

@@ -11,6 +11,7 @@ import { MessageService } from '../src/inbox/message-service.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
 import { LwtLock } from '../src/storage/lwt-lock.js';
 import { processIdentity } from '../src/process-identity.js';
+import { cassandraSettings } from '../src/settings.js';
 
 /**
  * A compare-and-set the driver re-sends answers "not applied" to its own applied write (issue 22, D1): every
@@ -31,7 +32,7 @@ class NotSent extends Error {}
 describe('conditional statements are never sent idempotent', () => {
   let db: Db;
   before(async () => {
-    db = new Db(testConfig(), log);
+    db = new Db(cassandraSettings(testConfig()), log);
     await db.connect();
     await migrate(db, log, processIdentity(testConfig().POD_NAME, 'migrator'));
   });
