@@ -156,7 +156,8 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
   const server = await startServer(config, log, { metrics: worker === null });
   if (worker === null && process.stdout.isTTY) {
     const { startupBanner } = await import('./banner.js');
-    process.stdout.write(startupBanner(config, server.port, archiveEvery, generatedAdminToken));
+    const { bannerSettings } = await import('./settings.js');
+    process.stdout.write(startupBanner(bannerSettings(config), server.port, archiveEvery, generatedAdminToken));
   } else if (worker === null && generatedAdminToken) {
     // Only --generate-admin-token (make run, local) gets here: without a terminal, the log is where it is shown.
     log.info({ adminToken: generatedAdminToken }, 'ADMIN_TOKEN generated for this run (GET /applications)');

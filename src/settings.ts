@@ -1,11 +1,14 @@
-import type { Config } from './config.js';
+import { ackDeadlineMs, type Config } from './config.js';
 import { bodyStoreSettings } from './bodies/settings.js';
 import type { ChatsSettings } from './chats/settings.js';
 import type { ListAuthSettings } from './http/auth.js';
+import type { OpenApiSettings } from './http/openapi/document.js';
 import type { InboxRoutesSettings } from './http/inbox/routes.js';
+import type { InboxSettings } from './inbox/message-service.js';
 import type { InboxValidationSettings } from './inbox/validation.js';
 import type { SearchSettings } from './search/search.js';
 import type { CassandraSettings } from './storage/cassandra.js';
+import type { BannerSettings } from './banner.js';
 import type { ClusterSettings } from './cluster.js';
 import { processIdentity } from './process-identity.js';
 import type { ArchiverRunSettings } from './workers/archiver/run.js';
@@ -38,6 +41,9 @@ export const cassandraSettings = (config: Config): CassandraSettings => ({
   requestTimeoutMs: config.CASSANDRA_REQUEST_TIMEOUT_MS,
   defunctReadTimeouts: config.CASSANDRA_DEFUNCT_READ_TIMEOUTS,
 });
+
+/** What `serve` prints first in a terminal (banner.ts). */
+export const bannerSettings = (config: Config): BannerSettings => ({ host: config.HOST, metricsPort: config.METRICS_PORT });
 
 /** `serve --workers N`'s primary (cluster.ts). */
 export const clusterSettings = (config: Config): ClusterSettings => ({
@@ -119,6 +125,17 @@ export function sweeperSettings(config: Config): SweeperSettings {
   };
 }
 
+/** The inbox's rules (inbox/message-service.ts): settle window, acknowledgement deadline, row lifetimes, list pages. */
+export const inboxSettings = (config: Config): InboxSettings => ({
+  settleMs: config.DELIVERY_SETTLE_MS,
+  ackDeadlineMs: ackDeadlineMs(config),
+  hotGraceSeconds: config.HOT_GRACE_SECONDS,
+  userRowGraceSeconds: config.USER_ROW_GRACE_SECONDS,
+  idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+  pageRows: config.LIST_PAGE_SIZE,
+  pageBytes: config.LIST_PAGE_BYTES,
+});
+
 /** The inbox's request rules (inbox/validation.ts). */
 export const inboxValidationSettings = (config: Config): InboxValidationSettings => ({
   maxUsernameLength: config.MAX_USERNAME_LENGTH,
@@ -140,6 +157,18 @@ export const listAuthSettings = (config: Config): ListAuthSettings => ({
   secret: config.AUTH_JWT_SECRET,
   issuer: config.AUTH_JWT_ISSUER,
   audience: config.AUTH_JWT_AUDIENCE,
+});
+
+/** The OpenAPI document (http/openapi/document.ts): the limits it states. */
+export const openApiSettings = (config: Config): OpenApiSettings => ({
+  inbox: {
+    maxUsernameLength: config.MAX_USERNAME_LENGTH,
+    maxTextBytes: config.MAX_TEXT_BYTES,
+    maxTimeoutSeconds: config.MAX_TIMEOUT_SECONDS,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+  },
+  pathUsernames: config.CHAT_PATH_USERNAMES,
+  chats: { maxNameLength: config.CHAT_MAX_NAME_LENGTH, maxBodyBytes: config.CHAT_MAX_BODY_BYTES },
 });
 
 /** The chat-applications product (chats/module.ts). */

@@ -11,7 +11,7 @@ import { WriterLease } from '../../src/ids/writer-lease.js';
 import { inboxStores } from '../../src/inbox/stores.js';
 import { MessageService } from '../../src/inbox/message-service.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { cassandraSettings, chatsSettings, searchSettings } from '../../src/settings.js';
+import { cassandraSettings, chatsSettings, inboxSettings, searchSettings } from '../../src/settings.js';
 import { createSearch } from '../../src/search/search.js';
 import type { MessageSearcher } from '../../src/search/message-searcher.js';
 import { durationSeconds } from '../vegeta/config.js';
@@ -38,7 +38,7 @@ export async function rawParts(): Promise<RawParts> {
   await lease.start();
   close = () => lease.stop().finally(() => db.shutdown());
   parts = {
-    service: new MessageService(inboxStores(db), lease, config, log),
+    service: new MessageService(inboxStores(db), lease, inboxSettings(config), log),
     chats: createChats(db, chatsSettings(config), log),
     searcher: createSearch(searchSettings(config), log).searcher,
   };

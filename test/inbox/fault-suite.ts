@@ -8,7 +8,7 @@ import type { Clock } from '../../src/clock.js';
 import { WriterLease } from '../../src/ids/writer-lease.js';
 import type { Config } from '../../src/config.js';
 import { processIdentity } from '../../src/process-identity.js';
-import { cassandraSettings } from '../../src/settings.js';
+import { cassandraSettings, inboxSettings } from '../../src/settings.js';
 
 /**
  * What the inbox fault suites (cursor-faults, keyed-create-faults) share: the review's defects
@@ -42,7 +42,7 @@ export function faultSuite(env: Record<string, string> = SETTINGS): void {
 }
 
 export const service = (client: Db = db, now: Clock = Date.now) =>
-  new MessageService(inboxStores(client), lease, config, log, now);
+  new MessageService(inboxStores(client), lease, inboxSettings(config), log, now);
 
 export async function drain(s: MessageService, user: string): Promise<number[]> {
   const out: number[] = [];
