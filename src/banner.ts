@@ -1,19 +1,21 @@
-import type { Config } from './config.js';
+/** Where the service listens (HOST) and its metrics port (METRICS_PORT, 0: the API's port); settings.ts maps it. */
+export interface BannerSettings { host: string; metricsPort: number }
 
 /**
  * What `serve` prints first in a terminal: where to point a browser or curl, and the administrator token when
  * `--generate-admin-token` made one up (make run without ADMIN_TOKEN).
  */
-export function startupBanner(config: Pick<Config, 'HOST' | 'METRICS_PORT'>, port: number, archiveEvery: number,
+export function startupBanner(settings: BannerSettings, port: number, archiveEvery: number,
   generatedAdminToken?: string): string {
   // 0.0.0.0 / :: listen on every interface; a person types localhost.
-  const host = ['0.0.0.0', '::', ''].includes(config.HOST) ? 'localhost' : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  const listen = settings.host;
+  const host = ['0.0.0.0', '::', ''].includes(listen) ? 'localhost' : listen.includes(':') ? `[${listen}]` : listen;
   const base = `http://${host}:${port}`;
   const rows: Array<[string, string]> = [
     ['API', `${base}/chat   (POST /chat, GET /chat/:id, GET /chats/:username)`],
     ['Docs', `${base}/docs`],
     ['OpenAPI', `${base}/openapi.json`],
-    ['Metrics', `http://${host}:${config.METRICS_PORT || port}/metrics`],
+    ['Metrics', `http://${host}:${settings.metricsPort || port}/metrics`],
     ['Health', `${base}/healthz, ${base}/readyz`],
   ];
   if (archiveEvery > 0) rows.push(['Archiver', `every ${archiveEvery} s`]);

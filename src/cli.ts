@@ -104,7 +104,8 @@ async function main(argv: string[]): Promise<number> {
       }
       if (config.WORKERS > 1 && cluster.isPrimary) {
         const { supervise } = await import('./cluster.js');
-        return supervise(config.WORKERS, config, log);
+        const { clusterSettings } = await import('./settings.js');
+        return supervise(clusterSettings(config), log);
       }
       return serve(config, log, every, countsEvery, indexEvery, generatedAdminToken, sweepEvery);
     }
@@ -155,33 +156,36 @@ async function serve(config: Config, log: Logger, archiveEvery: number, countsEv
   const server = await startServer(config, log, { metrics: worker === null });
   if (worker === null && process.stdout.isTTY) {
     const { startupBanner } = await import('./banner.js');
-    process.stdout.write(startupBanner(config, server.port, archiveEvery, generatedAdminToken));
+    const { bannerSettings } = await import('./settings.js');
+    process.stdout.write(startupBanner(bannerSettings(config), server.port, archiveEvery, generatedAdminToken));
   } else if (worker === null && generatedAdminToken) {
     // Only --generate-admin-token (make run, local) gets here: without a terminal, the log is where it is shown.
     log.info({ adminToken: generatedAdminToken }, 'ADMIN_TOKEN generated for this run (GET /applications)');
   }
+  const { archiverSettings, countsProcessSettings, indexerProcessSettings, sweeperSettings } = await import('./settings.js');
   let archiver: { stop(): Promise<void> } | null = null;
   // One archiver loop per cluster is enough (the archiver lock would make a second one wait anyway).
   if (archiveEvery > 0 && (worker === null || worker === 0)) {
     const { runArchiver } = await import('./workers/archiver/run.js');
     const { startLoop } = await import('./workers/loop.js');
-    archiver = startLoop(() => runArchiver(server.db, config, log), archiveEvery);
+    const settings = archiverSettings(config);
+    archiver = startLoop(() => runArchiver(server.db, settings, log), archiveEvery);
     log.info({ everySeconds: archiveEvery }, 'archiver timer on');
   }
   let counts: { stop(): Promise<void> } | null = null;
   if (countsEvery > 0 && (worker === null || worker === 0)) {
     const { startCounts } = await import('./workers/counts/command.js');
-    counts = startCounts(server.db, config, log, countsEvery);
+    counts = startCounts(server.db, countsProcessSettings(config), log, countsEvery);
   }
   let indexer: { stop(): Promise<void> } | null = null;
   if (indexEvery > 0 && (worker === null || worker === 0)) {
     const { startIndexer } = await import('./workers/indexer/command.js');
-    indexer = startIndexer(server.db, config, log, indexEvery);
+    indexer = startIndexer(server.db, indexerProcessSettings(config), log, indexEvery);
   }
   let sweeper: { stop(): Promise<void> } | null = null;
   if (sweepEvery > 0 && (worker === null || worker === 0)) {
-    const { startSweeper } = await import('./workers/sweep-command.js');
-    sweeper = startSweeper(server.db, config, log, sweepEvery);
+    const { startSweeper } = await import('./workers/sweeper.js');
+    sweeper = startSweeper(server.db, sweeperSettings(config), log, sweepEvery);
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => { log.info({ signal }, 'shutting down'); resolve(); };
@@ -201,12 +205,12 @@ async function migrateCommand(config: Config, log: Logger): Promise<number> {
   const { withDb } = await import('./storage/with-db.js');
   const { migrate } = await import('./storage/migrator.js');
   const { processIdentity } = await import('./process-identity.js');
+  const { cassandraSettings, searchSettings } = await import('./settings.js');
   try {
-    return await withDb(config, log, async (db) => {
+    return await withDb(cassandraSettings(config), log, async (db) => {
       const { applied, version } = await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
       log.info({ applied, version }, applied.length ? 'migrations applied' : 'schema already current');
       const { createSearch } = await import('./search/search.js');
-      const { searchSettings } = await import('./settings.js');
       const { AppError } = await import('./errors.js');
       try {
         log.info(await createSearch(searchSettings(config), log).migrate(), 'search index current');
@@ -227,9 +231,10 @@ async function migrateCommand(config: Config, log: Logger): Promise<number> {
 async function archiveCommand(config: Config, log: Logger): Promise<number> {
   const { withDb } = await import('./storage/with-db.js');
   const { runArchiver } = await import('./workers/archiver/run.js');
+  const { archiverSettings, cassandraSettings } = await import('./settings.js');
   try {
-    return await withDb(config, log, async (db) => {
-      const outcome = await runArchiver(db, config, log, { push: true });
+    return await withDb(cassandraSettings(config), log, async (db) => {
+      const outcome = await runArchiver(db, archiverSettings(config), log, { push: true });
       return outcome === 'success' ? 0 : outcome === 'locked' ? 2 : 1;
     });
   } catch (err) {

@@ -1,7 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
 import client from 'prom-client';
-import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { registry } from './observability/metrics.js';
 
@@ -17,13 +16,25 @@ export function joinCluster(): void {
   client.AggregatorRegistry.setRegistries([registry]);
 }
 
+/** What the cluster primary needs (settings.ts maps it). */
+export interface ClusterSettings {
+  /** WORKERS (or --workers). */
+  workers: number;
+  /** HOST and METRICS_PORT: where the summed metrics are served. */
+  host: string;
+  metricsPort: number;
+  /** SHUTDOWN_TIMEOUT_MS: how long a worker takes to drain. */
+  shutdownTimeoutMs: number;
+}
+
 /**
  * `serve --workers N`: N copies of the server share one port (node:cluster hands connections out round-robin).
  * This primary never touches Cassandra. It restarts a worker that dies, passes SIGTERM/SIGINT on and waits for
  * the workers to drain, and serves all workers' metrics summed on METRICS_PORT: a scrape of the shared port
  * would reach one worker only.
  */
-export async function supervise(workers: number, config: Config, log: Logger): Promise<number> {
+export async function supervise(settings: ClusterSettings, log: Logger): Promise<number> {
+  const { workers } = settings;
   const aggregator = new client.AggregatorRegistry();
   const metrics = http.createServer((_req, res) => {
     aggregator.clusterMetrics().then(
@@ -31,7 +42,7 @@ export async function supervise(workers: number, config: Config, log: Logger): P
       (err: Error) => res.writeHead(503, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${err.message}\n`),
     );
   });
-  await new Promise<void>((resolve) => metrics.listen(config.METRICS_PORT, config.HOST, resolve));
+  await new Promise<void>((resolve) => metrics.listen(settings.metricsPort, settings.host, resolve));
 
   let stopping = false;
   const indexOf = new Map<Worker, number>();
@@ -47,7 +58,7 @@ export async function supervise(workers: number, config: Config, log: Logger): P
     setTimeout(() => { if (!stopping) fork(index); }, 1000);
   });
   for (let i = 0; i < workers; i++) fork(i);
-  log.info({ workers, metricsPort: config.METRICS_PORT }, 'cluster primary started');
+  log.info({ workers, metricsPort: settings.metricsPort }, 'cluster primary started');
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -60,7 +71,7 @@ export async function supervise(workers: number, config: Config, log: Logger): P
   for (const w of running) w.process.kill('SIGTERM');
   // Workers bound their own shutdown; this only catches one that hangs anyway.
   const killer = setTimeout(() => { for (const w of running) if (!w.isDead()) w.process.kill('SIGKILL'); },
-    config.SHUTDOWN_TIMEOUT_MS + 15_000).unref();
+    settings.shutdownTimeoutMs + 15_000).unref();
   await exited;
   clearTimeout(killer);
   metrics.close();

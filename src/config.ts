@@ -7,6 +7,8 @@ const CONSISTENCIES = [
   'ANY', 'ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_QUORUM', 'EACH_QUORUM', 'LOCAL_ONE',
 ] as const;
 const SERIAL_CONSISTENCIES = ['SERIAL', 'LOCAL_SERIAL'] as const;
+export type Consistency = typeof CONSISTENCIES[number];
+export type SerialConsistency = typeof SERIAL_CONSISTENCIES[number];
 
 /**
  * Slack kept between the acknowledgement deadline and the settle window besides the clock-skew budget: the time

@@ -19,7 +19,10 @@ import { chatsRoutes } from './http/chats/routes.js';
 import { searchRoutes } from './http/chats/search-routes.js';
 import { createFastIndexer, createSearch } from './search/search.js';
 import { createChats } from './chats/module.js';
-import { chatsSettings, inboxRoutesSettings, inboxValidationSettings, listAuthSettings, searchSettings } from './settings.js';
+import {
+  cassandraSettings, chatsSettings, inboxRoutesSettings, inboxSettings, inboxValidationSettings, listAuthSettings,
+  openApiSettings, searchSettings,
+} from './settings.js';
 import { clientRateLimit, routeRateLimit } from './http/rate-limit.js';
 import { adminOnly } from './http/admin-auth.js';
 import { collectDefaultMetrics, registry } from './observability/metrics.js';
@@ -41,7 +44,7 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger, opts: { metrics?: boolean } = {}): Promise<RunningServer> {
   const exposeMetrics = opts.metrics ?? true;
   collectDefaultMetrics();
-  const db = new Db(config, log);
+  const db = new Db(cassandraSettings(config), log);
   const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
   let draining = false;
   let leaseStarted: Promise<void> | null = null;
@@ -57,7 +60,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     log.warn({ err: (err as Error).message }, 'cassandra not reachable at start-up; will keep trying');
   });
 
-  const service = new MessageService(inboxStores(db), lease, config, log);
+  const service = new MessageService(inboxStores(db), lease, inboxSettings(config), log);
   const readiness = async () => {
     const checks: Record<string, string> = {};
     if (draining) checks.server = 'shutting down';
@@ -97,7 +100,7 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     healthRoutes(readiness, { metrics: exposeMetrics && config.METRICS_PORT === 0 }),
     inboxRoutes(service, createValidators(inboxValidationSettings(config)), inboxRoutesSettings(config),
       listAuthorizer(listAuthSettings(config)), log),
-    openApiRoutes(config),
+    openApiRoutes(openApiSettings(config)),
     // Search first: `/messages/search` must not be taken for `/messages/:message`.
     ...mounts.map((mount) => searchRoutes(chats, search.searcher, mount)),
     ...mounts.map((mount) =>

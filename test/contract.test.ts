@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, testConfig } from './support/harness.js';
 import { checkResponse } from './support/contract.js';
 import { openApiDocument } from '../src/http/openapi/document.js';
+import { openApiSettings } from '../src/settings.js';
 import type { RunningServer } from '../src/server.js';
 
 /** The contract check itself: a response the document does not describe must fail (so the suites it guards can). */
@@ -18,7 +19,7 @@ describe('OpenAPI contract check', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^application\/json/);
     const served = await res.json() as { openapi: string; paths: Record<string, unknown> };
-    assert.deepEqual(served, JSON.parse(JSON.stringify(openApiDocument(testConfig()))));
+    assert.deepEqual(served, JSON.parse(JSON.stringify(openApiDocument(openApiSettings(testConfig())))));
     assert.equal(served.openapi, '3.1.0');
     assert.deepEqual(Object.keys(served.paths).filter((p) => p.startsWith('/chat')), ['/chat', '/chat/{id}', '/chats/{username}']);
   });

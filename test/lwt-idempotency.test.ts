@@ -11,6 +11,7 @@ import { MessageService } from '../src/inbox/message-service.js';
 import { WriterLease } from '../src/ids/writer-lease.js';
 import { LwtLock } from '../src/storage/lwt-lock.js';
 import { processIdentity } from '../src/process-identity.js';
+import { cassandraSettings, inboxSettings } from '../src/settings.js';
 
 /**
  * A compare-and-set the driver re-sends answers "not applied" to its own applied write (issue 22, D1): every
@@ -31,7 +32,7 @@ class NotSent extends Error {}
 describe('conditional statements are never sent idempotent', () => {
   let db: Db;
   before(async () => {
-    db = new Db(testConfig(), log);
+    db = new Db(cassandraSettings(testConfig()), log);
     await db.connect();
     await migrate(db, log, processIdentity(testConfig().POD_NAME, 'migrator'));
   });
@@ -78,7 +79,7 @@ describe('conditional statements are never sent idempotent', () => {
     const lease = new WriterLease(capture.db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
     await lease.start();
     try {
-      const service = new MessageService(inboxStores(capture.db), lease, config, log);
+      const service = new MessageService(inboxStores(capture.db), lease, inboxSettings(config), log);
       const user = uniqueUser('lwt');
       await service.createIdempotent({ username: user, text: 'x', timeout: 600 }, `key-${user}`);
       for await (const batch of service.consume(user)) assert.equal(batch.length, 1);

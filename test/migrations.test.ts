@@ -7,11 +7,12 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../src/storage/schema.js';
 import { log, testConfig } from './support/harness.js';
 import { spawnCli } from './support/processes.js';
 import { processIdentity } from '../src/process-identity.js';
+import { cassandraSettings } from '../src/settings.js';
 
 describe('migrations', () => {
   const suffix = randomBytes(4).toString('hex');
   const env = { CASSANDRA_HOT_KEYSPACE: `mig_hot_${suffix}`, CASSANDRA_COLD_KEYSPACE: `mig_cold_${suffix}` };
-  const db = new Db(testConfig(env), log);
+  const db = new Db(cassandraSettings(testConfig(env)), log);
 
   after(async () => {
     for (const ks of Object.values(env)) await db.raw(`DROP KEYSPACE IF EXISTS ${ks}`);
@@ -41,8 +42,8 @@ describe('migrations', () => {
 
   it('when the replication setting names datacenters, then the keyspace uses NetworkTopologyStrategy', async () => {
     const ks = `mig_nts_${suffix}`;
-    const nts = new Db(testConfig({ CASSANDRA_HOT_KEYSPACE: ks, CASSANDRA_COLD_KEYSPACE: `${ks}_c`,
-      CASSANDRA_REPLICATION: 'datacenter1:1' }), log);
+    const nts = new Db(cassandraSettings(testConfig({ CASSANDRA_HOT_KEYSPACE: ks, CASSANDRA_COLD_KEYSPACE: `${ks}_c`,
+      CASSANDRA_REPLICATION: 'datacenter1:1' })), log);
     await nts.connect();
     try {
       await migrate(nts, log, processIdentity(testConfig().POD_NAME, 'migrator'));

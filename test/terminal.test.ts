@@ -21,13 +21,13 @@ describe('make run in a terminal', () => {
   });
 
   it('when the banner is printed, then it names the API, docs, OpenAPI and metrics URLs', () => {
-    const banner = startupBanner({ HOST: '0.0.0.0', METRICS_PORT: 0 }, 8080, 30);
+    const banner = startupBanner({ host: '0.0.0.0', metricsPort: 0 }, 8080, 30);
     for (const url of ['http://localhost:8080/chat', 'http://localhost:8080/docs', 'http://localhost:8080/openapi.json',
       'http://localhost:8080/metrics']) assert.ok(banner.includes(url), url);
     assert.match(banner, /every 30 s/);
-    assert.match(startupBanner({ HOST: '127.0.0.1', METRICS_PORT: 9464 }, 8080, 0), /Metrics\s+http:\/\/127\.0\.0\.1:9464\/metrics/);
+    assert.match(startupBanner({ host: '127.0.0.1', metricsPort: 9464 }, 8080, 0), /Metrics\s+http:\/\/127\.0\.0\.1:9464\/metrics/);
     assert.doesNotMatch(banner, /Admin/, 'no administrator row unless one was generated');
-    assert.match(startupBanner({ HOST: '0.0.0.0', METRICS_PORT: 0 }, 8080, 0, 'generated-token-of-43-characters-abcdefghij'),
+    assert.match(startupBanner({ host: '0.0.0.0', metricsPort: 0 }, 8080, 0, 'generated-token-of-43-characters-abcdefghij'),
       /Admin\s+Authorization: Bearer generated-token-of-43-characters-abcdefghij\n.*set ADMIN_TOKEN/);
   });
 

@@ -24,6 +24,7 @@ import { BUCKET_MS, bucketOf } from '../../src/storage/time-buckets.js';
 import { firstIdAt } from '../../src/ids/id-layout.js';
 import { runArchiver } from '../../src/workers/archiver/run.js';
 import { processIdentity } from '../../src/process-identity.js';
+import { archiverSettings, cassandraSettings } from '../../src/settings.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +61,7 @@ const log = pino({ level: 'info' }, new Writable({
   },
 }));
 
-const db = new Db(config, log);
+const db = new Db(cassandraSettings(config), log);
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 /** Runs `task(i)` for i in [0, n) with exactly `width` calls in flight. */
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
       [firstBucket - 1, 'archiver']);
     lines.length = 0;
     t = Date.now();
-    const outcome = await runArchiver(db, config, log);
+    const outcome = await runArchiver(db, archiverSettings(config), log);
     const archiverMs = Date.now() - t;
     const done = lines.find((l) => l.msg === 'archiver run done');
     if (outcome !== 'success' || done?.swept !== total) {

@@ -11,7 +11,7 @@ import { WriterLease } from '../../src/ids/writer-lease.js';
 import { inboxStores } from '../../src/inbox/stores.js';
 import { MessageService } from '../../src/inbox/message-service.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings, searchSettings } from '../../src/settings.js';
+import { cassandraSettings, chatsSettings, inboxSettings, searchSettings } from '../../src/settings.js';
 import { createSearch } from '../../src/search/search.js';
 import type { MessageSearcher } from '../../src/search/message-searcher.js';
 import { durationSeconds } from '../vegeta/config.js';
@@ -32,13 +32,13 @@ export async function rawParts(): Promise<RawParts> {
   if (parts) return parts;
   const config = loadConfig();
   const log = createLogger('warn', 'bench-raw');
-  const db = new Db(config, log);
+  const db = new Db(cassandraSettings(config), log);
   await db.connect();
   const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
   await lease.start();
   close = () => lease.stop().finally(() => db.shutdown());
   parts = {
-    service: new MessageService(inboxStores(db), lease, config, log),
+    service: new MessageService(inboxStores(db), lease, inboxSettings(config), log),
     chats: createChats(db, chatsSettings(config), log),
     searcher: createSearch(searchSettings(config), log).searcher,
   };

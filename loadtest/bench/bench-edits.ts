@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { createChats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/settings.js';
+import { cassandraSettings, chatsSettings } from '../../src/settings.js';
 import { NO_CONDITIONS } from '../../src/chats/conditions.js';
 import { processIdentity } from '../../src/process-identity.js';
 
@@ -35,7 +35,7 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
 });
 const log = pino({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
-const db = new Db(config, log);
+const db = new Db(cassandraSettings(config), log);
 await db.connect();
 await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
 const chats = createChats(db, chatsSettings(config), log);

@@ -38,7 +38,7 @@ import { Db } from '../../src/storage/cassandra.js';
 import { migrate } from '../../src/storage/migrator.js';
 import { dropSearchIndices } from '../../src/search/migrate-search.js';
 import { createSearch } from '../../src/search/search.js';
-import { searchSettings } from '../../src/settings.js';
+import { cassandraSettings, searchSettings } from '../../src/settings.js';
 import { containsPattern, foldText } from '../../src/search/fold.js';
 import { messagesAlias } from '../../src/search/index-schema.js';
 import { cpuSeconds, localOpenSearchPid, stats } from './measure.js';
@@ -120,7 +120,7 @@ interface Pending { kind: Kind; version: number; at: number; outage?: boolean }
 interface ChatState { chat: number; hot: boolean; settled: number[]; versions: Map<number, number>; pending: Map<number, Pending> }
 
 async function main() {
-  const db = new Db(config, log);
+  const db = new Db(cassandraSettings(config), log);
   await db.connect();
   await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
   await db.shutdown();

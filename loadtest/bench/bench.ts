@@ -38,6 +38,7 @@ import { cpuStallMicros, findCassandraPid, type Stats } from './measure.js';
 import { closedLoop, httpSide, phase, rawSide, stallShare, type Cpu, type PhaseShape } from './bench-phases.js';
 import { sleep } from '../../src/async.js';
 import { processIdentity } from '../../src/process-identity.js';
+import { cassandraSettings, inboxSettings } from '../../src/settings.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   const config = loadConfig(process.env);
   const log = createLogger(env.BENCH_LOG_LEVEL ?? 'warn', 'bench');
-  const db = new Db(config, log);
+  const db = new Db(cassandraSettings(config), log);
   await db.connect();
   await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
   const cqlPort = Number(/:(\d+)$/.exec(config.CASSANDRA_CONTACT_POINTS[0] ?? '')?.[1] ?? 9042);
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
 
     const lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
     await lease.start();
-    const raw = rawSide(new MessageService(inboxStores(db), lease, config, log));
+    const raw = rawSide(new MessageService(inboxStores(db), lease, inboxSettings(config), log));
     const svc = httpSide(baseUrl, CONCURRENCY);
     const shape: PhaseShape = { ops: OPS, run: RUN, concurrency: CONCURRENCY };
 

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { cpuSeconds, findCassandraPid, stats } from './measure.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 const [kind = 'read', rateArg = '600', secondsArg = '15'] = process.argv.slice(2);
 const rate = Number(rateArg);
@@ -26,7 +27,7 @@ const config = loadConfig();
 const port = Number(config.CASSANDRA_CONTACT_POINTS[0]!.split(':')[1] ?? 9042);
 const cassandraPid = findCassandraPid(port);
 if (!cassandraPid) throw new Error(`no local Cassandra process listens on port ${port}`);
-const db = new Db(config, createLogger('warn'));
+const db = new Db(cassandraSettings(config), createLogger('warn'));
 await db.connect();
 
 const op = kind === 'read'

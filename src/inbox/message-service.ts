@@ -1,4 +1,3 @@
-import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createHash } from 'node:crypto';
 import { AppError, idempotencyKeyReused, notFound, unavailable } from '../errors.js';
@@ -6,7 +5,6 @@ import { firstIdAt, idTime } from '../ids/id-layout.js';
 import { messagesConsumed, messagesCreated } from '../observability/metrics.js';
 import type { InboxStores } from './stores.js';
 import type { NewMessage, StoredMessage } from './message.js';
-import { ackDeadlineMs } from '../config.js';
 import { decidePage, type Cursor } from './delivery-decision.js';
 import { CursorCache } from './cursor-cache.js';
 import { sleep } from '../async.js';
@@ -16,9 +14,21 @@ import type { Clock } from '../clock.js';
 export interface IdSource { nextId(): number }
 export interface Delivered { id: number; text: string }
 
-/** The settings the inbox rules use (and nothing else of the configuration). */
-export type InboxSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'MAX_CLOCK_SKEW_MS' | 'HOT_GRACE_SECONDS'
-  | 'USER_ROW_GRACE_SECONDS' | 'IDEMPOTENCY_TTL_SECONDS' | 'LIST_PAGE_SIZE' | 'LIST_PAGE_BYTES'>;
+/** The settings the inbox rules use (and nothing else of the configuration; settings.ts maps them). */
+export interface InboxSettings {
+  /** DELIVERY_SETTLE_MS: how long after its id's time a message may still appear in a list. */
+  settleMs: number;
+  /** ackDeadlineMs (config.ts): the settle window minus MAX_CLOCK_SKEW_MS minus a margin. */
+  ackDeadlineMs: number;
+  /** HOT_GRACE_SECONDS and USER_ROW_GRACE_SECONDS: how long hot rows outlive a message's timeout. */
+  hotGraceSeconds: number;
+  userRowGraceSeconds: number;
+  /** IDEMPOTENCY_TTL_SECONDS. */
+  idempotencyTtlSeconds: number;
+  /** LIST_PAGE_SIZE and LIST_PAGE_BYTES: a list page's rows and bytes. */
+  pageRows: number;
+  pageBytes: number;
+}
 /** Restarts of one read after losing the cursor race to a concurrent read of the same user. */
 const MAX_CURSOR_RACES = 8;
 /** Extra tries of a claimed page's cold copy (idempotent writes) before it is left to the archiver. */
@@ -28,7 +38,6 @@ const FIRST_FETCH_ROWS = 50;
 
 /** The rules of the product: creation, lookup, and exactly-once consumption of a user's pending messages. */
 export class MessageService {
-  private readonly ackDeadline: number;
   /** Cursors this process last saw: an empty list reads one page and no cursor (see CursorCache). */
   private readonly cursors = new CursorCache();
 
@@ -38,9 +47,7 @@ export class MessageService {
     private readonly settings: InboxSettings,
     private readonly log: Logger,
     private readonly now: Clock = Date.now,
-  ) {
-    this.ackDeadline = ackDeadlineMs(settings);
-  }
+  ) {}
 
   async create(input: NewMessage): Promise<number> {
     const id = this.ids.nextId();
@@ -58,7 +65,7 @@ export class MessageService {
   async createIdempotent(input: NewMessage, key: string): Promise<{ id: number; replayed: boolean }> {
     const fingerprint = createHash('sha256')
       .update(JSON.stringify([input.username, input.text, input.timeout])).digest('base64url');
-    const ttl = this.settings.IDEMPOTENCY_TTL_SECONDS;
+    const ttl = this.settings.idempotencyTtlSeconds;
     const id = this.ids.nextId();
     const claim = await this.store.keys.claim(key, id, fingerprint, ttl);
     if (claim.applied) {
@@ -71,11 +78,11 @@ export class MessageService {
     const first = claim.id;
     if (await this.listable(input.username, first)) return { id: first, replayed: true };
     const age = this.now() - idTime(first);
-    if (age <= this.ackDeadline) {
+    if (age <= this.settings.ackDeadlineMs) {
       await this.persist(first, input);
       return { id: first, replayed: true };
     }
-    if (age <= this.settings.DELIVERY_SETTLE_MS) {
+    if (age <= this.settings.settleMs) {
       throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
         { 'retry-after': '1' });
     }
@@ -84,8 +91,8 @@ export class MessageService {
     if (await this.final(first)) return { id: first, replayed: true };
     // The first attempt can neither be acknowledged nor send its per-user row any more (it checks the deadline
     // before that write, on its own clock, and that write carries its clock's timestamp): fence it out, then move.
-    await this.store.messages.fenceUserRow(input.username, first, idTime(first) + this.settings.DELIVERY_SETTLE_MS,
-      input.timeout + this.settings.USER_ROW_GRACE_SECONDS);
+    await this.store.messages.fenceUserRow(input.username, first, idTime(first) + this.settings.settleMs,
+      input.timeout + this.settings.userRowGraceSeconds);
     if (!(await this.store.keys.retarget(key, first, id, fingerprint, ttl))) {
       throw new AppError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry',
         { 'retry-after': '1' });
@@ -101,8 +108,8 @@ export class MessageService {
    */
   private async listable(username: string, id: number): Promise<boolean> {
     const writtenAt = await this.store.messages.userRowWrittenAt(username, id);
-    if (writtenAt === null || writtenAt - idTime(id) > this.ackDeadline) return false;
-    if (this.now() - idTime(id) <= this.ackDeadline) return true;
+    if (writtenAt === null || writtenAt - idTime(id) > this.settings.ackDeadlineMs) return false;
+    if (this.now() - idTime(id) <= this.settings.ackDeadlineMs) return true;
     const cursor = await this.store.cursors.readCursor(username);
     return cursor.watermark < id || cursor.recent.has(id) || (await this.store.messages.wasConsumed(id));
   }
@@ -123,13 +130,13 @@ export class MessageService {
     // acknowledge it, and do not even send the per-user row once the deadline passed, so that a retry of the same
     // key can fence this id out of lists with a later write timestamp.
     const inTime = () => {
-      if (this.now() - createdAt > this.ackDeadline) {
+      if (this.now() - createdAt > this.settings.ackDeadlineMs) {
         this.log.warn({ id }, 'write settled too late; not acknowledged');
         throw unavailable('write took too long; retry');
       }
     };
     await this.store.messages.insert({ id, username: input.username, text: input.text, expiresAt },
-      input.timeout + this.settings.HOT_GRACE_SECONDS, input.timeout + this.settings.USER_ROW_GRACE_SECONDS, inTime);
+      input.timeout + this.settings.hotGraceSeconds, input.timeout + this.settings.userRowGraceSeconds, inTime);
     inTime();
     messagesCreated.inc();
   }
@@ -142,7 +149,7 @@ export class MessageService {
   private async recordConsumed(messages: StoredMessage[], at: Date): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.store.cold.markConsumed(messages, at, this.settings.HOT_GRACE_SECONDS);
+        await this.store.cold.markConsumed(messages, at, this.settings.hotGraceSeconds);
         return;
       } catch (err) {
         if (attempt < CONSUMED_COPY_RETRIES) {
@@ -170,7 +177,7 @@ export class MessageService {
    * A storage failure after the first batch throws: the caller must then not present the list as complete.
    */
   async *consume(username: string): AsyncGenerator<Delivered[]> {
-    const { LIST_PAGE_SIZE: maxRows, LIST_PAGE_BYTES: maxBytes, DELIVERY_SETTLE_MS: settle } = this.settings;
+    const { pageRows: maxRows, pageBytes: maxBytes, settleMs: settle } = this.settings;
     let races = 0;
     let fetchRows = Math.min(FIRST_FETCH_ROWS, maxRows);
     // A cursor this process remembers saves the cursor read of a list that finds nothing (make bench-statements:

@@ -1,11 +1,24 @@
 import cassandra from 'cassandra-driver';
-import type { Config } from '../config.js';
+import type { Consistency, SerialConsistency } from '../config.js';
 
-/** What the driver client needs of the configuration, and nothing else. */
-export type CassandraSettings = Pick<Config, 'CASSANDRA_CONTACT_POINTS' | 'CASSANDRA_LOCAL_DC' | 'CASSANDRA_USERNAME'
-  | 'CASSANDRA_PASSWORD' | 'CASSANDRA_HOT_KEYSPACE' | 'CASSANDRA_COLD_KEYSPACE' | 'CASSANDRA_REPLICATION'
-  | 'CASSANDRA_CONSISTENCY' | 'CASSANDRA_SERIAL_CONSISTENCY' | 'CASSANDRA_CONNECT_TIMEOUT_MS' | 'CASSANDRA_REQUEST_TIMEOUT_MS'
-  | 'CASSANDRA_DEFUNCT_READ_TIMEOUTS'>;
+/** What the driver client needs of the configuration (the CASSANDRA_* variables; settings.ts maps them). */
+export interface CassandraSettings {
+  contactPoints: string[];
+  localDc: string;
+  /** PlainText authentication when set. */
+  username: string | undefined;
+  password: string | undefined;
+  hotKeyspace: string;
+  coldKeyspace: string;
+  /** Keyspace replication (`{class, ...}`), applied by the migrator. */
+  replication: Record<string, string | number>;
+  consistency: Consistency;
+  serialConsistency: SerialConsistency;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Read timeouts after which the driver closes a connection (CASSANDRA_DEFUNCT_READ_TIMEOUTS). */
+  defunctReadTimeouts: number;
+}
 import type { Logger } from '../logger.js';
 import { AppError, unavailable } from '../errors.js';
 import { noteCoordinator } from './coordinators.js';
@@ -113,35 +126,35 @@ export class Db {
   readonly replication: Record<string, string | number>;
   private readonly localDc: string;
 
-  constructor(config: CassandraSettings, private readonly log: Logger) {
-    this.replication = config.CASSANDRA_REPLICATION;
-    this.localDc = config.CASSANDRA_LOCAL_DC;
-    this.hot = config.CASSANDRA_HOT_KEYSPACE;
-    this.cold = config.CASSANDRA_COLD_KEYSPACE;
-    this.consistency = types.consistencies[camel(config.CASSANDRA_CONSISTENCY) as keyof typeof types.consistencies];
-    this.serial = types.consistencies[camel(config.CASSANDRA_SERIAL_CONSISTENCY) as keyof typeof types.consistencies];
+  constructor(settings: CassandraSettings, private readonly log: Logger) {
+    this.replication = settings.replication;
+    this.localDc = settings.localDc;
+    this.hot = settings.hotKeyspace;
+    this.cold = settings.coldKeyspace;
+    this.consistency = types.consistencies[camel(settings.consistency) as keyof typeof types.consistencies];
+    this.serial = types.consistencies[camel(settings.serialConsistency) as keyof typeof types.consistencies];
     this.client = new cassandra.Client({
-      contactPoints: config.CASSANDRA_CONTACT_POINTS,
-      localDataCenter: config.CASSANDRA_LOCAL_DC,
-      authProvider: config.CASSANDRA_USERNAME
-        ? new auth.PlainTextAuthProvider(config.CASSANDRA_USERNAME, config.CASSANDRA_PASSWORD ?? '')
+      contactPoints: settings.contactPoints,
+      localDataCenter: settings.localDc,
+      authProvider: settings.username
+        ? new auth.PlainTextAuthProvider(settings.username, settings.password ?? '')
         : undefined,
       policies: {
         loadBalancing: new policies.loadBalancing.TokenAwarePolicy(
-          new policies.loadBalancing.DCAwareRoundRobinPolicy(config.CASSANDRA_LOCAL_DC)),
+          new policies.loadBalancing.DCAwareRoundRobinPolicy(settings.localDc)),
         // Fixed, short reconnection delay so the service heals quickly when Cassandra comes back.
         reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000),
       },
       socketOptions: {
-        connectTimeout: config.CASSANDRA_CONNECT_TIMEOUT_MS,
-        readTimeout: config.CASSANDRA_REQUEST_TIMEOUT_MS,
+        connectTimeout: settings.connectTimeoutMs,
+        readTimeout: settings.requestTimeoutMs,
         // A node cut off without a reset (a partition: packets dropped) keeps its connections open, and the driver
         // routed a third of all statements into 2 s timeouts until 64 (its default) timed out per connection; lists
         // took up to 8.9 s (test/cluster/partition.test.ts). Three timeouts close the connection, the reconnect
         // fails, and the node leaves the query plans until it answers again. On a single overloaded node the same
         // rule would cut the only connection, so the threshold is configuration: 3 for clusters (the chart's value),
         // the driver's 64 by default.
-        defunctReadTimeoutThreshold: config.CASSANDRA_DEFUNCT_READ_TIMEOUTS,
+        defunctReadTimeoutThreshold: settings.defunctReadTimeouts,
       },
       queryOptions: {
         prepare: true,

@@ -1,12 +1,14 @@
 import http from 'node:http';
-import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { collectDefaultMetrics, registry } from '../observability/metrics.js';
 
-/** A worker process's own /metrics (its lag and runs) and /healthz, on METRICS_PORT, or PORT when that is 0. */
-export function serveWorkerMetrics(config: Config, log: Logger, what: string): http.Server {
+/** Where a worker process listens: HOST, and METRICS_PORT or PORT when that is 0 (settings.ts). */
+export interface WorkerMetricsSettings { host: string; port: number }
+
+/** A worker process's own /metrics (its lag and runs) and /healthz. */
+export function serveWorkerMetrics(settings: WorkerMetricsSettings, log: Logger, what: string): http.Server {
   collectDefaultMetrics();
-  const port = config.METRICS_PORT || config.PORT;
+  const { host, port } = settings;
   return http.createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
@@ -17,5 +19,5 @@ export function serveWorkerMetrics(config: Config, log: Logger, what: string): h
       return;
     }
     void registry.metrics().then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body));
-  }).listen(port, config.HOST, () => log.info({ port }, `${what} metrics listening`));
+  }).listen(port, host, () => log.info({ port }, `${what} metrics listening`));
 }

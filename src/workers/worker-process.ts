@@ -1,8 +1,10 @@
-import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Db } from '../storage/cassandra.js';
+import type { CassandraSettings, Db } from '../storage/cassandra.js';
 import { withDb } from '../storage/with-db.js';
-import { serveWorkerMetrics } from './worker-metrics.js';
+import { serveWorkerMetrics, type WorkerMetricsSettings } from './worker-metrics.js';
+
+/** What a worker process needs beside its worker's own settings: its Cassandra client and its /metrics. */
+export interface WorkerProcessSettings { cassandra: CassandraSettings; metrics: WorkerMetricsSettings }
 
 export interface WorkerProcess {
   /** One round (`--once`): the exit code. */
@@ -15,13 +17,13 @@ export interface WorkerProcess {
  * A derived-work worker as its own process (the chart's Deployments): connect, run one round or the loop with
  * its /metrics and /healthz until SIGTERM, stop the loop, close the driver. Exit 1 when it cannot start.
  */
-export async function runWorkerProcess(config: Config, log: Logger, what: string, worker: WorkerProcess,
+export async function runWorkerProcess(settings: WorkerProcessSettings, log: Logger, what: string, worker: WorkerProcess,
   once: boolean): Promise<number> {
   try {
-    return await withDb(config, log, async (db) => {
+    return await withDb(settings.cassandra, log, async (db) => {
       if (once) return worker.once(db);
       const loop = worker.start(db);
-      const metrics = serveWorkerMetrics(config, log, what);
+      const metrics = serveWorkerMetrics(settings.metrics, log, what);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());

@@ -12,6 +12,7 @@ import {
   coldMeta, seedExpired, assertAllArchived, ENV, seedId,
 } from './support.js';
 import type { Db } from '../../src/storage/cassandra.js';
+import { archiverSettings } from '../../src/settings.js';
 
 /** A cold write that fails, a run that resumes mid-bucket, and a bucket larger than the heap of the process. */
 describe('archiver: failed writes, resumed buckets and bounded memory', () => {
@@ -26,12 +27,12 @@ describe('archiver: failed writes, resumed buckets and bounded memory', () => {
         if (statement === 'insert_cold' && ++coldWrites === 300) throw new Error('injected cold write failure');
       },
     });
-    assert.equal(await runArchiver(rec.db, testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' }), log), 'failure');
+    assert.equal(await runArchiver(rec.db, archiverSettings(testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' })), log), 'failure');
     const sent = rec.calls.length;
     await sleep(500);
     assert.equal(rec.calls.length, sent, 'no statement is sent after the run returned');
     assert.equal(await lockRow(), null, 'the failed run released its lock');
-    assert.equal(await runArchiver(db, config, log), 'success');
+    assert.equal(await runArchiver(db, archiverSettings(config), log), 'success');
     assertAllArchived(backlog, await coldRows(backlog.map((m) => m.id)));
   });
 
@@ -44,7 +45,7 @@ describe('archiver: failed writes, resumed buckets and bounded memory', () => {
         if (statement === 'insert_cold' && ++coldWrites === 1_500) throw new Error('injected cold write failure');
       },
     });
-    assert.equal(await runArchiver(failing.db, testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' }), log), 'failure');
+    assert.equal(await runArchiver(failing.db, archiverSettings(testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' })), log), 'failure');
     assert.ok(failing.count('archiver_progress_write') > 0, 'shards recorded their progress inside the bucket');
     // What the recorded progress covers: every message of a shard up to its (expires_at, id).
     const bucket = bucketOf(backlog[0]!.expiresAt.getTime());
@@ -63,7 +64,7 @@ describe('archiver: failed writes, resumed buckets and bounded memory', () => {
       if (args[0] === 'insert_cold' && ids.has(args[2]![0] as number)) rewritten += 1;
       return db.execute(...args);
     };
-    assert.equal(await runArchiver(resumed, config, log), 'success');
+    assert.equal(await runArchiver(resumed, archiverSettings(config), log), 'success');
     assert.equal(rewritten, backlog.length - covered, 'the second run wrote exactly what the progress did not cover');
     assertAllArchived(backlog, await coldRows(backlog.map((m) => m.id)));
   });

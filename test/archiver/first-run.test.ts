@@ -9,6 +9,7 @@ import { firstIdAt } from '../../src/ids/id-layout.js';
 import { runArchiver } from '../../src/workers/archiver/run.js';
 import type { Config } from '../../src/config.js';
 import { processIdentity } from '../../src/process-identity.js';
+import { archiverSettings, cassandraSettings } from '../../src/settings.js';
 
 /**
  * A brand-new database has no archiver checkpoint (the migrator no longer seeds the archiver's state): the
@@ -28,7 +29,7 @@ describe('archiver: the first run on a new database', () => {
 
   before(async () => {
     config = testConfig(ENV);
-    db = new Db(config, log);
+    db = new Db(cassandraSettings(config), log);
     await db.connect();
     await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
   });
@@ -57,7 +58,7 @@ describe('archiver: the first run on a new database', () => {
     }));
     for (const m of messages) await store.insert(m, 3600);
     const now = birth + 10 * BUCKET_MS + config.DELIVERY_SETTLE_MS;
-    assert.equal(await runArchiver(db, config, log, { now }), 'success');
+    assert.equal(await runArchiver(db, archiverSettings(config), log, { now }), 'success');
 
     const cold = await db.execute('test_cold_read', `SELECT id, text FROM ${db.cold}.messages WHERE id IN ?`,
       [messages.map((m) => m.id)]);

@@ -10,6 +10,7 @@ import {
   waitFor, recordingDb, isWrite, parseJsonLines, config, db, children, sleep, archiverKeyspaces, setCheckpoint,
   checkpoint, lockRow, coldRows, seedExpired, assertAllArchived, ENV, RUN_TAG,
 } from './support.js';
+import { archiverSettings } from '../../src/settings.js';
 
 /** The archiver's lock: a SIGKILLed run, two runs at once, a lock taken away, renewals that stop being answered. */
 describe('archiver: one run at a time, and a run that loses its lock stops writing', () => {
@@ -98,7 +99,7 @@ describe('archiver: one run at a time, and a run that loses its lock stops writi
         if (statement === 'lock_renew' && !rs.wasApplied() && lostAt < 0) setImmediate(() => { lostAt = rec.calls.length; });
       },
     });
-    const run = runArchiver(rec.db, testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' }), log);
+    const run = runArchiver(rec.db, archiverSettings(testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' })), log);
     try {
       await waitFor('the sweep to be writing', () => rec.count('insert_cold') > 200);
       const holder = (await lockRow())!.holder;
@@ -118,7 +119,7 @@ describe('archiver: one run at a time, and a run that loses its lock stops writi
       await db.execute('test_lock_free', `DELETE FROM ${db.hot}.locks WHERE name = 'archiver' IF holder = 'thief'`);
     }
     // With the lock free again, a new run finishes the job.
-    assert.equal(await runArchiver(db, config, log), 'success');
+    assert.equal(await runArchiver(db, archiverSettings(config), log), 'success');
     assertAllArchived(backlog, await coldRows(backlog.map((m) => m.id)));
   });
 
@@ -136,7 +137,7 @@ describe('archiver: one run at a time, and a run that loses its lock stops writi
       release: () => real.release(),
     };
     try {
-      assert.equal(await runArchiver(rec.db, testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' }), log, { lock: hung }), 'failure');
+      assert.equal(await runArchiver(rec.db, archiverSettings(testConfig({ ...ENV, ARCHIVE_BATCH_CONCURRENCY: '2' })), log, { lock: hung }), 'failure');
       assert.ok(renewals >= 1, 'a renewal was attempted');
       const acquireSent = rec.calls.find((c) => c.statement === 'lock_acquire')!.at;
       const writes = rec.calls.filter(isWrite);

@@ -10,6 +10,7 @@ import {
   assertAllArchived, checkpoint, coldRows, config, db, lockRow, recordingDb, archiverKeyspaces, seedExpired,
   setCheckpoint,
 } from './support.js';
+import { archiverSettings } from '../../src/settings.js';
 
 /**
  * The archiver decides which minute buckets have settled by its own clock: a clock running ahead could sweep a
@@ -31,7 +32,7 @@ describe('archiver: a run pauses while its clock is out of the skew budget', () 
     const gate = new SkewGate(new ClockSkewCheck(rec.db, config.MAX_CLOCK_SKEW_MS, log, () => Date.now() + aheadMs),
       'archiver', log);
 
-    assert.equal(await runArchiver(rec.db, config, log, { gate }), 'paused');
+    assert.equal(await runArchiver(rec.db, archiverSettings(config), log, { gate }), 'paused');
     assert.deepEqual([...new Set(rec.calls.map((c) => c.statement))], ['clock_read'], 'only the clock was read');
     assert.equal(await pausedGauge(), '1');
     assert.equal(await lockRow(), null, 'the lock was not taken');
@@ -39,7 +40,7 @@ describe('archiver: a run pauses while its clock is out of the skew budget', () 
     assert.equal((await coldRows(backlog.map((m) => m.id))).size, 0, 'nothing was archived');
 
     aheadMs = 0;
-    assert.equal(await runArchiver(rec.db, config, log, { gate }), 'success');
+    assert.equal(await runArchiver(rec.db, archiverSettings(config), log, { gate }), 'success');
     assert.equal(await pausedGauge(), '0');
     assertAllArchived(backlog, await coldRows(backlog.map((m) => m.id)));
   });

@@ -20,6 +20,7 @@ import type { Config } from '../../src/config.js';
 import type { RunningServer } from '../../src/server.js';
 import { sleep } from '../../src/async.js';
 import { processIdentity } from '../../src/process-identity.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 /**
  * The archiver's checkpoint is one row per keyspace and the tests move it (and sweep "the future" with a fake
@@ -117,7 +118,7 @@ export { sleep };
 export function archiverKeyspaces(opts: { withServer?: boolean } = {}): void {
   before(async () => {
     config = testConfig(ENV);
-    db = new Db(config, log);
+    db = new Db(cassandraSettings(config), log);
     await db.connect();
     // Keyspaces of runs that died before their clean-up (hours old, so never a run in progress).
     const rs = await db.client.execute('SELECT keyspace_name FROM system_schema.keyspaces');

@@ -9,6 +9,7 @@ import {
   pool, capturingLogger, recordingDb, config, db, server, archiverKeyspaces, setCheckpoint, coldRows,
   hotExpiries, assertAllArchived,
 } from './support.js';
+import { archiverSettings } from '../../src/settings.js';
 
 /** What one sweep moves to cold, with which expiration, and what a run reads when there is nothing new. */
 describe('archiver: timed-out messages move from hot to cold', () => {
@@ -35,7 +36,7 @@ describe('archiver: timed-out messages move from hot to cold', () => {
     // 75 s on: every short timeout's minute-bucket is complete and settled; 3600 s is far away.
     const now = Date.now() + 75_000;
     const { log: runLog, lines } = capturingLogger();
-    assert.equal(await runArchiver(db, config, runLog, { now }), 'success');
+    assert.equal(await runArchiver(db, archiverSettings(config), runLog, { now }), 'success');
     const done = lines.find((l) => l.msg === 'archiver run done')!;
     assert.equal(done.swept, expired.length, 'the sweep touched exactly the expired messages');
 
@@ -68,7 +69,7 @@ describe('archiver: timed-out messages move from hot to cold', () => {
     assert.deepEqual(read.body.map((m) => m.id), consumed);
     const unread = (await postChat(server.url, { username: user, text: 'never read', timeout: 1 })).body.id as number;
 
-    assert.equal(await runArchiver(db, config, log, { now: Date.now() + 20_000 + 75_000 }), 'success');
+    assert.equal(await runArchiver(db, archiverSettings(config), log, { now: Date.now() + 20_000 + 75_000 }), 'success');
     const cold = await coldRows([...consumed, unread]);
     const hot = await hotExpiries([...consumed, unread]);
     for (const id of consumed) {
@@ -91,7 +92,7 @@ describe('archiver: timed-out messages move from hot to cold', () => {
 
     const rec = recordingDb(db);
     const { log: runLog, lines } = capturingLogger();
-    assert.equal(await runArchiver(rec.db, config, runLog, opts), 'success');
+    assert.equal(await runArchiver(rec.db, archiverSettings(config), runLog, opts), 'success');
     const done = lines.find((l) => l.msg === 'archiver run done')!;
     assert.equal(done.swept, 0);
     assert.equal(done.buckets, 3);
@@ -101,7 +102,7 @@ describe('archiver: timed-out messages move from hot to cold', () => {
 
     const again = recordingDb(db);
     const second = capturingLogger();
-    assert.equal(await runArchiver(again.db, config, second.log, opts), 'success');
+    assert.equal(await runArchiver(again.db, archiverSettings(config), second.log, opts), 'success');
     const idle = second.lines.find((l) => l.msg === 'archiver run done')!;
     assert.equal(idle.swept, 0);
     assert.equal(idle.buckets, 0);

@@ -7,12 +7,13 @@ import { CasOutcomeUnknown, Db } from '../../src/storage/cassandra.js';
 import { CounterStore } from '../../src/chats/counter-store.js';
 import { NumberAllocator } from '../../src/chats/numbering.js';
 import { range } from './support.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 const OPTS = { coalesce: true, maxAttempts: 50 };
 
 describe('number allocator', () => {
   let db: Db;
-  before(async () => { await ensureSchema(); db = new Db(testConfig(), log); await db.connect(); });
+  before(async () => { await ensureSchema(); db = new Db(cassandraSettings(testConfig()), log); await db.connect(); });
   after(async () => { await db.shutdown(); });
 
   /** Sets a counter to `next` by hand, with a compare-and-set like every counter write (what lost Paxos state does). */

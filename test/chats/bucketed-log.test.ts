@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { ensureSchema, log, testConfig } from '../support/harness.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { BucketedLog } from '../../src/storage/bucketed-log.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 describe('bucketed log', () => {
   let db: Db;
-  before(async () => { await ensureSchema(); db = new Db(testConfig(), log); await db.connect(); });
+  before(async () => { await ensureSchema(); db = new Db(cassandraSettings(testConfig()), log); await db.connect(); });
   after(async () => { await db.shutdown(); });
 
   /** A fresh log per test; `now` far enough ahead that every appended bucket has settled. */

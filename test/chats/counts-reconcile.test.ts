@@ -4,7 +4,7 @@ import { ensureSchema, log, testConfig } from '../support/harness.js';
 import { faultyDb, sleep } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { createChats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/settings.js';
+import { cassandraSettings, chatsSettings } from '../../src/settings.js';
 import { CountsWorker } from '../../src/workers/counts/counts-worker.js';
 import { pool } from './support.js';
 
@@ -19,7 +19,7 @@ describe('counts reconciliation under a short lock', () => {
   let db: Db;
   before(async () => {
     await ensureSchema(config);
-    db = new Db(config, log);
+    db = new Db(cassandraSettings(config), log);
     await db.connect();
     await db.raw(`TRUNCATE ${HOT}.chat_applications`);
     await db.raw(`TRUNCATE ${HOT}.locks`);

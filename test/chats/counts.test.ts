@@ -9,6 +9,7 @@ import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { CounterStore } from '../../src/chats/counter-store.js';
 import { CountsWorker } from '../../src/workers/counts/counts-worker.js';
 import { call, newApp, newChat, pool } from './support.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 /** The promise: counts lag under a minute (and never over an hour). */
 const PROMISED_MS = 60_000;
@@ -35,7 +36,7 @@ describe('chats_count and messages_count', () => {
   before(async () => {
     await ensureSchema();
     service = await spawnService({}, ['serve', '--counts-every', '1']);
-    db = new Db(testConfig(), log);
+    db = new Db(cassandraSettings(testConfig()), log);
     await db.connect();
   });
   after(async () => { await service?.stop(); await db?.shutdown(); });

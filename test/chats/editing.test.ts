@@ -8,6 +8,7 @@ import { changeLog } from '../../src/chats/changes.js';
 import type { ChangeEntry } from '../../src/chats/types.js';
 import { CountsWorker } from '../../src/workers/counts/counts-worker.js';
 import { call, newApp, newChat, pool, range } from './support.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -18,7 +19,7 @@ describe('editing chat messages: versions, If-Match, edit leases, delete', () =>
   before(async () => {
     server = await startTestServer();
     base = server.url;
-    db = new Db(testConfig(), log);
+    db = new Db(cassandraSettings(testConfig()), log);
     await db.connect();
   });
   after(async () => { await server?.close(); await db?.shutdown(); });

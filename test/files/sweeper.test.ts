@@ -5,12 +5,12 @@ import { Readable } from 'node:stream';
 import { log, testConfig, connectTestDb } from '../support/harness.js';
 import type { Db } from '../../src/storage/cassandra.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/settings.js';
+import { chatsSettings, sweeperSettings } from '../../src/settings.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
 import { createBodyStore } from '../../src/bodies/create.js';
 import type { BodyStore } from '../../src/bodies/body-store.js';
 import { messagePrefix, streamKey } from '../../src/bodies/keys.js';
-import { createSweeper } from '../../src/workers/sweep-command.js';
+import { createSweeper } from '../../src/workers/sweeper.js';
 import type { BodySweeper } from '../../src/chats/body-sweeper.js';
 import { ownPrefix } from './support.js';
 
@@ -36,7 +36,7 @@ for (const backend of ['s3', 'fs'] as const) {
       db = await connectTestDb(config);
       chats = createChats(db, chatsSettings(config), log);
       store = createBodyStore(chatsSettings(config).bodyStore)!;
-      sweeper = createSweeper(db, config, log)!;
+      sweeper = createSweeper(db, sweeperSettings(config), log)!;
       rows = new ChatMessageStore(db);
     });
     after(async () => { await db?.shutdown(); });

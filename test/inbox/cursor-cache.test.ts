@@ -7,6 +7,7 @@ import { MessageService } from '../../src/inbox/message-service.js';
 import type { Clock } from '../../src/clock.js';
 import { CursorCache } from '../../src/inbox/cursor-cache.js';
 import { config, db, drain, faultSuite, lease } from './fault-suite.js';
+import { inboxSettings } from '../../src/settings.js';
 
 /**
  * A list that finds nothing skips the cursor read when this process knows the user's cursor (src/inbox/
@@ -23,7 +24,7 @@ describe('the delivery cursor a process remembers', () => {
     const spy = Object.create(db) as Db;
     spy.execute = (statement, cql, params, opts) => { sent.push(statement); return db.execute(statement, cql, params, opts); };
     spy.batch = (statement, queries) => { sent.push(statement); return db.batch(statement, queries); };
-    return { service: new MessageService(inboxStores(spy), lease, config, log, now), sent };
+    return { service: new MessageService(inboxStores(spy), lease, inboxSettings(config), log, now), sent };
   }
 
   it('when the same process lists a user again and nothing is pending, then it reads one page and no cursor', async () => {

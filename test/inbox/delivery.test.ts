@@ -6,6 +6,7 @@ import { inboxStores } from '../../src/inbox/stores.js';
 import type { Db } from '../../src/storage/cassandra.js';
 import { spawnService, type ServiceProcess } from '../support/processes.js';
 import type { RunningServer } from '../../src/server.js';
+import { inboxSettings } from '../../src/settings.js';
 
 
 describe('exactly-once delivery across service processes', () => {
@@ -95,8 +96,8 @@ describe('list reads stay cheap as history grows (no queue anti-pattern)', () =>
       if (rs.info.traceId) traces.push(String(rs.info.traceId));
       return rs;
     };
-    return new MessageService(inboxStores(spy), { nextId: () => { throw new Error('reads only'); } },
-      server.config, log);
+    return new MessageService(inboxStores(spy), { nextId: () => { throw new Error('reads only'); } },inboxSettings(
+      server.config), log);
   }
 
   async function waitForTrace(id: string) {

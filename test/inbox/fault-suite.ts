@@ -8,6 +8,7 @@ import type { Clock } from '../../src/clock.js';
 import { WriterLease } from '../../src/ids/writer-lease.js';
 import type { Config } from '../../src/config.js';
 import { processIdentity } from '../../src/process-identity.js';
+import { cassandraSettings, inboxSettings } from '../../src/settings.js';
 
 /**
  * What the inbox fault suites (cursor-faults, keyed-create-faults) share: the review's defects
@@ -28,7 +29,7 @@ export let lease: WriterLease;
 export function faultSuite(env: Record<string, string> = SETTINGS): void {
   before(async () => {
     config = testConfig(env);
-    db = new Db(config, log);
+    db = new Db(cassandraSettings(config), log);
     await db.connect();
     await migrate(db, log, processIdentity(config.POD_NAME, 'migrator'));
     lease = new WriterLease(db, log, config.WRITER_LEASE_TTL_MS, config.POD_NAME);
@@ -41,7 +42,7 @@ export function faultSuite(env: Record<string, string> = SETTINGS): void {
 }
 
 export const service = (client: Db = db, now: Clock = Date.now) =>
-  new MessageService(inboxStores(client), lease, config, log, now);
+  new MessageService(inboxStores(client), lease, inboxSettings(config), log, now);
 
 export async function drain(s: MessageService, user: string): Promise<number[]> {
   const out: number[] = [];

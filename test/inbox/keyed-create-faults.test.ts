@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/http/app.js';
 import { inboxRoutes } from '../../src/http/inbox/routes.js';
 import { listAuthorizer } from '../../src/http/auth.js';
-import { inboxRoutesSettings, inboxValidationSettings, listAuthSettings } from '../../src/settings.js';
+import { inboxRoutesSettings, inboxSettings, inboxValidationSettings, listAuthSettings } from '../../src/settings.js';
 import { createValidators } from '../../src/inbox/validation.js';
 import { idTime } from '../../src/ids/id-layout.js';
 import { faultSuite, db, lease, service, drain, SETTINGS } from './fault-suite.js';
@@ -83,7 +83,7 @@ describe('correctness under injected faults: keyed creates (review defects D1-D4
     let server: http.Server;
     before(async () => {
       const c = shortRows();
-      const app = createApp(log, [inboxRoutes(new MessageService(inboxStores(db), lease, c, log),
+      const app = createApp(log, [inboxRoutes(new MessageService(inboxStores(db), lease, inboxSettings(c), log),
         createValidators(inboxValidationSettings(c)), inboxRoutesSettings(c), listAuthorizer(listAuthSettings(c)), log)]);
       server = http.createServer(app.callback());
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

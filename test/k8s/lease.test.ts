@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { KubernetesLeaseLock } from '../../src/workers/archiver/kubernetes-lock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { archiverSettings } from '../../src/settings.js';
 import { KUBECONFIG, kc, sleep } from './support.js';
 import * as k8s from '@kubernetes/client-node';
 
@@ -16,7 +17,7 @@ const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
 describe('KubernetesLeaseLock on a real API server', { timeout: 120_000 }, () => {
   let config: Config;
   const log = createLogger('warn');
-  const lock = (holder: string) => KubernetesLeaseLock.create(config, log, holder, KUBECONFIG);
+  const lock = (holder: string) => KubernetesLeaseLock.create(archiverSettings(config).lock.kubernetes, log, holder, KUBECONFIG);
   const lease = () => coordination.readNamespacedLease({ name: config.LEASE_NAME, namespace: 'default' });
 
   before(() => {

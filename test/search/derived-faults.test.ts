@@ -5,7 +5,7 @@ import { faultyDb } from '../support/faulty-db.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { AppError, unavailable } from '../../src/errors.js';
 import { createChats, type Chats } from '../../src/chats/module.js';
-import { chatsSettings } from '../../src/settings.js';
+import { cassandraSettings, chatsSettings, searchReconcileSettings } from '../../src/settings.js';
 import { changeLog } from '../../src/chats/changes.js';
 import { ApplicationStore } from '../../src/chats/application-store.js';
 import { ChatMessageStore } from '../../src/chats/message-store.js';
@@ -13,7 +13,7 @@ import { messagesAlias } from '../../src/search/index-schema.js';
 import type { Search } from '../../src/search/search.js';
 import type { SearchIndexerWorker } from '../../src/workers/indexer/indexer-worker.js';
 import { messagesFromCassandra } from '../../src/workers/indexer/reindex-source.js';
-import { searchReconciler } from '../../src/workers/indexer/command.js';
+import { SearchReconciler } from '../../src/workers/indexer/search-reconcile.js';
 import { dropIndex, freshIndex } from './support.js';
 import { eventually, indexerEnv, indexerPrefix, indexerWorker } from './indexer-support.js';
 
@@ -34,7 +34,7 @@ describe('search under change-log faults', () => {
 
   before(async () => {
     await ensureSchema();
-    db = new Db(testConfig(), log);
+    db = new Db(cassandraSettings(testConfig()), log);
     await db.connect();
     ({ worker, search, consumer } = indexerWorker(db, prefix));
     await freshIndex(search, prefix);
@@ -109,7 +109,7 @@ describe('search under change-log faults', () => {
     await indexThrough();
     assert.equal((await bodies(a.token, a.chat, 'stale')).length, 2, 'the log alone cannot see these writes');
 
-    const reconciler = searchReconciler(db, testConfig(indexerEnv(prefix)), log, search);
+    const reconciler = new SearchReconciler(db, search, searchReconcileSettings(testConfig(indexerEnv(prefix))), log);
     const result = await reconciler.reconcile(a.token);
     assert.deepEqual(result, { applications: 1, chats: 1, repaired: 2 });
     assert.deepEqual(await bodies(a.token, a.chat, 'stale'), []);

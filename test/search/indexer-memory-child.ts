@@ -3,9 +3,10 @@
 import { log, testConfig } from '../support/harness.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { indexerWorker } from './indexer-support.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 const { APP, TOKEN, COUNT, PREFIX } = process.env as Record<string, string>;
-const db = new Db(testConfig(), log);
+const db = new Db(cassandraSettings(testConfig()), log);
 await db.connect();
 try {
   const { worker } = indexerWorker(db, PREFIX!);

@@ -9,6 +9,7 @@ import { ChatMessageStore } from '../../src/chats/message-store.js';
 import type { Search } from '../../src/search/search.js';
 import { dropIndex, freshIndex } from './support.js';
 import { indexerPrefix, indexerWorker } from './indexer-support.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 /**
  * Rows of one slice: 1,000 (the most a slice holds) × 64 KiB = 62.5 MiB of bodies, more than the child's whole heap.
@@ -25,7 +26,7 @@ describe('indexer memory', () => {
   let search: Search;
   before(async () => {
     await ensureSchema();
-    db = new Db(testConfig(), log);
+    db = new Db(cassandraSettings(testConfig()), log);
     await db.connect();
     search = indexerWorker(db, prefix).search;
     await freshIndex(search, prefix);

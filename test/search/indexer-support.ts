@@ -5,9 +5,8 @@ import { call } from '../chats/support.js';
 import { log, testConfig } from '../support/harness.js';
 import { Db } from '../../src/storage/cassandra.js';
 import { createSearch, type Search } from '../../src/search/search.js';
-import { searchSettings } from '../../src/settings.js';
+import { indexerSettings, searchSettings } from '../../src/settings.js';
 import { SearchIndexerWorker } from '../../src/workers/indexer/indexer-worker.js';
-import { indexerSettings } from '../../src/workers/indexer/command.js';
 
 /**
  * The indexer suites: their own index prefix (`indexer_test_*`, so never `make run`'s or another suite's), hence

@@ -9,6 +9,7 @@ import { latestPerMessage, type SearchIndexerWorker } from '../../src/workers/in
 import type { Search } from '../../src/search/search.js';
 import { dropIndex, freshIndex } from './support.js';
 import { indexerPrefix, indexerWorker } from './indexer-support.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 const entry = (e: Partial<ChangeEntry> & Pick<ChangeEntry, 'app' | 'token' | 'message' | 'version'>): ChangeEntry =>
   ({ entity: 'message', op: 'upsert', chat: 1, at: Date.now(), ...e });
@@ -29,7 +30,7 @@ describe('indexer: change entries to documents (edits, deletes, replays)', () =>
 
   before(async () => {
     await ensureSchema();
-    db = new Db(testConfig(), log);
+    db = new Db(cassandraSettings(testConfig()), log);
     await db.connect();
     ({ worker, search } = indexerWorker(db, prefix));
     store = new ChatMessageStore(db);

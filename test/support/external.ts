@@ -2,6 +2,7 @@ import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import { Db } from '../../src/storage/cassandra.js';
 import type { RunningServer } from '../../src/server.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 /**
  * TEST_BASE_URL: the API suites run against a service started elsewhere (make test-compose: the compose stack
@@ -18,7 +19,7 @@ export async function externalServer(url: string, config: Config, log: Logger, o
   if (foreign.length > 0) {
     throw new Error(`TEST_BASE_URL=${url}: this suite needs its own server settings (${foreign.join(', ')}), which an external service cannot take`);
   }
-  const db = new Db(config, log);
+  const db = new Db(cassandraSettings(config), log);
   await db.connect();
   return {
     port: Number(new URL(url).port),

@@ -10,6 +10,7 @@ import { checkResponse } from './contract.js';
 export { contractFetch } from './contract.js';
 import { EXTERNAL_BASE_URL, externalServer } from './external.js';
 import { processIdentity } from '../../src/process-identity.js';
+import { cassandraSettings } from '../../src/settings.js';
 
 /** Response shapes of the contract. */
 export type Listed = Array<{ id: number; text: string }>;
@@ -45,7 +46,7 @@ let migrated: Promise<void> | null = null;
 /** Applies migrations once per test process. */
 export function ensureSchema(config = testConfig()): Promise<void> {
   migrated ??= (async () => {
-    const db = new Db(config, log);
+    const db = new Db(cassandraSettings(config), log);
     await db.connect();
     try { await migrate(db, log, processIdentity(config.POD_NAME, 'migrator')); } finally { await db.shutdown(); }
   })();
@@ -55,7 +56,7 @@ export function ensureSchema(config = testConfig()): Promise<void> {
 /** A Db on the test keyspaces with the schema applied: a suite's `before` connects it, its `after` shuts it down. */
 export async function connectTestDb(config = testConfig()): Promise<Db> {
   await ensureSchema(config);
-  const db = new Db(config, log);
+  const db = new Db(cassandraSettings(config), log);
   await db.connect();
   return db;
 }

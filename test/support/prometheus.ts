@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { runArchiver } from '../../src/workers/archiver/run.js';
 import type { RunningServer } from '../../src/server.js';
 import { getJson, log, postChat, testConfig, uniqueUser } from './harness.js';
+import { archiverSettings } from '../../src/settings.js';
 
 // A real Prometheus for the tests (Debian's `prometheus`, started by scripts/dev/prometheus.sh with the chart's
 // rules, scraping every 1 s) and the traffic that gives every dashboard panel something to show.
@@ -77,10 +78,10 @@ export async function startPrometheus(target: string): Promise<TestPrometheus> {
  * second, so rates and histogram quantiles have something to work on at every 1 s scrape.
  */
 export async function startTraffic(server: RunningServer): Promise<{ stop: () => Promise<number> }> {
-  let outcome = await runArchiver(server.db, testConfig(), log);
+  let outcome = await runArchiver(server.db, archiverSettings(testConfig()), log);
   for (let i = 0; outcome === 'locked' && i < 45; i++) {
     await sleep(1000); // another test process holds the archiver lock (TTL 30 s)
-    outcome = await runArchiver(server.db, testConfig(), log);
+    outcome = await runArchiver(server.db, archiverSettings(testConfig()), log);
   }
   assert.equal(outcome, 'success');
 

@@ -1,7 +1,7 @@
-import type { Config } from '../../config.js';
 import { ref, type Components, type Json } from './components.js';
 
-export type ChatsLimits = Pick<Config, 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'>;
+/** The chats' limits the document states (CHAT_MAX_NAME_LENGTH, CHAT_MAX_BODY_BYTES). */
+export interface ChatsLimits { maxNameLength: number; maxBodyBytes: number }
 
 const time = (what: string): Json => ({ type: 'string', format: 'date-time', description: `${what}, ISO 8601 UTC.` });
 const version = { type: 'integer', minimum: 1, description: '1 at creation, + 1 per change; the ETag is `"<version>"`.' };
@@ -24,8 +24,8 @@ const pathNumber = (name: string, what: string): Json =>
 
 /** Schemas, parameters, headers and responses of the /applications routes. */
 export function chatsComponents(limits: ChatsLimits): Partial<Components> {
-  const name = { type: 'string', minLength: 1, maxLength: limits.CHAT_MAX_NAME_LENGTH,
-    description: `1..${limits.CHAT_MAX_NAME_LENGTH} characters, not blank.` };
+  const name = { type: 'string', minLength: 1, maxLength: limits.maxNameLength,
+    description: `1..${limits.maxNameLength} characters, not blank.` };
   const stale = (schema: string): Json => ({
     description: 'If-Match named another version: nothing changed; `current` is what is stored now (its ETag is sent).',
     headers: { ETag: ref('headers', 'ETag') },
@@ -56,7 +56,7 @@ export function chatsComponents(limits: ChatsLimits): Partial<Components> {
       }),
       ChatMessage: object(['number', 'body', 'version', 'created_at', 'updated_at'], {
         number: number('message'),
-        body: { type: 'string', minLength: 1, description: `1..${limits.CHAT_MAX_BODY_BYTES} bytes of UTF-8.` },
+        body: { type: 'string', minLength: 1, description: `1..${limits.maxBodyBytes} bytes of UTF-8.` },
         version, created_at: time('Created'), updated_at: time('Last edited'),
       }),
       MessageVersion: object(['version', 'size', 'digest', 'edited_at', 'lease_holder'], versionFields),

@@ -1,4 +1,3 @@
-import type { Config } from '../../config.js';
 
 /** OpenAPI 3.1 objects are plain JSON; a loose type keeps each path module short. */
 export type Json = { [key: string]: unknown };
@@ -14,7 +13,8 @@ export interface PathModule {
   components?: Partial<Components>;
 }
 
-export type Limits = Pick<Config, 'MAX_USERNAME_LENGTH' | 'MAX_TEXT_BYTES' | 'MAX_TIMEOUT_SECONDS' | 'MAX_BODY_BYTES'>;
+/** The inbox's limits the document states (MAX_USERNAME_LENGTH, MAX_TEXT_BYTES, MAX_TIMEOUT_SECONDS, MAX_BODY_BYTES). */
+export interface Limits { maxUsernameLength: number; maxTextBytes: number; maxTimeoutSeconds: number; maxBodyBytes: number }
 
 export const ref = (kind: ComponentKind, name: string) =>
   ({ $ref: `#/components/${kind}/${name}` });
@@ -52,12 +52,12 @@ export function sharedComponents(limits: Limits): Components {
         description: '53-bit, roughly time-ordered (exact in JSON and JavaScript).', examples: [1234567890123],
       },
       Username: {
-        type: 'string', minLength: 1, maxLength: limits.MAX_USERNAME_LENGTH,
-        description: `Any UTF-8 text, 1..${limits.MAX_USERNAME_LENGTH} characters.`, examples: ['paulrad'],
+        type: 'string', minLength: 1, maxLength: limits.maxUsernameLength,
+        description: `Any UTF-8 text, 1..${limits.maxUsernameLength} characters.`, examples: ['paulrad'],
       },
       Text: {
         type: 'string', minLength: 1,
-        description: `Any UTF-8 text, 1..${limits.MAX_TEXT_BYTES} bytes.`, examples: ['hi'],
+        description: `Any UTF-8 text, 1..${limits.maxTextBytes} bytes.`, examples: ['hi'],
       },
     },
     parameters: {

@@ -1,29 +1,35 @@
-import type { Config } from '../../config.js';
-import { ref, sharedComponents, type ComponentKind, type Json, type PathModule } from './components.js';
+import { ref, sharedComponents, type ComponentKind, type Json, type Limits, type PathModule } from './components.js';
 import { inboxPaths } from './inbox.js';
 import { healthPaths } from './health.js';
 import { docsPaths } from './docs.js';
 import { DOCS_ASSETS } from './assets.js';
 import { chatsPaths } from './chats.js';
-import { messageBodyPaths } from './message-bodies.js';
+import { messageBodyPaths, type BodyLimits } from './message-bodies.js';
+import type { ChatsLimits } from './chats-components.js';
 
-export type DocumentConfig = Pick<Config, 'MAX_USERNAME_LENGTH' | 'MAX_TEXT_BYTES' | 'MAX_TIMEOUT_SECONDS' |
-  'MAX_BODY_BYTES' | 'CHAT_PATH_USERNAMES' | 'CHAT_MAX_NAME_LENGTH' | 'CHAT_MAX_BODY_BYTES'
-  | 'CHAT_MAX_STREAMED_BODY_BYTES' | 'CHAT_BODY_STORE'>;
+/** What the document states of the configuration (settings.ts maps it). */
+export interface OpenApiSettings {
+  inbox: Limits;
+  /** CHAT_PATH_USERNAMES: the inbox's username-in-path routes are described too. */
+  pathUsernames: boolean;
+  chats: ChatsLimits;
+  /** The raw-body routes' size limit (CHAT_MAX_STREAMED_BODY_BYTES, or CHAT_MAX_BODY_BYTES with the cassandra store). */
+  bodies: BodyLimits;
+}
 
 /**
  * The OpenAPI 3.1 document, built from one module per group of routes. To describe more routes, add a module
  * returning a PathModule and list it here.
  */
-export function openApiDocument(config: DocumentConfig): Json {
+export function openApiDocument(settings: OpenApiSettings): Json {
   const modules: PathModule[] = [
-    inboxPaths(config, { pathUsernames: config.CHAT_PATH_USERNAMES }),
+    inboxPaths(settings.inbox, { pathUsernames: settings.pathUsernames }),
     healthPaths(),
     docsPaths(Object.keys(DOCS_ASSETS)),
-    chatsPaths(config),
-    messageBodyPaths(config),
+    chatsPaths(settings.chats),
+    messageBodyPaths(settings.bodies),
   ];
-  const components = sharedComponents(config);
+  const components = sharedComponents(settings.inbox);
   const paths: Record<string, Json> = {};
   for (const m of modules) {
     for (const [path, item] of Object.entries(m.paths)) {

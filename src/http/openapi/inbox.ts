@@ -11,7 +11,7 @@ export function inboxPaths(limits: Limits, opts: { pathUsernames: boolean }): Pa
     403: ref('responses', 'Forbidden'),
   };
   const timeout = {
-    type: ['integer', 'null'], minimum: 0, maximum: limits.MAX_TIMEOUT_SECONDS, default: 60,
+    type: ['integer', 'null'], minimum: 0, maximum: limits.maxTimeoutSeconds, default: 60,
     description: 'Whole seconds until the message expires; 0 means already expired (stored, never listed). ' +
       'Absent, null or an empty form field: 60.',
   };
@@ -47,7 +47,7 @@ export function inboxPaths(limits: Limits, opts: { pathUsernames: boolean }): Pa
           description: 'The body is read by what it is: a JSON object is accepted whatever the Content-Type says ' +
             '(none, text/plain, application/x-www-form-urlencoded as curl -d sends, application/json with any charset); ' +
             'otherwise a form body is read as fields. XML and multipart are refused (415). Nothing is stored for a ' +
-            `rejected request. Body limit: ${limits.MAX_BODY_BYTES} bytes.`,
+            `rejected request. Body limit: ${limits.maxBodyBytes} bytes.`,
           parameters: [ref('parameters', 'IdempotencyKey')],
           requestBody: {
             required: true,

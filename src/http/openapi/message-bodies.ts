@@ -1,8 +1,8 @@
-import type { Config } from '../../config.js';
 import { MOUNTS } from './chats.js';
 import { commonErrors, errorResponse, jsonResponse, ref, type Json, type PathModule } from './components.js';
 
-export type BodyLimits = Pick<Config, 'CHAT_MAX_STREAMED_BODY_BYTES' | 'CHAT_MAX_BODY_BYTES' | 'CHAT_BODY_STORE'>;
+/** The largest raw body the configured store takes (settings.ts: the cassandra store keeps the JSON limit). */
+export interface BodyLimits { maxStreamedBytes: number }
 
 const TAG = 'chat applications';
 const text = (description: string): Json => ({
@@ -32,7 +32,7 @@ const notFound = (what: string): Json => ({
  * under both mounts of the applications routes.
  */
 export function messageBodyPaths(limits: BodyLimits): PathModule {
-  const max = limits.CHAT_BODY_STORE === 'cassandra' ? limits.CHAT_MAX_BODY_BYTES : limits.CHAT_MAX_STREAMED_BODY_BYTES;
+  const max = limits.maxStreamedBytes;
   const paths: Record<string, Json> = {};
   for (const { prefix, suffix } of MOUNTS) {
     const message = `${prefix}/{token}/chats/{chat}/messages/{message}`;

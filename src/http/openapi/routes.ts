@@ -1,12 +1,12 @@
 import Router from '@koa/router';
 import { notFound } from '../../errors.js';
-import { openApiDocument, type DocumentConfig } from './document.js';
+import { openApiDocument, type OpenApiSettings } from './document.js';
 import { DOCS_ASSETS, DOCS_CSP, DOCS_PAGE } from './assets.js';
 
 /** GET /openapi.json, GET /docs and the page's assets. */
-export function openApiRoutes(config: DocumentConfig): Router {
+export function openApiRoutes(settings: OpenApiSettings): Router {
   const router = new Router();
-  const document = JSON.stringify(openApiDocument(config));
+  const document = JSON.stringify(openApiDocument(settings));
 
   router.get('/openapi.json', (ctx) => {
     ctx.type = 'application/json';

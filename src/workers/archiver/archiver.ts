@@ -1,4 +1,3 @@
-import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { ColdStore } from '../../inbox/cold-store.js';
 import type { StoredMessage } from '../../inbox/message.js';
@@ -9,7 +8,14 @@ import { archiverSwept, messagesArchived } from '../../observability/metrics.js'
 import type { ArchiverStore, IndexPosition } from './archiver-store.js';
 
 export interface SweepResult { buckets: number; swept: number; lagSeconds: number; sweptUntil: number }
-export type ArchiverSettings = Pick<Config, 'DELIVERY_SETTLE_MS' | 'ARCHIVE_BATCH_CONCURRENCY' | 'ARCHIVE_SLICE_BYTES'>;
+export interface ArchiverSettings {
+  /** DELIVERY_SETTLE_MS: a bucket is settled once writes into it have landed. */
+  settleMs: number;
+  /** ARCHIVE_BATCH_CONCURRENCY: cold writes in flight at once. */
+  batchConcurrency: number;
+  /** ARCHIVE_SLICE_BYTES: text held per shard while a slice is moved. */
+  sliceBytes: number;
+}
 
 /**
  * Moves timed-out messages to cold storage: a consumer of the bucket walk over the expiry index (minute buckets
@@ -31,8 +37,8 @@ export class Archiver {
     private readonly log: Logger,
   ) {
     // A bucket is complete once every message in it has timed out, and settled once writes into it have landed.
-    this.geometry = { bucketMs: BUCKET_MS, settleMs: settings.DELIVERY_SETTLE_MS, shards: EXPIRY_SHARDS };
-    this.walk = new BucketWalk(store, store, { ...this.geometry, sliceBytes: settings.ARCHIVE_SLICE_BYTES });
+    this.geometry = { bucketMs: BUCKET_MS, settleMs: settings.settleMs, shards: EXPIRY_SHARDS };
+    this.walk = new BucketWalk(store, store, { ...this.geometry, sliceBytes: settings.sliceBytes });
   }
 
   /** Buckets whose every message has timed out and whose writes have settled. */
@@ -67,7 +73,7 @@ export class Archiver {
 
   /** One slice into cold: one group of ARCHIVE_BATCH_CONCURRENCY writes at a time, the lock checked before each. */
   private async archive(messages: StoredMessage[], ctx: SliceContext): Promise<void> {
-    const width = this.settings.ARCHIVE_BATCH_CONCURRENCY;
+    const width = this.settings.batchConcurrency;
     for (let i = 0; i < messages.length; i += width) {
       await ctx.assertHeld();
       const group = messages.slice(i, i + width);

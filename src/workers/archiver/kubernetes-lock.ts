@@ -1,4 +1,3 @@
-import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { Lease } from '../../storage/lease.js';
 
@@ -10,6 +9,18 @@ class MicroTime extends Date {
   override toISOString(): string {
     return super.toISOString().replace(/Z$/, '000Z');
   }
+}
+
+/** Where the archiver's Lease is (settings.ts maps it). */
+export interface KubernetesLeaseSettings {
+  /** KUBERNETES_SERVICE_HOST: set inside a pod, where the in-cluster credentials are. */
+  serviceHost: string | undefined;
+  /** LEASE_NAME. */
+  name: string;
+  /** POD_NAMESPACE. */
+  namespace: string;
+  /** ARCHIVER_LOCK_TTL_SECONDS. */
+  ttlSeconds: number;
 }
 
 /**
@@ -28,15 +39,15 @@ export class KubernetesLeaseLock implements Lease {
     private readonly log: Logger,
   ) {}
 
-  static async create(config: Pick<Config, 'KUBERNETES_SERVICE_HOST' | 'LEASE_NAME' | 'POD_NAMESPACE'
-    | 'ARCHIVER_LOCK_TTL_SECONDS'>, log: Logger, holder: string, kubeconfigPath?: string): Promise<KubernetesLeaseLock> {
+  static async create(settings: KubernetesLeaseSettings, log: Logger, holder: string,
+    kubeconfigPath?: string): Promise<KubernetesLeaseLock> {
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
     if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-    else if (config.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else if (settings.serviceHost) kc.loadFromCluster();
     else kc.loadFromDefault();
-    return new KubernetesLeaseLock(kc.makeApiClient(k8s.CoordinationV1Api), config.LEASE_NAME,
-      config.POD_NAMESPACE, holder, config.ARCHIVER_LOCK_TTL_SECONDS, log);
+    return new KubernetesLeaseLock(kc.makeApiClient(k8s.CoordinationV1Api), settings.name,
+      settings.namespace, holder, settings.ttlSeconds, log);
   }
 
   private spec(acquireTime: Date) {

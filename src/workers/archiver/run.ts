@@ -1,10 +1,9 @@
-import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { Db } from '../../storage/cassandra.js';
 import { ColdStore } from '../../inbox/cold-store.js';
-import { Archiver, type SweepResult } from './archiver.js';
+import { Archiver, type ArchiverSettings, type SweepResult } from './archiver.js';
 import { ArchiverStore } from './archiver-store.js';
-import { createArchiverLock } from './lock-factory.js';
+import { createArchiverLock, type ArchiverLockSettings } from './lock-factory.js';
 import type { Lease } from '../../storage/lease.js';
 import { underLease } from '../../storage/lease-guard.js';
 import { pushArchiverMetrics } from './pushgateway.js';
@@ -14,6 +13,16 @@ import {
 } from '../../observability/metrics.js';
 
 export type Outcome = 'success' | 'failure' | 'locked' | 'paused';
+
+/** What an archiver run needs (settings.ts maps it). */
+export interface ArchiverRunSettings {
+  sweep: ArchiverSettings;
+  lock: ArchiverLockSettings;
+  /** MAX_CLOCK_SKEW_MS: a run waits while this process's clock is further off. */
+  maxClockSkewMs: number;
+  /** PUSHGATEWAY_URL: where a one-shot run (`ephemera archive`) pushes its metrics, if anywhere. */
+  pushgatewayUrl: string | undefined;
+}
 
 export interface RunOptions {
   push?: boolean;
@@ -25,26 +34,26 @@ export interface RunOptions {
 }
 
 /** The archiver decides which minute buckets have settled by its own clock: a run waits while it is out of bounds. */
-const clockOk = (db: Db, config: Config, log: Logger, gate?: SkewGate) =>
-  (gate ?? skewGate(db, config.MAX_CLOCK_SKEW_MS, 'archiver', log)).open();
+const clockOk = (db: Db, maxClockSkewMs: number, log: Logger, gate?: SkewGate) =>
+  (gate ?? skewGate(db, maxClockSkewMs, 'archiver', log)).open();
 
 /**
  * One archiver run: take the cluster-wide lock, sweep, record the result. The lock is kept by the one lease guard
  * (storage/lease-guard.ts): the moment it is lost (renewal refused, failed or late) the sweep stops before its next
  * write. The lock is released at the end of every run that still holds it, failed or not, so a retry need not wait.
  */
-export async function runArchiver(db: Db, config: Config, log: Logger, opts: RunOptions = {}): Promise<Outcome> {
+export async function runArchiver(db: Db, settings: ArchiverRunSettings, log: Logger, opts: RunOptions = {}): Promise<Outcome> {
   const started = Date.now();
-  const archiver = new Archiver(new ArchiverStore(db), new ColdStore(db), config, log);
+  const archiver = new Archiver(new ArchiverStore(db), new ColdStore(db), settings.sweep, log);
   let outcome: Outcome = 'failure';
   try {
-    if (!(await clockOk(db, config, log, opts.gate))) {
+    if (!(await clockOk(db, settings.maxClockSkewMs, log, opts.gate))) {
       outcome = 'paused';
       return outcome;
     }
-    const lock = opts.lock ?? await createArchiverLock(db, config, log);
+    const lock = opts.lock ?? await createArchiverLock(db, settings.lock, log);
     const result: SweepResult | null = await underLease(lock,
-      { name: 'archiver', ttlSeconds: config.ARCHIVER_LOCK_TTL_SECONDS, log },
+      { name: 'archiver', ttlSeconds: settings.lock.ttlSeconds, log },
       (assertHeld) => archiver.sweep(assertHeld, opts.now));
     if (result === null) {
       outcome = 'locked';
@@ -65,6 +74,6 @@ export async function runArchiver(db: Db, config: Config, log: Logger, opts: Run
   } finally {
     archiverRuns.inc({ result: outcome });
     archiverRunDuration.set((Date.now() - started) / 1000);
-    if (opts.push && config.PUSHGATEWAY_URL) await pushArchiverMetrics(config.PUSHGATEWAY_URL, log);
+    if (opts.push && settings.pushgatewayUrl) await pushArchiverMetrics(settings.pushgatewayUrl, log);
   }
 }

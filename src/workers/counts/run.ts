@@ -7,6 +7,13 @@ import { startLoop, type Loop } from '../loop.js';
 import { countsLag, countsReconcileLastSuccess, countsRuns } from '../../observability/chat-metrics.js';
 import { logConsumerLag } from '../../observability/metrics.js';
 
+/** What the counts worker of a process needs (settings.ts maps it): the worker's settings and the reconciliation's period. */
+export interface CountsProcessSettings {
+  worker: CountsSettings;
+  /** COUNTS_RECONCILE_SECONDS. */
+  reconcileSeconds: number;
+}
+
 export interface CountsLoopOptions {
   /** Seconds between passes over the change log. */
   everySeconds: number;

@@ -5,8 +5,9 @@ import { logConsumerLag } from '../../observability/metrics.js';
 import {
   searchIndexerLag, searchIndexerRuns, searchReconcileLastSuccess, searchReconcileRuns,
 } from '../../observability/search-metrics.js';
-import type { SearchIndexerWorker } from './indexer-worker.js';
-import type { SearchReconciler } from './search-reconcile.js';
+import type { SearchSettings } from '../../search/search.js';
+import type { IndexerSettings, SearchIndexerWorker } from './indexer-worker.js';
+import type { SearchReconciler, SearchReconcileSettings } from './search-reconcile.js';
 import type { SkewGate } from '../skew-gate.js';
 import { startLoop, type Loop } from '../loop.js';
 
@@ -59,6 +60,16 @@ export async function searchReconcilePass(reconciler: SearchReconciler, log: Log
   }
   searchReconcileRuns.inc({ result });
   return result;
+}
+
+/** What the search indexer of a process needs (settings.ts maps it). */
+export interface IndexerProcessSettings {
+  worker: IndexerSettings;
+  reconcile: SearchReconcileSettings;
+  /** SEARCH_RECONCILE_SECONDS. */
+  reconcileSeconds: number;
+  /** The OpenSearch client and index, when the process builds its own. */
+  search: SearchSettings;
 }
 
 export interface IndexerLoopOptions {
