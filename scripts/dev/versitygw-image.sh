@@ -14,15 +14,11 @@ EPHEMERA_CACHE=${EPHEMERA_CACHE:-$HOME/.cache/ephemera}
 VERSITYGW_VERSION=$(sed -nE 's/^VERSITYGW_VERSION=v?([^ ]+).*/\1/p' "$REPO_ROOT/scripts/dev/tools.sh")
 VERSITYGW_LOCAL_IMAGE=${VERSITYGW_LOCAL_IMAGE:-localhost/ephemera-versitygw:$VERSITYGW_VERSION}
 BIN=$EPHEMERA_CACHE/bin/versitygw
-IMAGE_SH=$REPO_ROOT/scripts/dev/image.sh
 WORK=$EPHEMERA_CACHE/image/work/versitygw
 VGW_UID=10001
 
-say() { printf '==> versitygw-image: %s\n' "$*" >&2; }
-die() { printf '==> versitygw-image: ERROR: %s\n' "$*" >&2; exit 1; }
-bb() { "$IMAGE_SH" buildah "$@"; }
+source "$REPO_ROOT/scripts/dev/lib/local-image.sh"
 
-[[ $EUID -eq 0 ]] || die "buildah here needs root"
 "$REPO_ROOT/scripts/dev/tools.sh" versitygw
 # busybox-static: fetched as a .deb from the machine's apt sources (not installed on the machine).
 mkdir -p "$WORK"
@@ -32,19 +28,13 @@ if [[ -z $deb ]]; then
   deb=$(ls "$WORK"/busybox-static_*.deb | head -n1)
 fi
 
-key=$( { sha256sum "$BIN" "$deb" "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-16)
-have=$(bb inspect --type image --format '{{index .OCIv1.Config.Labels "ephemera.inputs"}}' "$VERSITYGW_LOCAL_IMAGE" 2>/dev/null || true)
-if [[ ${1:-} != --force && $have == "$key" ]]; then
-  say "$VERSITYGW_LOCAL_IMAGE present (inputs $key)"
-  exit 0
-fi
+# Inputs: the binary, the busybox package, this script and the shared build steps (lib/local-image.sh).
+key=$( { sha256sum "$BIN" "$deb" "${BASH_SOURCE[0]}" "$REPO_ROOT/scripts/dev/lib/local-image.sh"; } | sha256sum | cut -c1-16)
+if [[ ${1:-} != --force ]] && image_current "$VERSITYGW_LOCAL_IMAGE" "$key"; then exit 0; fi
 
-t0=$EPOCHREALTIME
 say "building $VERSITYGW_LOCAL_IMAGE from $BIN + $(basename "$deb")"
 rm -rf "$WORK/deb"; dpkg-deb -x "$deb" "$WORK/deb"
-ctr=$(bb from --pull=never --quiet scratch)
-trap 'bb rm "$ctr" >/dev/null 2>&1 || true' EXIT
-mnt=$(bb mount "$ctr")
+image_begin scratch
 mkdir -p "$mnt/bin" "$mnt/usr/local/bin" "$mnt/etc" "$mnt/data" "$mnt/tmp"
 chmod 1777 "$mnt/tmp"
 install -m 0755 "$WORK/deb/bin/busybox" "$mnt/bin/busybox"
@@ -54,14 +44,10 @@ printf 'root:x:0:0:root:/:/bin/sh\nversitygw:x:%s:%s:versitygw:/data:/bin/sh\n' 
 printf 'root:x:0:\nversitygw:x:%s:\n' "$VGW_UID" >"$mnt/etc/group"
 chown "$VGW_UID:$VGW_UID" "$mnt/data"
 out=$(chroot "$mnt" /usr/local/bin/versitygw --version 2>&1) || die "versitygw does not run inside the image: $out"
-bb umount "$ctr" >/dev/null
-bb config --os linux --arch "$(dpkg --print-architecture)" --user "$VGW_UID:$VGW_UID" --workingdir /data \
+# scratch has no platform of its own: set the machine's, as the official image has.
+image_commit "$VERSITYGW_LOCAL_IMAGE" "$key" \
+  --os linux --arch "$(dpkg --print-architecture)" --user "$VGW_UID:$VGW_UID" --workingdir /data \
   --env PATH=/usr/local/bin:/bin \
   --entrypoint '["/usr/local/bin/versitygw"]' --cmd '["--port", ":7070", "--health", "/health", "posix", "/data"]' \
   --stop-signal SIGTERM --port 7070 --volume /data \
-  --label ephemera.inputs="$key" \
-  --label org.opencontainers.image.description="versitygw $VERSITYGW_VERSION (Apache-2.0, built from the Go module proxy) + busybox, local stand-in for the official versitygw image" \
-  "$ctr"
-bb commit --quiet --rm "$ctr" "$VERSITYGW_LOCAL_IMAGE" >/dev/null
-trap - EXIT
-say "$VERSITYGW_LOCAL_IMAGE built in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s"
+  --label org.opencontainers.image.description="versitygw $VERSITYGW_VERSION (Apache-2.0, built from the Go module proxy) + busybox, local stand-in for the official versitygw image"
