@@ -11,6 +11,7 @@ import { inboxStores } from './inbox/stores.js';
 import { MessageService } from './inbox/message-service.js';
 import { createValidators } from './inbox/validation.js';
 import { createApp } from './http/app.js';
+import { connectionDrain } from './http/connection-drain.js';
 import { inboxRoutes } from './http/inbox/routes.js';
 import { listAuthorizer } from './http/auth.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -106,7 +107,9 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     ...mounts.map((mount) =>
       chatsRoutes(chats, { ...mount, ...applicationsAccess, maxBodyBytes: config.MAX_BODY_BYTES })),
   ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
-  const server = http.createServer(app.callback());
+  const server = http.createServer();
+  const drain = connectionDrain(server);
+  server.on('request', drain.handler(app.callback()));
   server.requestTimeout = config.REQUEST_TIMEOUT_MS * 2;
   server.headersTimeout = Math.min(config.REQUEST_TIMEOUT_MS, 60_000);
   server.keepAliveTimeout = 65_000;
@@ -132,9 +135,10 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     service,
     async close() {
       draining = true;
-      // Stop accepting, let in-flight requests finish, then cut whatever is left at the deadline.
+      // Stop accepting, let in-flight requests finish (their connections close after the answer: connection-drain),
+      // then cut whatever is left at the deadline.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      drain.start();
       const timer = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS).unref();
       await closed;
       clearTimeout(timer);

@@ -7,6 +7,8 @@
 #   4. pods.sh down, then test/pods/teardown.test.ts compares the host with the snapshot
 # Uses the shared Cassandra/OpenSearch (make cassandra-up / search-up), keyspaces t_pods_* unless set.
 # PODS_KEEP=1 leaves everything running (and skips the teardown check).
+# PODS_ROLLOUT=1 (make test-rollout): only test/pods/rollout.test.ts (a helm upgrade replacing every API pod under
+# 200 req/s; make test-pods runs it too, after the four suites).
 # PODS_AUTOSCALE=1 (make test-autoscale): Prometheus + prometheus-adapter too (pods.sh metrics up), the chart with
 # k8s/values-autoscale.yaml (HPA on the request rate) and test/pods/autoscale.test.ts instead of the four suites.
 set -euo pipefail
@@ -48,9 +50,14 @@ if [[ ${PODS_AUTOSCALE:-0} == 1 ]]; then
   $PODS metrics up
   $PODS install --set-string "admin.token=$ADMIN_TOKEN" -f k8s/values-autoscale.yaml
   SUITES=(test/pods/autoscale.test.ts)
+elif [[ ${PODS_ROLLOUT:-0} == 1 ]]; then
+  $PODS install --set-string "admin.token=$ADMIN_TOKEN"
+  SUITES=(test/pods/rollout.test.ts)
 else
   $PODS install --set-string "admin.token=$ADMIN_TOKEN"
-  SUITES=(test/inbox/api.test.ts test/chats/api.test.ts test/pods/node.test.ts test/pods/archiver.test.ts)
+  # The rollout last: it replaces the pods the others ran on.
+  SUITES=(test/inbox/api.test.ts test/chats/api.test.ts test/pods/node.test.ts test/pods/archiver.test.ts
+    test/pods/rollout.test.ts)
 fi
 export TEST_BASE_URL
 TEST_BASE_URL=$($PODS url)
