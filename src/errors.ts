@@ -20,5 +20,10 @@ export const conflict = (what: string) => new AppError(409, 'conflict', `${what}
 /** 422: an Idempotency-Key seen before with another body (both products). */
 export const idempotencyKeyReused = () =>
   new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+/** 413: a body over `limit` bytes (the JSON reader and the raw-body upload). */
+export const payloadTooLarge = (limit: number, headers: Record<string, string> = {}) =>
+  new AppError(413, 'payload_too_large', `the body is larger than ${limit} bytes`, headers);
+/** 415: a body of a type, charset or encoding that route does not read. */
+export const unsupportedMediaType = (message: string) => new AppError(415, 'unsupported_media_type', message);
 export const unavailable = (message = 'storage is unavailable, retry later') =>
   new AppError(503, 'unavailable', message, { 'retry-after': '1' });

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import { TextDecoder } from 'node:util';
-import { AppError, badRequest } from '../errors.js';
+import { badRequest, payloadTooLarge, unsupportedMediaType } from '../errors.js';
 import { readBytes } from './body-bytes.js';
 
 /**
@@ -35,12 +35,12 @@ const isJsonLike = (type: string) => JSON_LIKE.has(type) || type.endsWith('+json
 export async function readBody(ctx: Context, opts: BodyOptions): Promise<unknown> {
   const type = ctx.request.type; // media type, lower case, without parameters; '' when absent
   if (isRefusedType(type)) {
-    throw new AppError(415, 'unsupported_media_type',
+    throw unsupportedMediaType(
       `${type} bodies are not read: send a JSON object or form fields (application/x-www-form-urlencoded)`);
   }
   const declared = Number(ctx.get('content-length'));
-  if (Number.isFinite(declared) && declared > opts.limit) throw tooLarge(opts.limit);
-  const bytes = await readBytes(ctx.req, ctx.get('content-encoding'), opts.limit, tooLarge);
+  if (Number.isFinite(declared) && declared > opts.limit) throw payloadTooLarge(opts.limit);
+  const bytes = await readBytes(ctx.req, ctx.get('content-encoding'), opts.limit, payloadTooLarge);
   const text = decode(bytes, ctx.request.charset || 'utf-8', type);
   if (text.trim() === '' && (isJsonLike(type) || type === FORM)) return {};
 
@@ -53,7 +53,7 @@ export async function readBody(ctx: Context, opts: BodyOptions): Promise<unknown
   }
   if (type === FORM) return parseForm(text, opts.numericFields ?? []);
   if (isJsonLike(type)) throw badRequest('invalid_json', 'the body is not valid JSON (or not a JSON object)');
-  throw new AppError(415, 'unsupported_media_type',
+  throw unsupportedMediaType(
     `a ${type} body is read only when it is JSON: send a JSON object or form fields`);
 }
 
@@ -65,21 +65,18 @@ export function lenientBody(opts: BodyOptions) {
   };
 }
 
-const tooLarge = (limit: number) =>
-  new AppError(413, 'payload_too_large', `the body is larger than ${limit} bytes`);
-
 function decode(bytes: Buffer, charset: string, type: string): string {
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(charset, { fatal: true, ignoreBOM: false });
   } catch {
-    throw new AppError(415, 'unsupported_media_type', `the charset ${JSON.stringify(charset)} is not supported`);
+    throw unsupportedMediaType(`the charset ${JSON.stringify(charset)} is not supported`);
   }
   try {
     return decoder.decode(bytes);
   } catch {
     if (isJsonLike(type) || type === FORM) throw badRequest('invalid_json', `the body is not valid ${charset} text`);
-    throw new AppError(415, 'unsupported_media_type', `a ${type} body is read only when it is JSON text`);
+    throw unsupportedMediaType(`a ${type} body is read only when it is JSON text`);
   }
 }
 

@@ -2,25 +2,23 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Chats } from '../../chats/module.js';
 import type { BodySource } from '../../chats/message-bodies.js';
-import { AppError, badRequest } from '../../errors.js';
+import { AppError, badRequest, payloadTooLarge, unsupportedMediaType } from '../../errors.js';
 import { messagePath, version } from './parsing.js';
 import { conditions, etagOf, orStale } from '../conditional-headers.js';
 import { messageView, versionView } from './views.js';
 
 /** A raw body is text: text/plain (UTF-8 or ASCII, the default) or application/octet-stream (checked as UTF-8). */
 function checkRawType(ctx: Context): void {
-  const type = ctx.get('content-type').split(';')[0]!.trim().toLowerCase();
+  const type = ctx.request.type; // media type, lower case, without parameters (as the JSON reader reads it)
   if (type !== 'text/plain' && type !== 'application/octet-stream') {
-    throw new AppError(415, 'unsupported_media_type', 'a raw body is text/plain; charset=utf-8 (or application/octet-stream)');
+    throw unsupportedMediaType('a raw body is text/plain; charset=utf-8 (or application/octet-stream)');
   }
-  const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(ctx.get('content-type'))?.[1]?.toLowerCase();
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
-    throw new AppError(415, 'unsupported_media_type', `the charset ${JSON.stringify(charset)} is not supported (UTF-8)`);
+  const charset = ctx.request.charset.toLowerCase();
+  if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+    throw unsupportedMediaType(`the charset ${JSON.stringify(charset)} is not supported (UTF-8)`);
   }
   const encoding = ctx.get('content-encoding').trim().toLowerCase();
-  if (encoding !== '' && encoding !== 'identity') {
-    throw new AppError(415, 'unsupported_media_type', 'a raw body is sent without Content-Encoding');
-  }
+  if (encoding !== '' && encoding !== 'identity') throw unsupportedMediaType('a raw body is sent without Content-Encoding');
 }
 
 /**
@@ -34,7 +32,7 @@ function announcedSize(ctx: Context, max: number): number {
   const size = Number(raw);
   if (size > max) {
     ctx.set('connection', 'close');
-    throw new AppError(413, 'payload_too_large', `the body is larger than ${max} bytes`, { connection: 'close' });
+    throw payloadTooLarge(max, { connection: 'close' });
   }
   if (size === 0) throw badRequest('invalid_body', 'body must not be empty');
   return size;
