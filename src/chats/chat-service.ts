@@ -6,7 +6,7 @@ import type { CountStore } from './count-store.js';
 import type { CounterStore } from './counter-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { clientPage, MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from './client-page.js';
-import { APP_SCOPE, BoundedMap, highestStored, isPlaceholder, numberBucket, settleFence } from './numbered.js';
+import { APP_SCOPE, BoundedMap, highestStored, isPlaceholder, numberBucket, settleFence, settleInsert } from './numbered.js';
 import type { Chat, ListPage } from './types.js';
 import { matches, NO_CONDITIONS, requireIfMatch, Stale, type WriteConditions } from './conditions.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
@@ -35,8 +35,11 @@ export class ChatService {
       content: { name },
       matches: (c: Chat) => c.name === name,
       insert: async (number) => {
-        const r = await this.store.insert(appId, { number, name, version: 1, createdAt: now, updatedAt: now });
-        return { applied: r.applied, item: isPlaceholder(r.chat) ? null : r.chat };
+        const r = await settleInsert(async () => {
+          const sent = await this.store.insert(appId, { number, name, version: 1, createdAt: now, updatedAt: now });
+          return { applied: sent.applied, row: sent.chat };
+        }, () => this.store.find(appId, number, true), (row) => !isPlaceholder(row) && row.createdAt.getTime() === now.getTime());
+        return { applied: r.applied, item: isPlaceholder(r.row) ? null : r.row };
       },
       highest: (from) => highestStored(from, (bucket) => this.store.top(appId, bucket)),
       fence: async (number) => {

@@ -7,7 +7,7 @@ import type { MessageBodies } from './message-bodies.js';
 import type { ChatMessageStore } from './message-store.js';
 import type { NumberedCreator, Created } from './numbered-create.js';
 import { clientPage, MAX_PAGE_BYTES, MAX_SCANNED_ROWS } from './client-page.js';
-import { highestStored, isPlaceholder, settleFence } from './numbered.js';
+import { highestStored, isPlaceholder, settleFence, settleInsert } from './numbered.js';
 import { publicPart, type ChatMessage, type ListPage } from './types.js';
 import { chatEntitiesCreated } from '../observability/chat-metrics.js';
 
@@ -29,18 +29,21 @@ export class ChatMessageService {
         // The object first (a store that is down fails here, before any row), then the row that points to it.
         const saved = await this.bodies.save(appId, chat, number, 1, body);
         this.bodies.fresh(saved);
-        beforeRow();
         // Created once its body is stored: the late-row window (a hole before this row stays young while this
         // row is younger than it) then starts at the row write, however long the upload took.
         const at = this.bodies.kind === 'cassandra' ? now : new Date();
-        const r = await this.store.insert(appId, chat, { number, body: saved.inline, version: 1, createdAt: at,
-          updatedAt: at, ref: saved.ref, history: [this.bodies.entry(1, saved, at, null)] });
+        const r = await settleInsert(async () => {
+          beforeRow();
+          const sent = await this.store.insert(appId, chat, { number, body: saved.inline, version: 1, createdAt: at,
+            updatedAt: at, ref: saved.ref, history: [this.bodies.entry(1, saved, at, null)] });
+          return { applied: sent.applied, row: sent.message };
+        }, () => this.store.find(appId, chat, number, true), (row) => !isPlaceholder(row) && row.createdAt.getTime() === at.getTime());
         if (r.applied) {
           // Search indexes what the row keeps (the inline prefix of a large body), as the indexer would.
           this.feed({ kind: 'upsert', token, chat, number, body: saved.inline, version: 1, created_at: at, updated_at: at });
-          return { applied: true, item: { ...publicPart(r.message), body } };
+          return { applied: true, item: { ...publicPart(r.row), body } };
         }
-        return { applied: false, item: r.message.deletedAt ? null : await this.bodies.full(r.message) };
+        return { applied: false, item: r.row.deletedAt ? null : await this.bodies.full(r.row) };
       },
       highest: (from) => highestStored(from, (bucket) => this.store.top(appId, chat, bucket)),
       fence: async (number) => {

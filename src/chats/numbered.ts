@@ -1,3 +1,6 @@
+import { sleep } from '../async.js';
+import { CasOutcomeUnknown } from '../storage/cassandra.js';
+
 /**
  * Chats and messages live in partitions of BUCKET_SIZE consecutive numbers: a chat with 10 M messages is 10,000
  * partitions of at most 1,000 rows (at most 64 MiB with the largest bodies, ~200 KB with typical ones), and a
@@ -74,5 +77,49 @@ export async function settleFence<R>(fence: () => Promise<{ applied: boolean; ro
     const row = await serialFind();
     if (row === null) throw err;
     return { applied: false, row };
+  }
+}
+
+/** SERIAL reads of a create's number, with these pauses before each, before its lost answer stays unknown. */
+const INSERT_SETTLE_PAUSES_MS = [0, 200, 500];
+/** Sends of one create's row under one number: a re-send follows only a read that found the number empty. */
+const INSERT_SENDS = 3;
+
+/**
+ * A create's row insert (IF NOT EXISTS) whose answer was lost, settled instead of answered 503. On three nodes
+ * these are mostly Paxos contention timeouts ("0 peer(s) acknowledged"): the inserts, edits and deletes of a hot
+ * chat's 1,000 numbers share one partition, hence one Paxos instance (the 2026-12-07 node-kill runs: 9 creates
+ * in 3,400 failed this way, before, during and long after the fault). A SERIAL read of the number completes or
+ * supersedes the round in flight, so what it finds is final for our send: our row (`ours`: the created_at only
+ * this send wrote, which edits never change) means it applied; another row means the number was taken first;
+ * no row means ours never applied and never will, and the row is sent again (through `insert`, which checks the
+ * row deadline first). A number a fence took shows its placeholder: "not applied" with it is right.
+ */
+export async function settleInsert<R>(insert: () => Promise<{ applied: boolean; row: R }>,
+  serialFind: () => Promise<R | null>, ours: (row: R) => boolean): Promise<{ applied: boolean; row: R }> {
+  for (let send = 1; ; send++) {
+    let lost: CasOutcomeUnknown;
+    try {
+      const sent = await insert();
+      // A re-send refused by our own row: the earlier send applied after all.
+      return send > 1 && !sent.applied && ours(sent.row) ? { applied: true, row: sent.row } : sent;
+    } catch (err) {
+      if (!(err instanceof CasOutcomeUnknown)) throw err;
+      lost = err;
+    }
+    let empty = false;
+    for (const pause of INSERT_SETTLE_PAUSES_MS) {
+      if (pause) await sleep(pause);
+      let row: R | null;
+      try {
+        row = await serialFind();
+      } catch {
+        continue; // the read timed out too (same contention): read again, then give up below
+      }
+      if (row !== null) return { applied: ours(row), row };
+      empty = true;
+      break;
+    }
+    if (!empty || send >= INSERT_SENDS) throw lost;
   }
 }

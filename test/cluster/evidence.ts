@@ -46,10 +46,12 @@ export function keepEvidence(historyFile: string, services: ServiceProcess[], ma
   return dir;
 }
 
-/** Runs the assertions of a fault run; if one fails, keeps the evidence first and names its directory. */
+/** Runs the assertions of a fault run; if one fails (or CLUSTER_EVIDENCE=always), keeps the evidence and names its directory. */
 export async function withEvidence(historyFile: string, services: ServiceProcess[], marks: number[], asserts: () => void | Promise<void>): Promise<void> {
   try {
     await asserts();
+    // CLUSTER_EVIDENCE=always keeps a passing run's evidence too: its isolated errors are worth reading.
+    if (process.env.CLUSTER_EVIDENCE === 'always') console.log(`evidence kept in ${keepEvidence(historyFile, services, marks)}`);
   } catch (err) {
     const dir = keepEvidence(historyFile, services, marks);
     if (err instanceof Error) err.message += `\nevidence kept in ${dir}`;
