@@ -138,17 +138,20 @@ test-cluster: deps s3-up ## RF 3 at LOCAL_QUORUM: node killed, two nodes down, n
 	  test/cluster/*.test.ts || rc=$$?; \
 	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/dev/cluster.sh down; fi; exit $$rc
 
-# RUNS times the node-kill scenario on one ring, then one line of counts per run (test/cluster/soak-summary.ts);
-# fails if a run failed or counted an anomaly. Each run takes minutes on a loaded 2-core machine.
-test-cluster-soak: deps s3-up ## node-kill RUNS times (default 3), counts per run: lost, duplicated, numbers twice, edits lost, errors
+# RUNS times each of SCENARIOS (test/cluster/<name>.test.ts; node-kill by default) on one ring, then one line of
+# counts per run (test/cluster/soak-summary.ts); fails if a run failed or counted an anomaly. Each run takes
+# minutes on a loaded 2-core machine. Every nemesis: SCENARIOS="node-kill node-pause partition quorum-loss".
+test-cluster-soak: deps s3-up ## node-kill (or SCENARIOS) RUNS times (default 3), counts per run: lost, duplicated, numbers twice, edits lost, errors
 	scripts/dev/cluster.sh up
-	since=$$(date -u +%FT%T.000Z); rc=0; \
+	since=$$(date -u +%FT%T.000Z); rc=0; scenarios="$${SCENARIOS:-node-kill}"; \
 	for i in $$(seq 1 $${RUNS:-3}); do \
-	  echo "==> node-kill run $$i of $${RUNS:-3}"; \
-	  node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
-	    test/cluster/node-kill.test.ts || rc=$$?; \
+	  for s in $$scenarios; do \
+	    echo "==> $$s run $$i of $${RUNS:-3}"; \
+	    node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec \
+	      test/cluster/$$s.test.ts || rc=$$?; \
+	  done; \
 	done; \
-	node --import tsx test/cluster/soak-summary.ts "$$since" "$${RUNS:-3}" || rc=$$?; \
+	node --import tsx test/cluster/soak-summary.ts "$$since" "$${RUNS:-3}" "$$scenarios" || rc=$$?; \
 	if [[ -z "$${CLUSTER_KEEP:-}" ]]; then scripts/dev/cluster.sh down; fi; exit $$rc
 
 promtool-test: ## promtool check/test rules; every dashboard/alert/autoscaler PromQL parses
