@@ -8,13 +8,15 @@ import { MAX_WRITERS, SEQUENCE_BITS } from '../../src/ids/id-layout.js';
 import { CHANGE_LOG } from '../../src/chats/changes.js';
 import { indexerConsumer } from '../../src/workers/indexer/indexer-worker.js';
 import { createSearch } from '../../src/search/search.js';
-import { searchSettings } from '../../src/settings.js';
 import { call, newApp, newChat, pool } from '../chats/support.js';
 import { dropIndex, freshIndex } from '../search/support.js';
 import { indexerPrefix, searchAll } from '../search/indexer-support.js';
+import { archiverSettings, searchSettings } from '../../src/settings.js';
+import { runArchiver } from '../../src/workers/archiver/run.js';
+import { BucketedLog } from '../../src/storage/bucketed-log.js';
 import {
-  archiverKeyspaces, assertAllArchived, checkpoint, children, coldRows, db, ENV, lockRow, parseJsonLines, seedExpired,
-  setCheckpoint, sleep, waitFor,
+  archiverKeyspaces, assertAllArchived, checkpoint, children, coldRows, config, db, ENV, lockRow, parseJsonLines,
+  recordingDb, seedExpired, setCheckpoint, sleep, waitFor,
 } from '../archiver/support.js';
 
 /**
@@ -262,5 +264,74 @@ describe('a service process paused past its lease, then resumed', () => {
       await server.close();
       await dropIndex(search, prefix).catch(() => undefined);
     }
+  });
+  /**
+   * A SIGSTOP from outside cannot be aimed at the gap between a lock check and the write it guards (microseconds,
+   * or one PREPARE round trip the first time a statement is sent), so these two hold that gap open in-process: from
+   * its second checkpoint write on, which has already passed its lock check, every statement of run A waits (the
+   * held write and the lease renewals alike, as in a stopped process) until another run has taken the lock over
+   * and finished. Before forward-only checkpoints (src/storage/forward-checkpoint.ts) A's write then put its older
+   * bucket back.
+   */
+  function frozenAtSecond(statement: string) {
+    let frozen = false;
+    let seen = 0;
+    let thaw!: () => void;
+    const thawed = new Promise<void>((resolve) => { thaw = resolve; });
+    const rec = recordingDb(db, {
+      before: async (name) => {
+        if (!frozen && name === statement && ++seen === 2) frozen = true;
+        if (frozen) await thawed;
+      },
+    });
+    return { rec, thaw, frozen: () => frozen };
+  }
+
+  it('when an archive run pauses between its lock check and its checkpoint write, past its lock TTL, then its late write does not move the checkpoint back', async () => {
+    const backlog = await seedExpired(2_000, 80, 4);
+    const lastBucket = bucketOf(backlog.at(-1)!.expiresAt.getTime());
+    await setCheckpoint(bucketOf(backlog[0]!.expiresAt.getTime()) - 1);
+    const a = frozenAtSecond('archiver_state_write');
+    const runA = runArchiver(a.rec.db, archiverSettings(config), log);
+    await waitFor('A to reach its second checkpoint write', () => a.frozen(), 60_000);
+    await waitFor('A\'s lock to expire', async () => (await lockRow()) === null, 60_000, 100);
+    assert.equal(await runArchiver(db, archiverSettings(config), log), 'success', 'B takes the lock and sweeps');
+    const afterB = await checkpoint();
+    assert.ok(afterB >= lastBucket, `B moved the checkpoint to ${afterB} (last backlog bucket ${lastBucket})`);
+
+    a.thaw();
+    assert.equal(await runA, 'failure', 'A stops at its next lock check');
+    assert.ok(a.rec.count('archiver_state_write') >= 2, 'A did send its late checkpoint write');
+    assert.equal(await checkpoint(), afterB, 'the late write left B\'s checkpoint in place');
+    assert.equal(await lockRow(), null);
+    assertAllArchived(backlog, await coldRows(backlog.map((m) => m.id)));
+  });
+
+  it('when a log consumer pauses between its lock check and its checkpoint write, past its lock TTL, then its late write does not move the checkpoint back', async () => {
+    // 1 s buckets, a consumer starting 20 buckets back: A's second checkpoint is far behind where B ends.
+    const logName = `svcpause-${Date.now().toString(36)}`;
+    const open = (on: typeof db) => new BucketedLog<{ n: number }>(on, { name: logName, bucketMs: 1000, shards: 4, settleMs: 500, ttlSeconds: 3600 });
+    const n = 30;
+    await pool(n, 8, (i) => open(db).append({ n: i }));
+    const now = Date.now() + 5_000;
+    const opts = (holder: string) => ({ holder, lockTtlSeconds: 2, backlogBuckets: 20, now });
+    const seen = new Set<number>();
+    const handler = async (entries: Array<{ n: number }>) => { for (const e of entries) seen.add(e.n); };
+
+    const a = frozenAtSecond('log_checkpoint_write');
+    const runA = open(a.rec.db).consume('c', handler, opts('svcpause-a'));
+    await waitFor('A to reach its second checkpoint write', () => a.frozen(), 60_000);
+    const lockName = `log:${logName}:c`;
+    await waitFor('A\'s lock to expire', async () => (await db.execute('test_log_lock',
+      `SELECT holder FROM ${db.hot}.locks WHERE name = ?`, [lockName], { consistency: db.serial })).first() === null, 60_000, 100);
+    const b = await open(db).consume('c', handler, opts('svcpause-b'));
+    assert.ok(b !== null && b.buckets > 2, 'B takes the lock and walks on');
+    const afterB = (await open(db).checkpoint('c'))!;
+
+    a.thaw();
+    await assert.rejects(runA, /lock lost/, 'A stops at its next lock check');
+    assert.ok(a.rec.count('log_checkpoint_write') >= 2, 'A did send its late checkpoint write');
+    assert.equal(await open(db).checkpoint('c'), afterB, 'the late write left B\'s checkpoint in place');
+    assert.equal(seen.size, n, 'every entry handled');
   });
 });
