@@ -23,9 +23,10 @@ import {
  * A service process paused (SIGSTOP: a GC pause, a frozen VM, a throttled container) for longer than its writer
  * lease or its worker lock, while another process takes the slot or the lock over and works, then resumed
  * (SIGCONT). Whatever the paused process had in hand when it stopped, it must not write under the lease it lost:
- * no id issued twice, no checkpoint moved back, nothing lost. Every process is a real `ephemera` process on its own
- * fresh keyspaces (archiverKeyspaces: the ids scenario fills the writer-slot table, the others move checkpoints);
- * every wait polls the database or the logs with a generous bound, nothing asserts on wall-clock durations.
+ * no id issued twice, no checkpoint moved back, nothing lost. The first three tests pause real `ephemera` processes,
+ * the last two hold one gap open in-process (see there); all run on keyspaces made for the run (archiverKeyspaces:
+ * the ids test fills the writer-slot table, the others move checkpoints). Every wait polls the database or the logs
+ * with a generous bound; nothing asserts on wall-clock durations.
  */
 describe('a service process paused past its lease, then resumed', () => {
   archiverKeyspaces();
