@@ -127,7 +127,7 @@ test-search: deps cassandra-up search-up s3-up ## search suites (index, endpoint
 faketime: ## install libfaketime if missing (root, apt-get)
 	@dpkg -s libfaketime >/dev/null 2>&1 || apt-get install -y -q faketime >/dev/null
 
-test-faults: deps cassandra-up s3-up faketime ## fault injection: SIGKILLed service, Cassandra stopped and restarted, clocks skewed
+test-faults: deps cassandra-up s3-up faketime ## fault injection: SIGKILLed service, Cassandra stopped and restarted, clocks skewed, a service paused past its lease
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec test/faults/*.test.ts
 
 # Not part of `make test`: three JVMs on 2 cores. Starts the ring (or reuses it), stops it afterwards unless

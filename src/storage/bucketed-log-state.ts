@@ -1,6 +1,7 @@
 import type cassandra from 'cassandra-driver';
 import { num, type Db } from './cassandra.js';
 import type { WalkState } from './bucket-walk.js';
+import { advanceCheckpoint } from './forward-checkpoint.js';
 
 type TimeUuid = cassandra.types.TimeUuid;
 
@@ -18,10 +19,11 @@ export class BucketedLogState implements WalkState<TimeUuid> {
     return row ? num(row.get('done_until')) : null;
   }
 
+  /** Forward only: a consumer that resumes after losing its lock must not put its older bucket back. */
   async setCheckpoint(bucket: number): Promise<void> {
-    await this.db.execute('log_checkpoint_write',
-      `UPDATE ${this.db.hot}.bucketed_log_checkpoints SET done_until = ?, updated_at = ? WHERE log = ? AND consumer = ?`,
-      [bucket, new Date(), this.log, this.consumer]);
+    await advanceCheckpoint(this.db, { statement: 'log_checkpoint_write',
+      table: `${this.db.hot}.bucketed_log_checkpoints`, column: 'done_until', where: 'log = ? AND consumer = ?',
+      key: [this.log, this.consumer] }, bucket);
   }
 
   async progress(bucket: number): Promise<Map<number, TimeUuid>> {

@@ -97,7 +97,8 @@ export function recordingDb(db: Db, hooks: {
   return { db: spy, calls, count: (statement) => calls.filter((c) => c.statement === statement).length };
 }
 
-export const isWrite = (c: { statement: string }) => c.statement === 'insert_cold' || c.statement === 'archiver_state_write';
+export const isWrite = (c: { statement: string }) =>
+  ['insert_cold', 'archiver_state_write', 'archiver_state_write_first'].includes(c.statement);
 
 export function parseJsonLines(lines: string[]): LogLine[] {
   return lines.flatMap((l) => { try { return [JSON.parse(l) as LogLine]; } catch { return []; } });

@@ -1,5 +1,6 @@
 import { num, type Db } from '../../storage/cassandra.js';
 import { schemaBirth } from '../../storage/migrator.js';
+import { advanceCheckpoint } from '../../storage/forward-checkpoint.js';
 import type { WalkSlice, WalkSource, WalkState } from '../../storage/bucket-walk.js';
 import type { StoredMessage } from '../../inbox/message.js';
 
@@ -26,10 +27,10 @@ export class ArchiverStore implements WalkSource<StoredMessage, IndexPosition>, 
     return schemaBirth(this.db);
   }
 
+  /** Forward only: a run that resumes after losing its lock must not put its older bucket back. */
   async setCheckpoint(bucket: number): Promise<void> {
-    await this.db.execute('archiver_state_write',
-      `UPDATE ${this.db.hot}.archiver_state SET swept_until = ?, updated_at = ? WHERE name = ?`,
-      [bucket, new Date(), STATE_KEY]);
+    await advanceCheckpoint(this.db, { statement: 'archiver_state_write', table: `${this.db.hot}.archiver_state`,
+      column: 'swept_until', where: 'name = ?', key: [STATE_KEY] }, bucket);
   }
 
   /** Progress of each shard inside `bucket` (shards with none recorded, or for another bucket, are absent). */
