@@ -33,7 +33,7 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     const restartMs = Date.now() - t0;
     h.mark('node 2 UN');
     await sleep(8_000);
-    await settleScenario(scenario, a.url);
+    const search = await settleScenario(scenario, a.url);
 
     const report = check(h.events);
     // Two transitions can each cost errors: the node dying (statements in flight on its sockets), and the node
@@ -41,11 +41,11 @@ describe('one Cassandra node SIGKILLed under load (RF 3, LOCAL_QUORUM)', () => {
     const burst = errorBurst(h.events, killAt, startAt);
     const rejoin = errorBurst(h.events, startAt);
     const unread = await unreadable(a.url, h.events);
-    publish(t, 'node-kill', report, { burst, rejoin, restartMs, unreadable: unread, history: h.file });
+    publish(t, 'node-kill', report, { burst, rejoin, restartMs, unreadable: unread, search, history: h.file });
 
     await withEvidence(h.file, [a, b], marks, () => {
       assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
-      assertNoAnomalies(report, unread);
+      assertNoAnomalies(report, unread, search);
       for (const [what, b] of [['the kill', burst], ['the rejoin', rejoin]] as const) {
         assert.ok(b.errors <= Math.ceil(b.requests * ERROR_SHARE),
           `errors after ${what}: ${b.errors} of ${b.requests} requests (span ${b.spanMs} ms, recovered after ${b.recoverMs} ms)`);

@@ -44,17 +44,17 @@ describe('one Cassandra node paused (SIGSTOP) past the request timeout under loa
     await cluster('start', '2');
     h.mark('node 2 UN');
     await sleep(8_000);
-    await settleScenario(scenario, a.url);
+    const search = await settleScenario(scenario, a.url);
 
     const report = check(h.events);
     const burst = errorBurst(h.events, pauseAt, resumeAt);
     const wake = errorBurst(h.events, resumeAt);
     const unread = await unreadable(a.url, h.events);
-    publish(t, 'node-pause', report, { burst, wake, unreadable: unread, history: h.file });
+    publish(t, 'node-pause', report, { burst, wake, unreadable: unread, search, history: h.file });
 
     await withEvidence(h.file, [a, b], marks, () => {
       assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
-      assertNoAnomalies(report, unread);
+      assertNoAnomalies(report, unread, search);
       for (const [what, b] of [['the pause', burst], ['the wake-up', wake]] as const) {
         assert.ok(b.slowestMs <= HANG_BOUND_MS, `no request hung after ${what} (slowest ${b.slowestMs} ms, bound ${HANG_BOUND_MS})`);
       }

@@ -38,16 +38,16 @@ describe('one Cassandra node partitioned from its peers and the clients (RF 3, L
     healed = true;
     const healMs = Date.now() - t0;
     await sleep(8_000);
-    await settleScenario(scenario, a.url);
+    const search = await settleScenario(scenario, a.url);
 
     const report = check(h.events);
     const burst = errorBurst(h.events, cutAt);
     const unread = await unreadable(a.url, h.events);
-    publish(t, 'partition', report, { method: method.split('\n').pop(), burst, healMs, unreadable: unread, history: h.file });
+    publish(t, 'partition', report, { method: method.split('\n').pop(), burst, healMs, unreadable: unread, search, history: h.file });
 
     await withEvidence(h.file, [a, b], marks, () => {
       assert.ok(report.inbox.acknowledged >= 100, `a real load ran (${report.inbox.acknowledged} acknowledged)`);
-      assertNoAnomalies(report, unread);
+      assertNoAnomalies(report, unread, search);
       assert.ok(burst.slowestMs <= PARTITION_SLOWEST_MS, `no request hung (slowest ${burst.slowestMs} ms)`);
     });
   });

@@ -41,7 +41,7 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
     const resumeMs = Math.max(await untilServing(a.url, users[0]!, 60_000), await untilServing(b.url, users[0]!, 60_000));
     h.mark('serving again');
     await sleep(5_000);
-    await settleScenario(scenario, a.url);
+    const search = await settleScenario(scenario, a.url);
 
     const during = completedWithin(h.events, downAt, startAt);
     const statuses = new Map<string, number>();
@@ -51,14 +51,14 @@ describe('two of three Cassandra nodes down under load (RF 3, LOCAL_QUORUM)', ()
     const unread = await unreadable(a.url, h.events);
     publish(t, 'quorum-loss', report, {
       duringOutage: Object.fromEntries(statuses), slowestDuringOutageMs: Math.round(slowest), restartMs, resumeMs,
-      unreadable: unread, history: h.file,
+      unreadable: unread, search, history: h.file,
     });
 
     await withEvidence(h.file, [a, b], marks, () => {
       assert.ok(during.length >= 20, `requests ran during the outage (${during.length})`);
       assert.deepEqual([...statuses.keys()], ['503'], 'every request during the outage answered 503');
       assert.ok(slowest <= REQUEST_TIMEOUT_MS + 1_000, `no request hung past the request timeout (slowest ${slowest} ms)`);
-      assertNoAnomalies(report, unread);
+      assertNoAnomalies(report, unread, search);
     });
   });
 });

@@ -14,6 +14,7 @@ interface Result {
   scenario: string; at: string; acknowledged: number; lost: number; duplicated: number; unexpected: number;
   numbering: { numbered: number; duplicates: number } | null; edits: { acknowledged: number; lost: number } | null;
   burst?: Burst; rejoin?: Burst; wake?: Burst; restartMs?: number; healMs?: number; unreadable: number;
+  search?: { queries: number; contradictions: string[]; passes: number; caughtUpMs: number };
 }
 
 const since = process.argv[2] ?? '1970-01-01T00:00:00Z';
@@ -30,15 +31,17 @@ let missing = 0;
 for (const scenario of scenarios) {
   const runs = all.filter((r) => r.scenario === scenario);
   console.log(`\n${scenario}`);
-  console.log('run  acked  numbers  edits  lost  dup  numbers-twice  edits-lost  unread  fault: errors (%) recover  return: errors (%) recover  back');
+  console.log('run  acked  numbers  edits  lost  dup  numbers-twice  edits-lost  unread  search-wrong  fault: errors (%) recover  return: errors (%) recover  back');
   runs.forEach((r, i) => {
     const twice = r.numbering?.duplicates ?? 0;
     const editsLost = r.edits?.lost ?? 0;
-    anomalies += r.lost + r.duplicated + r.unexpected + twice + editsLost + r.unreadable;
+    const searchWrong = r.search?.contradictions.length;
+    anomalies += r.lost + r.duplicated + r.unexpected + twice + editsLost + r.unreadable + (searchWrong ?? 0);
     const back = r.restartMs ?? r.healMs;
     console.log([`${i + 1}`.padStart(3), `${r.acknowledged}`.padStart(6), `${r.numbering?.numbered ?? 0}`.padStart(8),
       `${r.edits?.acknowledged ?? 0}`.padStart(6), `${r.lost}`.padStart(5), `${r.duplicated}`.padStart(4),
       `${twice}`.padStart(14), `${editsLost}`.padStart(11), `${r.unreadable}`.padStart(7),
+      (searchWrong === undefined ? '-' : `${searchWrong}/${r.search!.queries}`).padStart(13),
       window(r.burst).padStart(31), window(r.rejoin ?? r.wake).padStart(28),
       (back === undefined ? '-' : `${(back / 1000).toFixed(0)} s`).padStart(6)].join(' '));
   });
