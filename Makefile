@@ -257,7 +257,7 @@ test-rollout: deps cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): real p
 test-pod-kill: deps cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): real pods; one API pod's server SIGKILLed under 200 req/s through the Service: errors counted and bounded, nothing acknowledged lost (test-pods runs it too)
 	PODS_KILL=1 test/pods/run.sh
 
-test-skaffold-dev: ## EXPERIMENTAL (docs/pods.md), on a node from make pods-up: skaffold dev -p pods (buildah build, containerd import, helm deploy), one source change rebuilt and redeployed to Ready pods
+test-skaffold-dev: cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): skaffold dev -p pods (buildah build, containerd import, helm deploy) on the node of make pods-up, or on one it brings up and down itself; an edit of GET /healthz's answer rebuilt, redeployed, and answered through the Service (edit -> new answer timed)
 	scripts/dev/pods/skaffold-dev-test.sh
 
 test-autoscale: deps cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): real pods + Prometheus + prometheus-adapter; vegeta load scales the chart's HPA 1 -> >=3 -> 1 on the request-rate metric; timeline in loadtest/data/autoscale-timeline.csv
