@@ -26,8 +26,9 @@ import { check } from '../cluster/checker.js';
 import { historyFile, newChatPath, unreadable } from '../cluster/cluster-control.js';
 import { History, type HistoryEvent } from '../cluster/history.js';
 import { create, drain, errText, list, numbered } from '../cluster/load.js';
-import { REPO, core, sleep, waitFor } from '../k8s/support.js';
-import { BASE_URL, NAMESPACE, serverPods } from './support.js';
+import * as k8s from '@kubernetes/client-node';
+import { REPO, core, kc, sleep, waitFor } from '../k8s/support.js';
+import { BASE_URL, NAMESPACE, RELEASE, serverPods } from './support.js';
 
 const run = promisify(execFile);
 /** The issue's figure, as for the rollout: 200 requests/s through the Service. */
@@ -44,6 +45,8 @@ const AFTER_MS = 10_000;
  */
 const MAX_IN_FLIGHT = 256;
 const NOT_SENT_SHARE = 0.01;
+/** Latency before the kill above which the machine, not the kill, decides the errors (see the assertion). */
+const BASELINE_P99_MS = 2_000;
 /** The client's limit per request: twice the service's own REQUEST_TIMEOUT_MS (5 s); reaching it means a hang. */
 const CLIENT_TIMEOUT_MS = 10_000;
 /** A page stops before a young hole in the ids for the late-row window (16 s, docs/api.md): wait it out. */
@@ -65,6 +68,27 @@ const ERROR_SHARE = 0.02;
 const LAST_ERROR_MS = 30_000;
 
 type Outcome = Exclude<HistoryEvent['type'], 'invoke'>;
+const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+
+/** Whether the Service still sends new connections to `podName`: an endpoint of its EndpointSlices, ready. */
+async function inService(podName: string): Promise<boolean> {
+  const slices = await discovery.listNamespacedEndpointSlice({ namespace: NAMESPACE,
+    labelSelector: `kubernetes.io/service-name=${RELEASE}` });
+  return slices.items.some((sl) => sl.endpoints.some((e) => e.targetRef?.name === podName && e.conditions?.ready !== false));
+}
+
+/** The 99th percentile of the latencies of the operations completed in [from, to) (ms on the history's clock). */
+function p99(events: HistoryEvent[], from: number, to: number): number {
+  const invoked = new Map<number, number>();
+  const ms: number[] = [];
+  for (const e of events) {
+    if (e.f === 'fault' || e.f === 'drain') continue;
+    if (e.type === 'invoke') invoked.set(e.op, e.at);
+    else if (e.at >= from && e.at < to) ms.push(e.at - (invoked.get(e.op) ?? e.at));
+  }
+  ms.sort((a, b) => a - b);
+  return ms.length ? Math.round(ms[Math.floor(ms.length * 0.99)]!) : 0;
+}
 
 /** GET /chat/:id of an acknowledged id, recorded as a `read` (the checker judges only edits' reads). */
 async function readById(h: History, id: number): Promise<void> {
@@ -155,10 +179,14 @@ describe('one API pod SIGKILLed under load', () => {
     process.kill(pid, 'SIGKILL');
 
     // Until kubelet restarted the container and it is Ready, and every API pod is Ready (the Service whole again).
+    // Also when kubelet reported the container not ready, and when its endpoint left the Service (not ready in the
+    // EndpointSlice: kube-proxy then stops sending it new connections); errors past that point are not the kill's.
     let notReadyAt: number | null = null;
+    let outOfServiceAt: number | null = null;
     await waitFor(`${victim} restarted and Ready`, async () => {
-      const c = await serverContainer(victim);
+      const [c, served] = await Promise.all([serverContainer(victim), outOfServiceAt === null ? inService(victim) : true]);
       if (!c.ready) notReadyAt ??= h.now();
+      if (!served) outOfServiceAt ??= h.now();
       return c.restarts > container.restarts && c.ready;
     }, 180_000, 250);
     await waitFor('every API pod Ready', async () => {
@@ -214,10 +242,17 @@ describe('one API pod SIGKILLed under load', () => {
       `${MAX_IN_FLIGHT} in flight), ${errorsBefore} errors before the kill; from the kill to the end of the load ` +
       `${inWindow} requests, ${errorsInWindow} errors (${((100 * errorsInWindow) / Math.max(1, inWindow)).toFixed(2)} %): ` +
       `${byKind}; kill -> last error ${s(lastError === null ? null : lastError - killAt)}, kill -> seen not Ready ` +
-      `${s(notReadyAt === null ? null : notReadyAt - killAt)}, kill -> Ready again ${s(readyAt - killAt)} (${victim})`);
+      `${s(notReadyAt === null ? null : notReadyAt - killAt)}, kill -> out of the EndpointSlice ` +
+      `${s(outOfServiceAt === null ? null : outOfServiceAt - killAt)}, kill -> Ready again ${s(readyAt - killAt)} ` +
+      `(${victim}); p99 latency before the kill ${p99(h.events, 0, killAt)} ms, after ${p99(h.events, killAt, loadEnd)} ms`);
     console.log(`# checker: ${JSON.stringify(report.inbox)} numbering ${JSON.stringify(report.numbering)}; unreadable ` +
       `${unread}, chat messages unreadable ${chatsUnread.length}; history ${h.file}`);
 
+    // The error bounds mean something only if two pods carried the load before the kill (p99 ~0.3 s at 200/s
+    // here with load average ~10; 7.4 s in a run with another suite's 3-JVM ring and two tsc runs beside it,
+    // where the kill then cost 31 % errors over 28 s, still nothing lost).
+    const before99 = p99(h.events, 0, killAt);
+    assert.ok(before99 <= BASELINE_P99_MS, `the machine is too busy for this test: p99 ${before99} ms before the kill`);
     assert.ok(skipped <= Math.ceil(seq * NOT_SENT_SHARE), `the load ran: ${skipped} of ${seq} scheduled requests not sent`);
     assert.ok(report.inbox.acknowledged >= 1_000, `a real load ran (${report.inbox.acknowledged} acknowledged creates)`);
     assert.equal(report.inbox.lost, 0, `acknowledged and never delivered: ${report.lostIds.join(',')}`);
