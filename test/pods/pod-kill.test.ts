@@ -4,6 +4,7 @@
  * open loop at POD_KILL_RATE requests/s through the Service (undici's keep-alive pool, like a real client), a mix of
  *   POST /chat (inbox creates), GET /chats/:username (deliveries: listed messages expire), GET /chat/:id (reads of
  *   acknowledged ids) and POST /applications/:token/chats/:n/messages (chat message creates, numbered),
+ * with POD_KILL_REPLICAS (3) API pods, so that the survivors are as many as carried the load before the kill;
  * every operation recorded in a Jepsen-style history and judged by the fault suites' checker (test/cluster/checker.ts):
  * a 2xx is acknowledged, a 4xx certainly not applied, anything else (5xx, reset, timeout) an unknown outcome that may
  * or may not have been stored and is never counted as lost. Nothing is sent again here: every error is counted.
@@ -69,6 +70,28 @@ const LAST_ERROR_MS = 30_000;
 
 type Outcome = Exclude<HistoryEvent['type'], 'invoke'>;
 const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+const apps = kc.makeApiClient(k8s.AppsV1Api);
+/**
+ * API replicas during the test (the chart's 2 before and after): while the killed one restarts, the others carry all
+ * the load, and one pod alone does not carry 200 requests/s on this 2-core machine (p99 past the client's 10 s when
+ * other suites run beside it: docs/pods.md). With 3, the survivors are as many as carried the load before the kill,
+ * so the errors counted are the kill's, not the machine's capacity: size replicas so that N-1 carry the peak.
+ */
+const REPLICAS = Number(process.env.POD_KILL_REPLICAS ?? 3);
+
+const allReady = (pods: Awaited<ReturnType<typeof serverPods>>) =>
+  pods.every((p) => p.status?.containerStatuses?.every((c) => c.ready));
+
+/** The Deployment scaled to `n` (its scale subresource, as `kubectl scale`), until exactly `n` API pods are Ready. */
+async function scaleTo(n: number): Promise<void> {
+  const scale = await apps.readNamespacedDeploymentScale({ name: RELEASE, namespace: NAMESPACE });
+  scale.spec = { replicas: n };
+  await apps.replaceNamespacedDeploymentScale({ name: RELEASE, namespace: NAMESPACE, body: scale });
+  await waitFor(`${n} API pods Ready`, async () => {
+    const pods = await serverPods();
+    return pods.length === n && allReady(pods);
+  }, 180_000, 500);
+}
 
 /** Whether the Service still sends new connections to `podName`: an endpoint of its EndpointSlices, ready. */
 async function inService(podName: string): Promise<boolean> {
@@ -118,7 +141,13 @@ async function serverContainer(name: string) {
 }
 
 describe('one API pod SIGKILLed under load', () => {
-  it('when an API pod\'s server process is SIGKILLed while requests run through the Service, then the errors are few, counted and over within seconds, nothing acknowledged is lost or delivered twice, and the pod is Ready again', async () => {
+  it('when an API pod\'s server process is SIGKILLed while requests run through the Service, then the errors are few, counted and over within seconds, nothing acknowledged is lost or delivered twice, and the pod is Ready again', async (t) => {
+    const initial = (await serverPods()).length;
+    assert.ok(initial >= 2, `>= 2 API pods (${initial})`);
+    if (REPLICAS !== initial) {
+      await scaleTo(REPLICAS);
+      t.after(() => scaleTo(initial));
+    }
     const before = await serverPods();
     assert.ok(before.length >= 2, `>= 2 API pods before the kill (${before.length})`);
     const tag = `pk${Date.now().toString(36)}`;
@@ -191,7 +220,7 @@ describe('one API pod SIGKILLed under load', () => {
     }, 180_000, 250);
     await waitFor('every API pod Ready', async () => {
       const pods = await serverPods();
-      return pods.length >= before.length && pods.every((p) => p.status?.containerStatuses?.every((c) => c.ready));
+      return pods.length >= before.length && allReady(pods);
     }, 120_000, 250);
     const readyAt = h.now();
     h.mark(`${victim} Ready again`);
@@ -238,7 +267,7 @@ describe('one API pod SIGKILLed under load', () => {
     const byKind = [...kinds].map(([k, n]) => `${k} x${n}`).join(', ') || 'none';
     const errorAt = ops.filter((e) => e.at >= killAt && kindOf(e)).map((e) => ((e.at - killAt) / 1000).toFixed(2));
     console.log(`# errors at s after the kill: ${errorAt.join(' ') || 'none'}`);
-    console.log(`# pod-kill: ${RATE}/s for ${s(loadEnd)}: ${ops.length} requests completed, ${skipped} of ${seq} not sent (over ` +
+    console.log(`# pod-kill: ${before.length} API pods, ${RATE}/s for ${s(loadEnd)}: ${ops.length} requests completed, ${skipped} of ${seq} not sent (over ` +
       `${MAX_IN_FLIGHT} in flight), ${errorsBefore} errors before the kill; from the kill to the end of the load ` +
       `${inWindow} requests, ${errorsInWindow} errors (${((100 * errorsInWindow) / Math.max(1, inWindow)).toFixed(2)} %): ` +
       `${byKind}; kill -> last error ${s(lastError === null ? null : lastError - killAt)}, kill -> seen not Ready ` +
