@@ -1,6 +1,7 @@
 /**
- * make test-pods (after the rollout) / make test-pod-kill: one API pod's server process SIGKILLed under load, the
- * way an OOM kill or a crash ends it: no preStop, no drain, its connections cut with requests in flight. The load is
+ * make test-pod-kill (PODS_KILL=1 test/pods/run.sh; make test-pods runs it before the rollout): one API pod's
+ * server process SIGKILLed under load, the way an OOM kill or a crash ends it: no preStop, no drain, its connections
+ * cut with requests in flight. The load is
  * open loop at POD_KILL_RATE requests/s through the Service (undici's keep-alive pool, like a real client), a mix of
  *   POST /chat (inbox creates), GET /chats/:username (deliveries: listed messages expire), GET /chat/:id (reads of
  *   acknowledged ids) and POST /applications/:token/chats/:n/messages (chat message creates, numbered),
