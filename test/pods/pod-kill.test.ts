@@ -61,9 +61,9 @@ const CHATS = 8;
  * The bounds, from measurement (docs/pods.md, "A pod SIGKILLed under load"): the kill cuts the requests in flight
  * on the pod's connections (~half of ~10-20 in flight at 200/s) and, until kubelet reports the container dead and
  * kube-proxy drops its endpoint (~1-3 s here), new connections kube-proxy sends to the pod's address are refused.
- * Measured (2026-12-07, load average 7-19): 29 errors of 11,149 requests (0.26 %) at 200/s, 16 of 3,252 (0.49 %) at
- * 60/s, all `UND_ERR_SOCKET` (the requests in flight on the killed pod's connections) and all within 0.4 s / 0.9 s
- * of the kill. 2 % and 30 s leave room for a loaded machine (kubelet noticing the death late) without letting pass
+ * Measured (2026-12-07, load average 7-19): 29 errors of 11,149 requests (0.26 %) at 200/s with 2 pods, 29 of 2,712
+ * (1.07 %) at 200/s with 3 pods, 16 of 3,252 (0.49 %) at 60/s, all `UND_ERR_SOCKET` (the requests in flight on the
+ * killed pod's connections) and all within 0.4-0.9 s of the kill. 2 % and 30 s leave room for a loaded machine (kubelet noticing the death late) without letting pass
  * a dead pod left in the Service (every connection kube-proxy gives it fails: ~half of all requests).
  */
 const ERROR_SHARE = 0.02;
