@@ -9,7 +9,7 @@ export PATH := $(EPHEMERA_CACHE)/bin:$(PATH)
 NODE_TESTS ?= test/*.test.ts test/inbox/*.test.ts test/chats/*.test.ts test/archiver/*.test.ts
 
 .PHONY: help deps build run serve migrate archive counts test lint typecheck test-unit test-node prometheus \
-        k8s-build k8s-up k8s-down k8s-status test-k8s pods-up pods-down pods-status pods-check test-pods test-rollout test-skaffold-dev test-autoscale test-image compose-config test-compose compose-up compose-down \
+        k8s-build k8s-up k8s-down k8s-status test-k8s pods-up pods-down pods-status pods-check test-pods test-rollout test-pod-kill test-skaffold-dev test-autoscale test-image compose-config test-compose compose-up compose-down \
         cassandra-image opensearch-image versitygw-image skaffold skaffold-check \
         s3-up s3-down s3-status s3-reset sweep-bodies test-files bench-bodies \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
@@ -257,7 +257,10 @@ test-pods: deps cassandra-up search-up ## EXPERIMENTAL (docs/pods.md; .ci/run ru
 test-rollout: deps cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): real pods; helm upgrade replaces every API pod under 200 req/s through the Service: 0 failed requests, every acknowledged create readable, each message delivered once (test-pods runs it too)
 	PODS_ROLLOUT=1 test/pods/run.sh
 
-test-skaffold-dev: ## EXPERIMENTAL (docs/pods.md), on a node from make pods-up: skaffold dev -p pods (buildah build, containerd import, helm deploy), one source change rebuilt and redeployed to Ready pods
+test-pod-kill: deps cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): real pods; one API pod's server SIGKILLed under 200 req/s through the Service: errors counted and bounded, nothing acknowledged lost (test-pods runs it too)
+	PODS_KILL=1 test/pods/run.sh
+
+test-skaffold-dev: cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): skaffold dev -p pods (buildah build, containerd import, helm deploy) on the node of make pods-up, or on one it brings up and down itself; an edit of GET /healthz's answer rebuilt, redeployed, and answered through the Service (edit -> new answer timed)
 	scripts/dev/pods/skaffold-dev-test.sh
 
 test-autoscale: deps cassandra-up search-up ## EXPERIMENTAL (docs/pods.md): real pods + Prometheus + prometheus-adapter; vegeta load scales the chart's HPA 1 -> >=3 -> 1 on the request-rate metric; timeline in loadtest/data/autoscale-timeline.csv

@@ -77,6 +77,8 @@ Usage: scripts/dev/pods.sh <command>
                serving custom.metrics.k8s.io (for autoscaling.mode=hpa); \`metrics down\` stops both,
                \`metrics build\` only builds Prometheus + the adapter (scripts/dev/pods/metrics.sh, docs/pods.md)
   ns CMD...    run CMD inside the node's network + mount namespaces (e.g. 'ns iptables-save')
+  crictl ARGS  crictl on the running node's containerd (e.g. 'crictl ps', 'crictl inspect ID'; built on
+               first use like for check): what test/pods/pod-kill.test.ts uses to find a container's pid
   snapshot F   write the host state that down must restore (mounts, links, iptables, sysctls, cgroups)
 
 Environment: EPHEMERA_CACHE PODS_RUN PODS_URL_PORT ($PODS_URL_PORT) PODS_HOT_KEYSPACE ($PODS_HOT_KEYSPACE)
@@ -710,6 +712,8 @@ case ${1:-} in
   import) shift; cmd_import "$@" ;;
   metrics) shift; cmd_metrics "$@" ;;
   ns) shift; holder_alive || die "the node is not up"; in_ns "$@" ;;
+  crictl) shift; holder_alive || die "the node is not up"; build_crictl
+    in_ns "$PODS_BIN/crictl" --runtime-endpoint "unix://$CTR_SOCK" --image-endpoint "unix://$CTR_SOCK" "$@" ;;
   snapshot) shift; cmd_snapshot "$@" ;;
   -h | --help | help) usage ;;
   *) usage; exit 2 ;;

@@ -22,7 +22,12 @@ export interface LoadOptions {
 /** Editors pick among this many most recently numbered messages: few enough that the two collide often. */
 const EDITED_RECENT = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const errText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+/** `TypeError: fetch failed (ECONNRESET)`: undici puts what went wrong on the socket in `cause`; the kind counts. */
+export const errText = (err: unknown) => {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause as { code?: string; message?: string } | undefined;
+  return `${err.name}: ${err.message}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
+};
 
 export async function create(h: History, url: string, user: string, text: string, timeoutMs: number): Promise<number | null> {
   const done = h.invoke('create', url, user, text);

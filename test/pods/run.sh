@@ -9,6 +9,8 @@
 # PODS_KEEP=1 leaves everything running (and skips the teardown check).
 # PODS_ROLLOUT=1 (make test-rollout): only test/pods/rollout.test.ts (a helm upgrade replacing every API pod under
 # 200 req/s; make test-pods runs it too, after the four suites).
+# PODS_KILL=1 (make test-pod-kill): only test/pods/pod-kill.test.ts (one API pod's server SIGKILLed under 200 req/s;
+# make test-pods runs it too, before the rollout).
 # PODS_AUTOSCALE=1 (make test-autoscale): Prometheus + prometheus-adapter too (pods.sh metrics up), the chart with
 # k8s/values-autoscale.yaml (HPA on the request rate) and test/pods/autoscale.test.ts instead of the four suites.
 set -euo pipefail
@@ -53,11 +55,14 @@ if [[ ${PODS_AUTOSCALE:-0} == 1 ]]; then
 elif [[ ${PODS_ROLLOUT:-0} == 1 ]]; then
   $PODS install --set-string "admin.token=$ADMIN_TOKEN"
   SUITES=(test/pods/rollout.test.ts)
+elif [[ ${PODS_KILL:-0} == 1 ]]; then
+  $PODS install --set-string "admin.token=$ADMIN_TOKEN"
+  SUITES=(test/pods/pod-kill.test.ts)
 else
   $PODS install --set-string "admin.token=$ADMIN_TOKEN"
-  # The rollout last: it replaces the pods the others ran on.
+  # The SIGKILLed pod, then the rollout last: it replaces the pods the others ran on.
   SUITES=(test/inbox/api.test.ts test/chats/api.test.ts test/pods/node.test.ts test/pods/archiver.test.ts
-    test/pods/rollout.test.ts)
+    test/pods/pod-kill.test.ts test/pods/rollout.test.ts)
 fi
 export TEST_BASE_URL
 TEST_BASE_URL=$($PODS url)
