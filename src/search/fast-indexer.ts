@@ -33,9 +33,9 @@ const FRESH_KEEP = FRESH_CONCURRENCY * FRESH_BATCH;
 const BACKLOG_BATCH = 1_000;
 /**
  * Backlog bulks in flight at once. OpenSearch indexes bulks to the one shard in parallel: 12,000 changes into the
- * local node took 2.6 s one bulk at a time and 1.3 s with four (load 10). One at a time, a 60 s outage at 200
- * writes/s (12,000 changes) was searchable 7.6 s after OpenSearch's return (quiet machine); with three, see
- * docs/search.md. A fresh bulk then waits behind at most one backlog bulk per write thread (~0.3 s each).
+ * local node took 2.6 s one bulk at a time, 2.0 s two at a time, 1.3 s four (nothing else indexing, load 10).
+ * Beside the fresh lane (make bench-catchup, 8 alternating runs, load 14-23) the drain took 3.7 s with one, 2.7 s
+ * with two (new writes' p99 1.02 -> 1.16 s); three drained no faster than one and raised that p99 to 1.6 s.
  */
 const BACKLOG_CONCURRENCY = 2;
 /**
@@ -73,7 +73,7 @@ type Shed = 'shed_full' | 'shed_closing';
  * - fresh: the newest ≤ 200 changes, oldest first, in bulks of ≤ 100 after `lingerMs`, two in flight, with the
  *   short timeout (OPENSEARCH_REQUEST_TIMEOUT_MS);
  * - backlog: everything older (changes that waited through an outage or a burst), newest first, in bulks of
- *   ≤ 1,000, three in flight, only while OpenSearch answers; a large backlog ends with one refresh.
+ *   ≤ 1,000, two in flight, only while OpenSearch answers; a large backlog ends with one refresh.
  * When the queue is full the oldest change is shed: the change log walks from its oldest bucket, so it delivers
  * those first, while this path keeps the newest.
  *
