@@ -199,7 +199,7 @@ export class FastIndexer {
    */
   private refreshAfterCatchUp(): void {
     if (this.backlog.length > 0 || this.backlogInFlight > 0) return;
-    const large = this.drained >= REFRESH_AFTER && !this.down;
+    const large = this.drained >= REFRESH_AFTER && !this.down && !this.closed;
     this.drained = 0;
     if (!large) return;
     this.track(this.backlogIndexer.refresh().catch((err: unknown) => {
