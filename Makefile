@@ -13,7 +13,7 @@ NODE_TESTS ?= test/*.test.ts test/inbox/*.test.ts test/chats/*.test.ts test/arch
         cassandra-image opensearch-image versitygw-image skaffold skaffold-check \
         s3-up s3-down s3-status s3-reset sweep-bodies test-files bench-bodies \
         cassandra-up cassandra-down cassandra-status cassandra-reset cluster-up cluster-down cluster-status test-cluster test-cluster-soak \
-        search-up search-down search-status search-reset test-search bench-search reindex bench-freshness \
+        search-up search-down search-status search-reset test-search bench-search reindex bench-freshness bench-catchup \
         openapi-lint config-doc chromium docs-screenshot tools chart-test license-check k6-typecheck test-unit bench-archiver promtool-test prometheus-up prometheus-down dashboard dashboard-screenshot image loadtest loadtest-smoke bench bench-cpu bench-statements test-faults faketime clean
 
 help: ## list targets
@@ -202,6 +202,9 @@ bench-bodies: build cassandra-up s3-up ## message bodies s3 vs cassandra: create
 
 bench-freshness: build cassandra-up search-up ## search freshness: write answered -> search reflects it (creates, edits, deletes), CPU per write; RATE (50)/s, DURATION (30) s, OUTAGE (0) s
 	npx tsx loadtest/bench/bench-freshness.ts --rate $${RATE:-50} --duration $${DURATION:-30} --outage $${OUTAGE:-0}
+
+bench-catchup: deps search-up ## search fast path alone: an outage's backlog (BACKLOG, 12000) searchable how long after OpenSearch's return, RUNS (5) runs
+	npx tsx loadtest/bench/bench-catchup.ts --runs $${RUNS:-5} --backlog $${BACKLOG:-12000}
 
 loadtest-smoke: build cassandra-up s3-up ## vegeta smoke (20 req/s, 10 s, shape checks) against a service it starts itself
 	loadtest/run.sh smoke

@@ -22,8 +22,8 @@
  *   with it); when they were seen, counted from the proxy's return (p50/p90/p99/max; max = drain time);
  * - new writes: the writes answered after the return, by second of their answer since the return (n, p50, p99,
  *   max freshness), and `fresh_again_s`: the first second from which five seconds in a row had p99 within the
- *   goal (2 s), i.e. how long new writes waited behind the outage. The backlog is probed once a second (its
- *   times are up to 1 s late), the other changes every 200 ms. Their samples stay out of the per-kind figures,
+ *   goal (2 s), i.e. how long new writes waited behind the outage. The backlog is probed once a second, all its
+ *   chunks of 1,000 at once (its times are up to 1 s late), the other changes every 200 ms. Their samples stay out of the per-kind figures,
  *   which cover the writes before the outage and those from `fresh_again_s` on.
  */
 import http from 'node:http';
@@ -150,6 +150,7 @@ async function main() {
     const outage = { writes: 0, unseenAtStart: 0, seen: 0, back: 0, seenAt: [] as number[] };
     /** Writes answered after the return: [answer - return, freshness] in ms (their samples are kept apart). */
     const afterReturn: Array<[number, number, number]> = [];
+    const timeline: string[] = [];
 
     // One query per round for every pending change of every chat (by document id, in chunks of 1,000): one query
     // per chat swamped OpenSearch once the change log's 15 s of pending changes spread over 200 chats.
@@ -162,9 +163,15 @@ async function main() {
         const withBacklog = performance.now() - backlogProbed >= BACKLOG_PROBE_MS;
         if (withBacklog) backlogProbed = performance.now();
         const all = chats.flatMap((c) => [...c.pending.entries()].map(([n, p]) => ({ c, n, p })));
-        const pending = [...all.filter((x) => !x.p.outage), ...(withBacklog ? all.filter((x) => x.p.outage) : [])];
-        for (let i = 0; i < pending.length; i += 1000) {
-          const chunk = pending.slice(i, i + 1000);
+        const fresh = all.filter((x) => !x.p.outage);
+        const backlog = withBacklog ? all.filter((x) => x.p.outage) : [];
+        const chunks: Array<typeof all> = [];
+        for (let i = 0; i < fresh.length; i += 1000) chunks.push(fresh.slice(i, i + 1000));
+        // The backlog's chunks go out together: one after the other, 12 of them took 2-7 s per sweep on the loaded
+        // machine, so the last backlog changes were "seen" up to a sweep after they were searchable.
+        const backlogChunks: Array<typeof all> = [];
+        for (let i = 0; i < backlog.length; i += 1000) backlogChunks.push(backlog.slice(i, i + 1000));
+        const probe = async (chunk: typeof all) => {
           probes++;
           const asked = performance.now();
           const res = await search.client.request<{ hits: { hits: Array<{ _source: { chat: number; number: number; version: number } }> } }>(
@@ -173,7 +180,7 @@ async function main() {
               query: { bool: { filter: [{ term: { token } }, { ids: { values: chunk.map(({ c, n }) => `${token}:${c.chat}:${n}`) } }, wildcard],
                 must_not: [{ term: { deleted: true } }] } },
             }, { timeoutMs: 10_000 }).catch(() => null);
-          if (!res) continue;
+          if (!res) return;
           const now = performance.now();
           probeMs.push(now - asked);
           const found = new Map(res.body.hits.hits.map((h) => [`${h._source.chat}:${h._source.number}`, h._source.version]));
@@ -189,7 +196,9 @@ async function main() {
             } else if (p.at >= 0) samples[p.kind].push(now - p.at);
             if (p.kind !== 'delete') { c.versions.set(n, v!); c.settled.push(n); }
           }
-        }
+        };
+        for (const chunk of chunks) await probe(chunk);
+        await Promise.all(backlogChunks.map(probe));
         await sleep(PROBE_MS);
       }
     })();
@@ -253,6 +262,11 @@ async function main() {
         await sleep(OUTAGE * 1000);
         await proxy.start();
         outage.back = performance.now();
+        // Where the catch-up's time goes: the service's own account every 500 ms for 20 s after the return.
+        for (let t = 0; t < 40; t++) {
+          timeline.push(await catchUpSample(port, performance.now() - outage.back, outage.seen));
+          await sleep(Math.max(0, outage.back + (t + 1) * 500 - performance.now()));
+        }
       })();
     }
 
@@ -282,7 +296,7 @@ async function main() {
     const fast = Object.fromEntries(text.split('\n')
       .filter((l) => /^ephemera_search_fast_index_(total|delay_seconds_(sum|count))|^ephemera_search_request_duration_seconds_(count|sum)\{operation="bulk"/.test(l))
       .map((l) => [l.slice(0, l.lastIndexOf(' ')).replace(/ephemera_search_(fast_index_|request_duration_seconds_)/, ''), Number(l.slice(l.lastIndexOf(' ') + 1))]));
-    const catchUp = OUTAGE > 0 ? outageReport(outage, afterReturn, samples) : {};
+    const catchUp = OUTAGE > 0 ? { ...outageReport(outage, afterReturn, samples), catch_up_timeline: timeline } : {};
     const writes = Object.values(samples).reduce((a, s) => a + s.length, 0) + afterReturn.length;
     const perWrite = (cpu: number, idle: number) => Math.round(((cpu - idle * window) / writes) * 1e6) / 1e3;
     const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -311,6 +325,24 @@ async function main() {
     if (OUTAGE > 0) await proxy.stop().catch(() => undefined);
     await dropSearchIndices(search.client, prefix);
   }
+}
+
+/**
+ * One line of the catch-up timeline, from the service's /metrics: ms after the return; the fast path's queue and
+ * backlog; documents written by the fast path and by the change log (applied minus the fast path's), those the
+ * change log skipped as held and those refused as stale (either path); change-log passes by result; backlog
+ * changes the bench had seen (probed once a second).
+ */
+async function catchUpSample(port: number, ms: number, seen: number): Promise<string> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  const sum = (re: RegExp) => text.split('\n').filter((l) => re.test(l)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const fastWritten = sum(/^ephemera_search_fast_index_total\{result="written"\}/);
+  const applied = sum(/^ephemera_search_documents_applied_total\{.*result="written"/);
+  return `${Math.round(ms)}ms queue=${sum(/^ephemera_search_fast_index_queue /)} backlog=${sum(/^ephemera_search_fast_index_backlog /)}`
+    + ` fast_written=${fastWritten} log_written=${applied - fastWritten} held=${sum(/^ephemera_search_documents_applied_total\{.*result="held"/)}`
+    + ` stale=${sum(/^ephemera_search_documents_applied_total\{.*result="stale"/)}`
+    + ` passes_ok=${sum(/^ephemera_search_indexer_runs_total\{result="success"/)} passes_unavailable=${sum(/^ephemera_search_indexer_runs_total\{result="unavailable"/)}`
+    + ` bench_seen=${seen}`;
 }
 
 /**

@@ -44,6 +44,11 @@ export class MessageIndexer {
     return this.applyChanges(keys.map((k) => ({ kind: 'delete' as const, ...k })), refresh);
   }
 
+  /** Makes every write acknowledged so far searchable now, not at the next refresh interval. */
+  async refresh(): Promise<void> {
+    await this.client.request('refresh', 'POST', `/${this.alias}/_refresh`, undefined, { timeoutMs: this.bulkTimeoutMs });
+  }
+
   /** The version the index holds (as of its last refresh) for each of these messages that it has. */
   heldVersions(keys: Array<{ token: string; chat: number; number: number }>): Promise<Map<string, number>> {
     return heldVersions(this.client, this.alias, keys.map(docId));

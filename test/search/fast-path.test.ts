@@ -138,16 +138,24 @@ describe('search fast path: the API process indexes a change right after its row
     }
   });
 
-  it('when OpenSearch returns after an outage, then a change offered after the return is sent ahead of the outage\'s backlog, which goes newest first, and everything arrives', async () => {
+  it('when OpenSearch returns after an outage, then a change offered after the return is sent ahead of the outage\'s backlog, which goes newest first, two bulks at a time, and everything arrives', async () => {
     const proxy = tcpProxy(new URL(testConfig().OPENSEARCH_URL));
     await proxy.start();
     const client = new OpenSearchClient({ url: proxy.url, timeoutMs: 2_000, bulkTimeoutMs: 30_000 });
     /** Every bulk in the order it was sent: its lane and the message numbers it carried. */
     const sent: Array<{ lane: string; numbers: number[] }> = [];
+    /** Backlog bulks in flight now, and at most. */
+    const backlogFlight = { now: 0, max: 0 };
     const recording = (lane: string) => new (class extends MessageIndexer {
-      override applyChanges(changes: ChangeEvent[]) {
+      override async applyChanges(changes: ChangeEvent[]) {
         sent.push({ lane, numbers: changes.map((c) => c.number) });
-        return super.applyChanges(changes);
+        if (lane === 'fresh') return super.applyChanges(changes);
+        backlogFlight.max = Math.max(backlogFlight.max, ++backlogFlight.now);
+        try {
+          return await super.applyChanges(changes);
+        } finally {
+          backlogFlight.now--;
+        }
       }
     })(client, `${prefix}-messages`, log, lane === 'fresh' ? 2_000 : 30_000);
     const fast = new FastIndexer(recording('fresh'), { maxQueue: 20_000, lingerMs: 5 }, log, recording('backlog'));
@@ -173,6 +181,7 @@ describe('search fast path: the API process indexes a change right after its row
       assert.ok(backlog.every((b) => b.numbers.length <= 1_000));
       assert.ok(backlog[0]!.numbers.includes(4_800), 'the newest of the backlog first');
       assert.ok(backlog.at(-1)!.numbers.includes(1), 'the oldest last');
+      assert.equal(backlogFlight.max, 2, 'two backlog bulks in flight at once, never more');
       await search.client.request('refresh', 'POST', `/${prefix}-messages/_refresh`);
       const count = await search.client.request<{ count: number }>('count', 'POST', `/${prefix}-messages/_count`,
         { query: { term: { token } } });
@@ -180,6 +189,34 @@ describe('search fast path: the API process indexes a change right after its row
     } finally {
       await fast.close(2_000);
       await proxy.stop().catch(() => undefined);
+    }
+  });
+
+  it('when a backlog of 1,000 changes or more has been sent, then it is searchable at once, not at the next refresh interval', async () => {
+    // Its own index, refreshed only every 60 s: what search finds before then was made searchable by the fast path.
+    const slow = `${prefix}_slow`;
+    const slowSearch = indexerWorker(server.db, slow, { OPENSEARCH_REFRESH_INTERVAL_MS: '60000' }).search;
+    await freshIndex(slowSearch, slow);
+    const proxy = tcpProxy(new URL(testConfig().OPENSEARCH_URL));
+    await proxy.start();
+    const client = new OpenSearchClient({ url: proxy.url, timeoutMs: 2_000, bulkTimeoutMs: 30_000 });
+    const indexer = (timeoutMs: number) => new MessageIndexer(client, `${slow}-messages`, log, timeoutMs);
+    const fast = new FastIndexer(indexer(2_000), { maxQueue: 20_000, lingerMs: 5 }, log, indexer(30_000));
+    const token = `tok-refr-${prefix.slice(-8)}`;
+    const count = async () => (await slowSearch.client.request<{ count: number }>('count', 'POST', `/${slow}-messages/_count`,
+      { query: { term: { token } } })).body.count;
+    try {
+      await proxy.stop();
+      for (let i = 1; i <= 1_500; i++) fast.offer({ kind: 'upsert', token, chat: 1, number: i, body: `refresh ${i}`, version: 1 });
+      await eventually(async () => fast.waiting, (w) => w.backlog === 1_300, 60_000);
+      await proxy.start();
+      await eventually(async () => fast.waiting.fresh + fast.waiting.backlog === 0 && fast.idle, (done) => done, 60_000);
+      // Without the fast path's refresh, the 1,300 of the backlog would wait up to 60 s (the 200 fresh ones may too).
+      assert.ok(await count() >= 1_300, `searchable after the catch-up: ${await count()}`);
+    } finally {
+      await fast.close(2_000);
+      await proxy.stop().catch(() => undefined);
+      await dropIndex(slowSearch, slow);
     }
   });
 
@@ -200,12 +237,12 @@ describe('search fast path: the API process indexes a change right after its row
       const r = await call(outage.url, 'GET', `/applications/${token}/chats/${chat}/messages/search?q=outage`);
       assert.equal(r.status, 503);
       assert.equal(r.body.error.code, 'search_unavailable');
-      // A probe bulk (one per 500 ms) may be out with the queue's five at this instant: they count as queued again,
+      // A probe bulk (one per 250 ms) may be out with the queue's five at this instant: they count as queued again,
       // and the oldest beyond five as shed, only once its refusal comes back.
       await eventually(async () => await fastMetric('shed_full') - full, (n) => n === 15, 30_000)
         .catch((err: Error) => assert.fail(`five queued, fifteen (the oldest) shed: ${err.message}`));
       await proxy.start();
-      // Back: the fast path's next probe (every 500 ms) finds it and sends the queue, still without an indexer
+      // Back: the fast path's next probe (every 250 ms) finds it and sends the queue, still without an indexer
       // (so however long this waits, what it finds came from the fast path).
       const held = await eventually(() => searchAll(outage.url, token, chat, 'during the outage'), (h) => h.length > 0, 60_000);
       assert.deepEqual(held.map((h) => h.number), range(17, 21), 'the last five of the outage, which waited in the queue');
