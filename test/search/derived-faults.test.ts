@@ -145,8 +145,12 @@ describe('search under change-log faults', () => {
         failAppends = true;
         return true;
       },
-      // The entry appended after the open outcome fails too: only the intent, written before the row, is left.
-      beforeSend: (st) => { if (st === 'log_append' && failAppends) throw unavailable('injected append failure'); },
+      // The SERIAL reads that would settle the open outcome fail too (else the create would find the number empty
+      // and send its row again: src/chats/numbered.ts settleInsert), so the create answers 503 with its first send
+      // still held; and the entry appended after it fails: only the intent, written before the row, is left.
+      beforeSend: (st) => {
+        if (failAppends && (st === 'log_append' || st === 'chat_message_select_serial')) throw unavailable('injected failure');
+      },
     });
     const keyed = createChats(stalled.db, chatsSettings(testConfig({ ...indexerEnv(prefix), REQUEST_TIMEOUT_MS: '1000',
       CHAT_BODY_STORE: 'cassandra' })), log);
