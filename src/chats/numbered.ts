@@ -1,5 +1,6 @@
 import { sleep } from '../async.js';
 import { CasOutcomeUnknown } from '../storage/cassandra.js';
+import { SETTLE_PAUSES_MS } from '../storage/cas.js';
 
 /**
  * Chats and messages live in partitions of BUCKET_SIZE consecutive numbers: a chat with 10 M messages is 10,000
@@ -80,8 +81,6 @@ export async function settleFence<R>(fence: () => Promise<{ applied: boolean; ro
   }
 }
 
-/** SERIAL reads of a create's number, with these pauses before each, before its lost answer stays unknown. */
-const INSERT_SETTLE_PAUSES_MS = [0, 200, 500];
 /** Sends of one create's row under one number: a re-send follows only a read that found the number empty. */
 const INSERT_SENDS = 3;
 
@@ -108,7 +107,7 @@ export async function settleInsert<R>(insert: () => Promise<{ applied: boolean; 
       lost = err;
     }
     let empty = false;
-    for (const pause of INSERT_SETTLE_PAUSES_MS) {
+    for (const pause of SETTLE_PAUSES_MS) {
       if (pause) await sleep(pause);
       let row: R | null;
       try {

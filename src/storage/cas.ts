@@ -1,8 +1,11 @@
 import { CasOutcomeUnknown } from './cassandra.js';
 import { sleep } from '../async.js';
 
-/** SERIAL reads tried, with these pauses before each retry, before an open outcome is given up as unknown. */
-const SETTLE_PAUSES_MS = [0, 200, 500];
+/**
+ * SERIAL reads tried, with these pauses before each retry, before an open outcome is given up as unknown (every
+ * conditional write that settles by reading: here, and a create's row insert in src/chats/numbered.ts).
+ */
+export const SETTLE_PAUSES_MS = [0, 200, 500];
 
 /**
  * Runs a conditional write whose "not applied" answer already says whether the row now holds our own claim
