@@ -22,7 +22,7 @@ import { createFastIndexer, createSearch } from './search/search.js';
 import { createChats } from './chats/module.js';
 import {
   cassandraSettings, chatsSettings, inboxRoutesSettings, inboxSettings, inboxValidationSettings, listAuthSettings,
-  openApiSettings, searchSettings,
+  openApiSettings, requestStorageDeadlineMs, searchSettings,
 } from './settings.js';
 import { clientRateLimit, routeRateLimit } from './http/rate-limit.js';
 import { adminOnly } from './http/admin-auth.js';
@@ -106,7 +106,8 @@ export async function startServer(config: Config, log: Logger, opts: { metrics?:
     ...mounts.map((mount) => searchRoutes(chats, search.searcher, mount)),
     ...mounts.map((mount) =>
       chatsRoutes(chats, { ...mount, ...applicationsAccess, maxBodyBytes: config.MAX_BODY_BYTES })),
-  ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : []);
+  ], config.RATE_LIMIT_CLIENT_RPS > 0 ? [clientRateLimit(config.RATE_LIMIT_CLIENT_RPS, config.RATE_LIMIT_BURST_SECONDS)] : [],
+  requestStorageDeadlineMs(config));
   const server = http.createServer();
   const drain = connectionDrain(server);
   server.on('request', drain.handler(app.callback()));

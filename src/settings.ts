@@ -203,6 +203,13 @@ export function chatsSettings(config: Config): ChatsSettings {
 const rowDeadlineMs = (config: Config): number =>
   config.REQUEST_TIMEOUT_MS + (config.CHAT_BODY_STORE === 's3' ? config.S3_REQUEST_TIMEOUT_MS : 0);
 
+/**
+ * How long a request's statements may take from its first (storage/request-deadline.ts): REQUEST_TIMEOUT_MS, body
+ * store calls not counted (they have S3_REQUEST_TIMEOUT_MS), so a create still sends its row within the row
+ * deadline above.
+ */
+export const requestStorageDeadlineMs = (config: Config): number => config.REQUEST_TIMEOUT_MS;
+
 /** Search (search/search.ts): the OpenSearch client, the index, the searcher and the API's fast path. */
 export function searchSettings(config: Config): SearchSettings {
   return {

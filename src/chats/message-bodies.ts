@@ -10,6 +10,7 @@ import { sha256Hex, streamKey, versionKey } from '../bodies/keys.js';
 import { bodyDigestMismatches } from '../observability/body-metrics.js';
 import type { HistoryRetention, VersionEntry } from './message-history.js';
 import { publicPart, type BodyRef, type ChatMessage, type StoredMessage } from './types.js';
+import { offStorageClock } from '../storage/request-deadline.js';
 
 export interface BodySettings {
   /** Bytes of a body kept in the row with an object store (CHAT_BODY_INLINE_BYTES). */
@@ -94,10 +95,11 @@ export class MessageBodies {
   async save(appId: string, chat: number, number: number, version: number, body: string): Promise<SavedBody> {
     const bytes = Buffer.from(body, 'utf8');
     const digest = sha256Hex(bytes);
-    if (this.store === null) return { inline: body, ref: { key: null, digest, size: bytes.length }, savedAt: Date.now() };
+    const store = this.store;
+    if (store === null) return { inline: body, ref: { key: null, digest, size: bytes.length }, savedAt: Date.now() };
     await this.gate();
     const key = versionKey(appId, chat, number, version, digest);
-    await this.store.putNew(key, bytes, digest).catch((err: unknown) => this.failed(err));
+    await offStorageClock(() => store.putNew(key, bytes, digest)).catch((err: unknown) => this.failed(err));
     return { inline: utf8Prefix(body, this.settings.inlineBytes), ref: { key, digest, size: bytes.length }, savedAt: Date.now() };
   }
 
@@ -160,8 +162,10 @@ export class MessageBodies {
       if (sha256Hex(whole) === ref.digest) return { stream: Readable.from([whole]), size: ref.size, digest: ref.digest };
       if (ref.key === null) throw this.corrupt(ref, 'the row\'s body does not match its digest');
     }
-    if (this.store === null) throw new AppError(404, 'not_found', 'this version\'s body is not kept');
-    const object = await this.store.getStream(ref.key).catch((err: unknown) => this.failed(err));
+    const { store } = this;
+    const key = ref.key;
+    if (store === null) throw new AppError(404, 'not_found', 'this version\'s body is not kept');
+    const object = await offStorageClock(() => store.getStream(key)).catch((err: unknown) => this.failed(err));
     if (object === null) throw this.corrupt(ref, 'the object is missing');
     if (object.size !== ref.size) {
       object.stream.destroy();
@@ -224,8 +228,9 @@ export class MessageBodies {
 
   /** One version's body from its object, checked; 404 when that version's body is not kept. */
   async object(ref: BodyRef): Promise<string> {
-    if (ref.key === null || this.store === null) throw new AppError(404, 'not_found', 'this version\'s body is not kept');
-    const bytes = await this.store.get(ref.key).catch((err: unknown) => this.failed(err));
+    const { store, key } = { store: this.store, key: ref.key };
+    if (key === null || store === null) throw new AppError(404, 'not_found', 'this version\'s body is not kept');
+    const bytes = await offStorageClock(() => store.get(key)).catch((err: unknown) => this.failed(err));
     if (bytes === null) throw this.corrupt(ref, 'the object is missing');
     if (bytes.length !== ref.size || sha256Hex(bytes) !== ref.digest) throw this.corrupt(ref, 'the object does not match its digest');
     return bytes.toString('utf8');

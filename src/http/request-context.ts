@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../logger.js';
 import { withCoordinators } from '../storage/coordinators.js';
+import { withStorageDeadline } from '../storage/request-deadline.js';
 import { httpDuration, httpInFlight, httpRequests } from '../observability/metrics.js';
 
 const SECURITY_HEADERS = {
@@ -16,9 +17,10 @@ const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * Outermost middleware: request id, security headers, RED metrics labelled by route template (never the raw
- * path, so label cardinality stays bounded), and one JSON access-log line per request without message text.
+ * path, so label cardinality stays bounded), one JSON access-log line per request without message text, and the
+ * request's storage deadline (storage/request-deadline.ts) when one is given.
  */
-export function requestContext(log: Logger) {
+export function requestContext(log: Logger, storageDeadlineMs?: number) {
   return async function observe(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('x-request-id');
@@ -26,7 +28,7 @@ export function requestContext(log: Logger) {
     ctx.set('x-request-id', ctx.state.reqId);
     ctx.set(SECURITY_HEADERS);
     httpInFlight.inc();
-    const db = withCoordinators(next);
+    const db = withCoordinators(storageDeadlineMs === undefined ? next : () => withStorageDeadline(storageDeadlineMs, next));
     try {
       await db.done;
     } finally {

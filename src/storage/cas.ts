@@ -1,5 +1,6 @@
 import { CasOutcomeUnknown } from './cassandra.js';
 import { sleep } from '../async.js';
+import { storageTimeLeft } from './request-deadline.js';
 
 /**
  * SERIAL reads tried, with these pauses before each retry, before an open outcome is given up as unknown (every
@@ -22,6 +23,8 @@ export async function decideCas(write: () => Promise<boolean>, readBack: () => P
   } catch (err) {
     if (!(err instanceof CasOutcomeUnknown)) throw err;
     for (const pause of SETTLE_PAUSES_MS) {
+      // A read that could not start before the request's storage deadline settles nothing: give up now.
+      if (pause && storageTimeLeft() <= pause) break;
       if (pause) await sleep(pause);
       let decided: boolean | null;
       try {

@@ -22,6 +22,7 @@ export interface CassandraSettings {
 import type { Logger } from '../logger.js';
 import { AppError, unavailable } from '../errors.js';
 import { noteCoordinator } from './coordinators.js';
+import { cutAtDeadline, storageTimeLeft, StorageDeadlinePassed } from './request-deadline.js';
 import { dbDuration, dbErrors, dbInFlight, dbLwt, dbOpenConnections } from '../observability/metrics.js';
 import { named, StatementBytes } from './statement-bytes.js';
 
@@ -211,9 +212,16 @@ export class Db {
   }
 
   private async measured(statement: string, lwt: boolean, run: () => Promise<cassandra.types.ResultSet>) {
+    // Inside a request, nothing is sent past its storage deadline (request-deadline.ts), and a statement still
+    // running at the deadline is given up there (the driver's own timeout ends it in the background).
+    const left = storageTimeLeft();
+    if (left <= 0) {
+      dbErrors.inc({ statement });
+      throw unavailable('the request ran out of time for storage, retry later');
+    }
     const end = dbDuration.startTimer({ statement });
     try {
-      const result = await run();
+      const result = await cutAtDeadline(statement, run(), left);
       end();
       noteCoordinator(result.info?.queriedHost);
       return result;
@@ -222,6 +230,11 @@ export class Db {
       // A server error names its coordinator; a client-side one (timeout, closed socket) does not.
       noteCoordinator((err as { coordinator?: string }).coordinator);
       dbErrors.inc({ statement });
+      if (err instanceof StorageDeadlinePassed) {
+        this.log.warn({ statement }, 'statement cut at the request deadline');
+        if (lwt) throw new CasOutcomeUnknown(statement);
+        throw unavailable();
+      }
       const failure = classifyFailure(err, lwt);
       if (failure === 'outcome-unknown') {
         this.log.warn({ err: (err as Error).message, statement }, 'conditional write outcome unknown');

@@ -23,6 +23,13 @@ export const CLUSTER_ENV: Record<string, string> = {
 };
 /** The service's own limit per request (its default): nothing may hang longer. */
 export const REQUEST_TIMEOUT_MS = 5_000;
+/**
+ * The longest any request may take under any nemesis: the service's storage deadline (REQUEST_TIMEOUT_MS from a
+ * request's first statement: src/storage/request-deadline.ts), plus 1.5 s for late timers in the service and in
+ * this load generator on a loaded 2-core machine. Before the deadline, settle reads each waited out the driver's
+ * 2 s timeout: an edit took 7.8 s with a node frozen, a create 6.5 s with two nodes down (CI, 2026-12-07).
+ */
+export const HANG_BOUND_MS = REQUEST_TIMEOUT_MS + 1_500;
 
 /** scripts/dev/cluster.sh with its output (start-ups on a loaded 2-core machine take minutes). */
 export async function cluster(...args: string[]): Promise<string> {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { check, errorBurst } from './checker.js';
-import { cluster, CLUSTER_ENV, REQUEST_TIMEOUT_MS, sleep, unreadable } from './cluster-control.js';
+import { cluster, HANG_BOUND_MS, sleep, unreadable } from './cluster-control.js';
 import { withEvidence } from './evidence.js';
 import { publish } from './report.js';
 import { assertNoAnomalies, ringServices, settleScenario, startScenario } from './scenario.js';
@@ -11,15 +11,6 @@ import { assertNoAnomalies, ringServices, settleScenario, startScenario } from '
  * write_request_timeout): a GC pause or a frozen VM that every in-flight statement on the node outlives.
  */
 const PAUSE_MS = 8_000;
-
-/**
- * What bounds a request while a node is frozen. Nothing cuts a request at REQUEST_TIMEOUT_MS itself: each statement
- * sent to the frozen node waits out the driver's 2 s timeout, and the driver closes that connection after
- * CASSANDRA_DEFUNCT_READ_TIMEOUTS (3, CLUSTER_ENV) of them, so a request in flight at the freeze can wait up to
- * 3 × 2 s before its statements go elsewhere (an edit and a list took 6.5 s in a run on 2026-12-07; 4.6 s in
- * another). Past that bound a request did hang.
- */
-const HANG_BOUND_MS = Math.max(REQUEST_TIMEOUT_MS, Number(CLUSTER_ENV.CASSANDRA_DEFUNCT_READ_TIMEOUTS) * 2_000) + 1_000;
 
 describe('one Cassandra node paused (SIGSTOP) past the request timeout under load, then resumed (RF 3, LOCAL_QUORUM)', () => {
   let paused = false;

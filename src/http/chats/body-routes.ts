@@ -6,6 +6,7 @@ import { AppError, badRequest, payloadTooLarge, unsupportedMediaType } from '../
 import { messagePath, version } from './parsing.js';
 import { conditions, etagOf, orStale } from '../conditional-headers.js';
 import { messageView, versionView } from './views.js';
+import { withoutStorageDeadline } from '../../storage/request-deadline.js';
 
 /** A raw body is text: text/plain (UTF-8 or ASCII, the default) or application/octet-stream (checked as UTF-8). */
 function checkRawType(ctx: Context): void {
@@ -72,7 +73,8 @@ export function messageBodyRoutes(router: Router, chats: Chats): void {
     checkRawType(ctx);
     const size = announcedSize(ctx, chats.bodies.settings.maxStreamedBytes);
     const cond = conditions(ctx);
-    const m = await chats.editor.editStreamed(t.token, t.chat, t.message, ctx.req, size, cond);
+    // An upload of up to CHAT_MAX_STREAMED_BODY_BYTES runs between this edit's statements: no storage deadline.
+    const m = await withoutStorageDeadline(() => chats.editor.editStreamed(t.token, t.chat, t.message, ctx.req, size, cond));
     const entry = m.history.find((e) => e.version === m.version);
     ctx.set('etag', etagOf(m.version));
     ctx.body = { number: m.number, ...(entry ? versionView(entry)

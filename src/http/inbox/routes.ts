@@ -10,6 +10,7 @@ import { isMessageId, parseMessageId } from './parsing.js';
 import { idempotencyKey } from '../idempotency-key.js';
 import type { ListAuthorizer } from '../auth.js';
 import { lenientBody } from '../body-reader.js';
+import { withoutStorageDeadline } from '../../storage/request-deadline.js';
 
 /** The part of the configuration the inbox's routes use (built by inboxRoutesSettings in src/settings.ts). */
 export interface InboxRoutesSettings {
@@ -85,7 +86,13 @@ async function* streamArray(first: Delivered[], rest: AsyncGenerator<Delivered[]
   };
   yield* items(first);
   try {
-    for await (const batch of rest) yield* items(batch);
+    // Later pages run without the request's storage deadline: cutting one would break a response whose earlier
+    // pages are claimed (delivered) already.
+    for (;;) {
+      const next = await withoutStorageDeadline(() => rest.next());
+      if (next.done) break;
+      yield* items(next.value);
+    }
   } catch (err) {
     // Everything already streamed was claimed; a page whose claim is unknown may be lost, which the cut
     // connection (not a closed array) reports.
