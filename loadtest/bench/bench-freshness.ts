@@ -23,7 +23,8 @@
  * - new writes: the writes answered after the return, by second of their answer since the return (n, p50, p99,
  *   max freshness), and `fresh_again_s`: the first second from which five seconds in a row had p99 within the
  *   goal (2 s), i.e. how long new writes waited behind the outage. The backlog is probed once a second, all its
- *   chunks of 1,000 at once (its times are up to 1 s late), the other changes every 200 ms. Their samples stay out of the per-kind figures,
+ *   chunks of 1,000 at once, and every round (200 ms) once at most 1,000 of it are left, so the drain's end is
+ *   known to a round; the other changes every 200 ms. Their samples stay out of the per-kind figures,
  *   which cover the writes before the outage and those from `fresh_again_s` on.
  */
 import http from 'node:http';
@@ -160,11 +161,13 @@ async function main() {
     let backlogProbed = 0;
     const prober = (async () => {
       while (probing) {
-        const withBacklog = performance.now() - backlogProbed >= BACKLOG_PROBE_MS;
-        if (withBacklog) backlogProbed = performance.now();
         const all = chats.flatMap((c) => [...c.pending.entries()].map(([n, p]) => ({ c, n, p })));
         const fresh = all.filter((x) => !x.p.outage);
-        const backlog = withBacklog ? all.filter((x) => x.p.outage) : [];
+        const unseen = all.filter((x) => x.p.outage);
+        // Its last chunk goes every round: the drain's end is then known to a round (~200 ms), not to a second.
+        const withBacklog = performance.now() - backlogProbed >= BACKLOG_PROBE_MS || (unseen.length > 0 && unseen.length <= 1000);
+        if (withBacklog) backlogProbed = performance.now();
+        const backlog = withBacklog ? unseen : [];
         const chunks: Array<typeof all> = [];
         for (let i = 0; i < fresh.length; i += 1000) chunks.push(fresh.slice(i, i + 1000));
         // The backlog's chunks go out together: one after the other, 12 of them took 2-7 s per sweep on the loaded

@@ -91,7 +91,18 @@ say "edit -> rebuilt, imported, redeployed, every API pod Ready in $(((ready - t
 pods=$($KUBECTL -n ephemera get pods -l app.kubernetes.io/component=server -o jsonpath='{range .items[*]}{.spec.containers[0].image} {.status.containerStatuses[0].ready}{"\n"}{end}')
 echo "$pods" >&2
 grep -q "^$after true" <<<"$pods" || { say "ERROR: no Ready pod runs $after"; exit 1; }
-# Once the rollout is done, every answer through the Service is the new one (old pods are out of the Service).
+# `rollout status` is done once the new pods are available, while the old ones still drain (preStop, then the
+# graceful shutdown) and kube-proxy may not have synced their removal yet: 3 of 20 answers came from old pods in
+# one CI run. So first every old pod is gone, then one kube-proxy sync period passes (1 s), then all 20 must be new.
+for _ in $(seq 1 120); do
+  pods=$($KUBECTL -n ephemera get pods -l app.kubernetes.io/component=server -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}')
+  grep -qxF "$before" <<<"$pods" || break
+  sleep 1
+done
+! grep -qxF "$before" <<<"$pods" || { say "ERROR: pods of the old image still run 120 s after the rollout"; exit 1; }
+gone=$(date +%s%N)
+say "old pods gone $(((gone - ready) / 1000000)) ms after the rollout was done"
+sleep 1
 old=0
 for _ in $(seq 1 20); do grep -qF "$STAMP" <<<"$(healthz)" || old=$((old + 1)); done
 ((old == 0)) || { say "ERROR: $old of 20 answers through the Service after the rollout are not the new one"; exit 1; }
