@@ -69,7 +69,7 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
     .describe('on SIGTERM, how long in-flight requests may finish'),
   REQUEST_TIMEOUT_MS: int(100).default(5_000)
-    .describe('the HTTP server\'s header timeout (its request timeout is twice this); a chat or message create sends its row at most this long (+ S3_REQUEST_TIMEOUT_MS with CHAT_BODY_STORE=s3: the row deadline) after its number was claimed (503 otherwise); chat pages\' young-hole window is 2 x the row deadline + MAX_CLOCK_SKEW_MS (2 x (5 + 2) + 2 = 16 s by default, 12 s without s3)'),
+    .describe('the HTTP server\'s header timeout (its request timeout is twice this); a request\'s storage deadline: its Cassandra statements end within this of its first (503 past it; body-store time not counted, raw-body uploads and a list\'s later pages exempt); a chat or message create sends its row at most this long (+ S3_REQUEST_TIMEOUT_MS with CHAT_BODY_STORE=s3: the row deadline) after its number was claimed (503 otherwise); chat pages\' young-hole window is 2 x the row deadline + MAX_CLOCK_SKEW_MS (2 x (5 + 2) + 2 = 16 s by default, 12 s without s3)'),
   MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024)
     .describe('largest request body (after decoding); 413 beyond'),
   MAX_USERNAME_LENGTH: int(1, 1024).default(128)
