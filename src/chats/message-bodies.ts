@@ -228,7 +228,8 @@ export class MessageBodies {
 
   /** One version's body from its object, checked; 404 when that version's body is not kept. */
   async object(ref: BodyRef): Promise<string> {
-    const { store, key } = { store: this.store, key: ref.key };
+    const { store } = this;
+    const key = ref.key;
     if (key === null || store === null) throw new AppError(404, 'not_found', 'this version\'s body is not kept');
     const bytes = await offStorageClock(() => store.get(key)).catch((err: unknown) => this.failed(err));
     if (bytes === null) throw this.corrupt(ref, 'the object is missing');

@@ -1,7 +1,5 @@
-import { sleep } from '../async.js';
 import { CasOutcomeUnknown } from '../storage/cassandra.js';
-import { SETTLE_PAUSES_MS } from '../storage/cas.js';
-import { storageTimeLeft } from '../storage/request-deadline.js';
+import { pauseBeforeSettleRead, SETTLE_PAUSES_MS } from '../storage/cas.js';
 
 /**
  * Chats and messages live in partitions of BUCKET_SIZE consecutive numbers: a chat with 10 M messages is 10,000
@@ -109,9 +107,7 @@ export async function settleInsert<R>(insert: () => Promise<{ applied: boolean; 
     }
     let empty = false;
     for (const pause of SETTLE_PAUSES_MS) {
-      // A read that could not start before the request's storage deadline settles nothing: give up now.
-      if (pause && storageTimeLeft() <= pause) break;
-      if (pause) await sleep(pause);
+      if (!(await pauseBeforeSettleRead(pause))) break;
       let row: R | null;
       try {
         row = await serialFind();

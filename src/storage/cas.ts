@@ -9,6 +9,17 @@ import { storageTimeLeft } from './request-deadline.js';
 export const SETTLE_PAUSES_MS = [0, 200, 500];
 
 /**
+ * The pause before a settle read: false (no pause) when the request's storage deadline would pass first, since a
+ * read that cannot start in time settles nothing.
+ */
+export async function pauseBeforeSettleRead(pause: number): Promise<boolean> {
+  if (pause === 0) return true;
+  if (storageTimeLeft() <= pause) return false;
+  await sleep(pause);
+  return true;
+}
+
+/**
  * Runs a conditional write whose "not applied" answer already says whether the row now holds our own claim
  * (`write`). When the outcome is unknown (timeout, broken connection), one SERIAL read decides: it completes
  * any Paxos round in flight, so `readBack` sees the write if it was ever going to apply. The read-back must ask
@@ -23,9 +34,7 @@ export async function decideCas(write: () => Promise<boolean>, readBack: () => P
   } catch (err) {
     if (!(err instanceof CasOutcomeUnknown)) throw err;
     for (const pause of SETTLE_PAUSES_MS) {
-      // A read that could not start before the request's storage deadline settles nothing: give up now.
-      if (pause && storageTimeLeft() <= pause) break;
-      if (pause) await sleep(pause);
+      if (!(await pauseBeforeSettleRead(pause))) break;
       let decided: boolean | null;
       try {
         decided = await readBack();
